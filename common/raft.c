@@ -1,0 +1,244 @@
+#include "raft.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "snappb.pb-c.h"
+#include "source.h"
+#include "walpb.pb-c.h"
+
+bool kvf_raft_entry_parse(const uint8_t *p, size_t n, kvf_raft_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	kvf_pb_reader r = kvf_pb_init(p, n);
+	kvf_pb_field f;
+	int rc;
+	while ((rc = kvf_pb_next(&r, &f)) == 1) {
+		bool varint = f.wire == KVF_PB_VARINT;
+		switch (f.num) {
+		case 1: if (!varint) return false; e->type = f.u64; break;
+		case 2: if (!varint) return false; e->term = f.u64; break;
+		case 3: if (!varint) return false; e->index = f.u64; break;
+		case 4:
+			if (f.wire != KVF_PB_LEN)
+				return false;
+			e->data = f.data;
+			e->len = f.len;
+			break;
+		default: break;
+		}
+	}
+	return rc == 0;
+}
+
+bool kvf_hardstate_parse(const uint8_t *p, size_t n, kvf_hardstate *hs)
+{
+	memset(hs, 0, sizeof(*hs));
+	kvf_pb_reader r = kvf_pb_init(p, n);
+	kvf_pb_field f;
+	int rc;
+	while ((rc = kvf_pb_next(&r, &f)) == 1) {
+		if (f.num >= 1 && f.num <= 3 && f.wire != KVF_PB_VARINT)
+			return false;
+		if (f.num == 1) hs->term = f.u64;
+		else if (f.num == 2) hs->vote = f.u64;
+		else if (f.num == 3) hs->commit = f.u64;
+	}
+	return rc == 0;
+}
+
+bool kvf_wal_metadata_parse(const uint8_t *p, size_t n, kvf_wal_metadata *md)
+{
+	memset(md, 0, sizeof(*md));
+	kvf_pb_reader r = kvf_pb_init(p, n);
+	kvf_pb_field f;
+	int rc;
+	while ((rc = kvf_pb_next(&r, &f)) == 1) {
+		if (f.num > 2)
+			return false;   /* Metadata has two fields; anything else is not one */
+		if (f.wire != KVF_PB_VARINT)
+			return false;
+		if (f.num == 1) md->node_id = f.u64;
+		else md->cluster_id = f.u64;
+	}
+	md->parsed = rc == 0;
+	return md->parsed;
+}
+
+bool kvf_wal_snapshot_parse(const uint8_t *p, size_t n, kvf_arena *arena, kvf_wal_snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (!kvf_pb_depth_ok(&walpb__snapshot__descriptor, p, n, 8))
+		return false;
+	Walpb__Snapshot *m = walpb__snapshot__unpack(&arena->pc, n, p);
+	if (!m)
+		return false;
+	s->index = m->index;
+	s->term = m->term;
+	s->conf_state = m->conf_state;
+	s->has_conf_state = m->conf_state != NULL;
+	return true;
+}
+
+const char *kvf_entry_type_name(uint64_t type)
+{
+	switch (type) {
+	case KVF_ENTRY_NORMAL: return "normal";
+	case KVF_ENTRY_CONF_CHANGE: return "conf_change";
+	case KVF_ENTRY_CONF_CHANGE_V2: return "conf_change_v2";
+	}
+	return "unknown";
+}
+
+const char *kvf_conf_change_type_name(int type)
+{
+	const ProtobufCEnumValue *v =
+		protobuf_c_enum_descriptor_get_value(&raftpb__conf_change_type__descriptor, type);
+	return v ? v->name : "unknown";
+}
+
+bool kvf_snap_parse_name(const char *name, uint64_t *term, uint64_t *index)
+{
+	size_t n = strlen(name);
+	if (n != 38 || strcmp(name + 33, ".snap") != 0 || name[16] != '-')
+		return false;
+	uint64_t v[2] = { 0, 0 };
+	for (int part = 0; part < 2; part++)
+		for (int i = 0; i < 16; i++) {
+			char c = name[part * 17 + i];
+			int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+			if (d < 0)
+				return false;
+			v[part] = v[part] << 4 | (uint64_t)d;
+		}
+	*term = v[0];
+	*index = v[1];
+	return true;
+}
+
+kvf_status kvf_snap_read(const char *path, kvf_arena *arena, kvf_snap_file *out, kvf_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	const char *slash = strrchr(path, '/');
+	out->name_ok = kvf_snap_parse_name(slash ? slash + 1 : path, &out->name_term, &out->name_index);
+	kvf_map m;
+	kvf_status st = kvf_map_open(&m, path, err);
+	if (st)
+		return st;
+	out->file_size = m.size;
+	if (m.size == 0) {
+		kvf_map_close(&m);
+		return kvf_err_set(err, KVF_E_TRUNCATED, path, 0, "empty snapshot file");
+	}
+	/* snappb.Snapshot: field 1 crc (varint), field 2 data (bytes) */
+	kvf_pb_reader r = kvf_pb_init(m.data, (size_t)m.size);
+	kvf_pb_field f;
+	int rc;
+	const uint8_t *data = NULL;
+	size_t dlen = 0;
+	bool have_crc = false;
+	uint64_t at = 0;
+	while ((rc = kvf_pb_next(&r, &f)) == 1) {
+		if (f.num == 1 && f.wire == KVF_PB_VARINT && f.u64 <= UINT32_MAX) {
+			out->crc_stored = (uint32_t)f.u64;
+			have_crc = true;
+		} else if (f.num == 2 && f.wire == KVF_PB_LEN) {
+			data = f.data;
+			dlen = f.len;
+		}
+		at = (uint64_t)(r.p - m.data);
+	}
+	if (rc < 0) {
+		kvf_map_close(&m);
+		return kvf_err_set(err, KVF_E_CORRUPT, path, at,
+		                   "not a snappb.Snapshot: malformed field after byte %llu",
+		                   (unsigned long long)at);
+	}
+	if (!have_crc || !data) {
+		kvf_map_close(&m);
+		return kvf_err_set(err, KVF_E_CORRUPT, path, 0,
+		                   "not a snappb.Snapshot: %s missing", have_crc ? "data" : "crc");
+	}
+	out->crc_computed = kvf_crc32c(0, data, dlen);
+	out->crc_ok = out->crc_computed == out->crc_stored;
+	out->data_len = dlen;
+	/* raftpb.Snapshot: take the metadata, keep the v2 store bytes */
+	uint64_t data_off = (uint64_t)(data - m.data);
+	st = KVF_OK;
+	if (!kvf_pb_depth_ok(&raftpb__snapshot__descriptor, data, dlen, 8)) {
+		st = kvf_err_set(err, KVF_E_CORRUPT, path, data_off, "snapshot data is not a raftpb.Snapshot");
+	} else {
+		Raftpb__Snapshot *s = raftpb__snapshot__unpack(&arena->pc, dlen, data);
+		if (!s) {
+			st = kvf_err_set(err, KVF_E_CORRUPT, path, data_off,
+			                 "snapshot data is not a raftpb.Snapshot%s",
+			                 out->crc_ok ? "" : " (and its crc does not match)");
+		} else {
+			if (s->metadata) {
+				out->index = s->metadata->index;
+				out->term = s->metadata->term;
+				out->conf_state = s->metadata->conf_state;
+			}
+			out->data = s->has_data ? s->data.data : NULL;
+			out->data_len = s->has_data ? s->data.len : 0;
+		}
+	}
+	kvf_map_close(&m);
+	return st;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+kvf_status kvf_snap_list(const char *dir, char ***paths, size_t *np, kvf_err *err)
+{
+	*paths = NULL;
+	*np = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return kvf_err_sys(err, errno, dir, "cannot list directory");
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+	kvf_status st = KVF_OK;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (len <= 5 || strcmp(de->d_name + len - 5, ".snap") != 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			char **nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				st = kvf_err_set(err, KVF_E_NOMEM, dir, KVF_NO_OFFSET, "out of memory");
+				break;
+			}
+			v = nv;
+		}
+		if (!(v[n] = kvf_path_join(dir, de->d_name))) {
+			st = kvf_err_set(err, KVF_E_NOMEM, dir, KVF_NO_OFFSET, "out of memory");
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	if (st) {
+		kvf_snap_list_free(v, n);
+		return st;
+	}
+	qsort(v, n, sizeof(*v), cmp_str);
+	*paths = v;
+	*np = n;
+	return KVF_OK;
+}
+
+void kvf_snap_list_free(char **paths, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+}

@@ -1,0 +1,63 @@
+/* The output layer: one decoded record, rendered as JSON (jansson) or as a
+ * line of text. The renderers build values; the tools decide where they go.
+ *
+ * JSON conventions (documented in the man pages):
+ *   - byte strings are JSON strings when they are printable UTF-8, otherwise
+ *     {"base64": "..."}; nothing is dropped or mangled;
+ *   - counters and revisions are numbers; a 64-bit value beyond 2^53 (where
+ *     JSON readers lose precision) is a decimal string;
+ *   - identifiers: request ids are decimal strings, member/cluster/node ids
+ *     lowercase hex strings as etcdctl prints them. */
+#ifndef KVF_RENDER_H
+#define KVF_RENDER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "buf.h"
+
+typedef struct kvf_render_opts {
+	bool show_secrets;   /* passwords and simple tokens from the raft log */
+	bool values;         /* text: show values, not just their length */
+	bool color;          /* text: ANSI colour (terminal, no NO_COLOR) */
+} kvf_render_opts;
+
+/* Printable UTF-8: valid, and no control characters but \t \n \r. */
+bool kvf_utf8_printable(const uint8_t *p, size_t n);
+
+json_t *kvf_json_bytes(const uint8_t *p, size_t n);
+json_t *kvf_json_u64(uint64_t v);
+json_t *kvf_json_i64(int64_t v);
+json_t *kvf_json_hex(uint64_t v);
+json_t *kvf_json_dec_string(uint64_t v);
+
+/* A whole protobuf-c message, field by field from its descriptor: absent
+ * and default-valued fields are left out, enums by name, secrets redacted
+ * unless opts->show_secrets. */
+json_t *kvf_json_message(const ProtobufCMessage *m, const kvf_render_opts *opts);
+
+/* Set key to value and drop our reference (jansson's _new variants). */
+static inline void kvf_json_set(json_t *obj, const char *key, json_t *value)
+{
+	json_object_set_new(obj, key, value);
+}
+
+/* Write one value as a line of compact JSON. Returns false on a write error. */
+bool kvf_json_write_line(FILE *out, json_t *v);
+/* Write one value as an indented JSON document. */
+bool kvf_json_write_doc(FILE *out, json_t *v);
+
+/* Text: bytes as they are when printable and free of blanks and quotes,
+ * otherwise double-quoted with \" \\ \n \t \xNN escapes (lossless). */
+bool kvf_text_bytes(kvf_buf *b, const uint8_t *p, size_t n);
+/* Byte counts for people: 1023B, 1.5KiB, 12.0MiB. */
+bool kvf_text_size(kvf_buf *b, uint64_t n);
+
+/* ANSI colour helpers; no-ops unless opts->color. */
+const char *kvf_color(const kvf_render_opts *o, const char *which);
+
+#endif

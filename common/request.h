@@ -1,0 +1,62 @@
+/* What a raft entry asks etcd to do.
+ *
+ * EntryNormal data is an etcdserverpb.InternalRaftRequest; when it does not
+ * parse as one, etcd falls back to the legacy v2 Request
+ * (etcdserver/server.go applyEntryNormal), and so do we. Empty data is the
+ * no-op a new leader appends. EntryConfChange(V2) carry raftpb messages.
+ *
+ * The request kind is the name of the InternalRaftRequest field that is set
+ * ("put", "txn", "auth_user_add", "cluster_version_set", ...), taken from
+ * the protobuf descriptor, so the names and the .proto cannot drift apart. */
+#ifndef KVF_REQUEST_H
+#define KVF_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "etcdserver_v2.pb-c.h"
+#include "etcdserverpb.pb-c.h"
+#include "pbwire.h"
+#include "raft.h"
+
+typedef enum kvf_request_class {
+	KVF_REQ_EMPTY,            /* EntryNormal without data: leader no-op */
+	KVF_REQ_INTERNAL,         /* InternalRaftRequest (v3, or v2 wrapped in it) */
+	KVF_REQ_V2,               /* a bare legacy v2 Request */
+	KVF_REQ_CONF_CHANGE,
+	KVF_REQ_CONF_CHANGE_V2,
+	KVF_REQ_UNDECODABLE,
+} kvf_request_class;
+
+typedef struct kvf_request {
+	kvf_request_class cls;
+	const char *kind;         /* static string, see above; "v2", "empty", ... */
+	/* the InternalRaftRequest field that is set, and its message */
+	const ProtobufCFieldDescriptor *field;
+	const ProtobufCMessage *body;
+	Etcdserverpb__InternalRaftRequest *irr;
+	Etcdserverpb__Request *v2;          /* bare, or irr->v2 */
+	Raftpb__ConfChange *cc;
+	Raftpb__ConfChangeV2 *ccv2;
+	bool has_header;
+	uint64_t id;                        /* header.ID, else irr.ID, else v2.ID */
+	ProtobufCBinaryData username;
+	uint64_t auth_revision;
+	const char *why;                    /* KVF_REQ_UNDECODABLE: what failed */
+} kvf_request;
+
+/* Decode an entry's payload. Everything allocated lives in the arena. */
+void kvf_request_decode(const kvf_raft_entry *e, kvf_arena *arena, kvf_request *out);
+
+/* Every kind name kvf_request_decode can produce (NULL-terminated). */
+const char *const *kvf_request_kinds(void);
+
+/* Call fn for every key a request reads or writes: put, delete_range and
+ * range keys, and those of every txn operation, nested txns included.
+ * range_end is empty for a single key. */
+typedef void (*kvf_key_fn)(void *ctx, const char *op, ProtobufCBinaryData key,
+                           ProtobufCBinaryData range_end);
+void kvf_request_keys(const kvf_request *r, kvf_key_fn fn, void *ctx);
+
+#endif

@@ -1,0 +1,100 @@
+/* Opening evidence, read-only and without side effects.
+ *
+ * Every input is opened O_RDONLY (O_NOATIME where the kernel lets us, so not
+ * even the access time changes), never locked, and nothing is created beside
+ * it. Plain files are mapped PROT_READ; gzip files (recognised by their magic
+ * bytes, not their name) are inflated with zlib. Offsets are 64-bit and
+ * always refer to the uncompressed content.
+ *
+ * Two access patterns:
+ *   kvf_map     the whole content, random access (bbolt pages, .snap files).
+ *               A gzip input is inflated into anonymous memory.
+ *   kvf_stream  a forward-only window (WAL segments). Plain files are mapped
+ *               and pages behind the window are dropped, gzip files are
+ *               inflated into a bounded buffer: memory stays flat whatever
+ *               the size of the input.
+ */
+#ifndef KVF_SOURCE_H
+#define KVF_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+typedef struct kvf_map {
+	char *path;
+	const uint8_t *data;
+	uint64_t size;          /* bytes of content (uncompressed) */
+	uint64_t file_size;     /* bytes on disk */
+	bool gz;
+	void *region;           /* what to munmap */
+	size_t region_len;
+} kvf_map;
+
+kvf_status kvf_map_open(kvf_map *m, const char *path, kvf_err *err);
+void kvf_map_close(kvf_map *m);
+/* Tell the kernel we read [off, off+len) front to back (or not at all). */
+void kvf_map_advise_sequential(kvf_map *m);
+
+typedef struct kvf_stream {
+	char *path;
+	bool is_gz;
+	uint64_t file_size;     /* bytes on disk */
+	/* plain: the mapping */
+	const uint8_t *map;
+	uint64_t map_size;
+	uint64_t dropped;       /* pages before this offset were released */
+	/* gzip: a window [win_off, win_off + win_len) of inflated bytes */
+	void *gzf;              /* gzFile */
+	uint8_t *win;
+	size_t win_len, win_cap;
+	uint64_t win_off;
+	uint64_t released;      /* bytes before this are never asked for again */
+	bool gz_eof;
+} kvf_stream;
+
+kvf_status kvf_stream_open(kvf_stream *s, const char *path, kvf_err *err);
+void kvf_stream_close(kvf_stream *s);
+
+/* Make bytes [off, off + want) contiguous at *p. *got is `want` unless the
+ * input ends first. Any offset at or after the last release may be asked
+ * for, in any order; the pointer is valid until the next get or release. */
+kvf_status kvf_stream_get(kvf_stream *s, uint64_t off, size_t want,
+                          const uint8_t **p, size_t *got, kvf_err *err);
+/* Everything before off will not be asked for again. */
+void kvf_stream_release(kvf_stream *s, uint64_t off);
+/* Total content size when it is known without reading (plain files). */
+bool kvf_stream_size(const kvf_stream *s, uint64_t *size);
+
+/* Where an etcd data directory keeps things. Any field may be NULL. */
+typedef struct kvf_datadir {
+	char *member_dir;   /* DIR/member */
+	char *wal_dir;      /* DIR/member/wal */
+	char *snap_dir;     /* DIR/member/snap */
+	char *db_path;      /* DIR/member/snap/db */
+} kvf_datadir;
+
+typedef enum kvf_path_kind {
+	KVF_PATH_MISSING,
+	KVF_PATH_DATADIR,   /* has member/ (or is member/) */
+	KVF_PATH_DIR,       /* some other directory */
+	KVF_PATH_FILE,      /* a regular file */
+	KVF_PATH_OTHER,     /* FIFO, device, socket: never opened */
+} kvf_path_kind;
+
+/* Classify path (stat only, nothing opened) and, for a data dir, fill *dd
+ * with the paths that exist. */
+kvf_status kvf_path_classify(const char *path, kvf_path_kind *kind,
+                             kvf_datadir *dd, kvf_err *err);
+void kvf_datadir_free(kvf_datadir *dd);
+
+/* Open read-only without following surprises: O_NONBLOCK so a FIFO cannot
+ * block us, O_NOATIME when permitted; refuses anything but a regular file. */
+kvf_status kvf_open_evidence(const char *path, int *fd, uint64_t *size, kvf_err *err);
+
+char *kvf_path_join(const char *a, const char *b);
+bool kvf_is_dir(const char *path);
+
+#endif

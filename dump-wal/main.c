@@ -1,0 +1,406 @@
+/* dump-wal: decode etcd WAL segments and snapshot files, verify the CRC
+ * chain, and show where the evidence is damaged. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "raft.h"
+#include "raftlog.h"
+#include "render.h"
+#include "render_wal.h"
+#include "source.h"
+#include "tool.h"
+
+typedef enum mode { MODE_LIST, MODE_SUMMARY, MODE_VERIFY } mode;
+
+typedef struct options {
+	mode mode;
+	kvf_format format;
+	kvf_render_opts render;
+	kvf_entry_filter filter;
+	bool all_records;
+	bool snap_only;         /* --snap: the PATHs are .snap files or snap dirs */
+	bool no_snap;
+} options;
+
+static void usage(void)
+{
+	printf("usage: %s [options] PATH...\n"
+	       "Decode etcd WAL segments (and .snap files), verify the CRC chain, report damage.\n"
+	       "PATH is an etcd data dir, a wal dir, or segment files (.wal, .wal.gz).\n"
+	       "\n"
+	       "  -o, --output FORMAT     text (default) or json (one object per record)\n"
+	       "      --summary           counts, index range, terms, hard state, damage\n"
+	       "      --verify            integrity only: CRC chain, frames, tails\n"
+	       "      --index FROM[:TO]   entries with FROM <= index <= TO\n"
+	       "      --kind LIST         entries of these kinds (put,txn,lease_*,auth_*,conf,v2,empty,...)\n"
+	       "      --key-prefix P      entries that touch a key under P\n"
+	       "      --user U            entries whose request header names user U\n"
+	       "      --records           text: also list state and crc records\n"
+	       "      --values            text: print values, not just their size\n"
+	       "      --show-secrets      show passwords and tokens carried in the log\n"
+	       "      --snap              PATHs are .snap files or snap directories\n"
+	       "      --no-snap           do not decode member/snap/*.snap of a data dir\n"
+	       "      --color WHEN        auto (default), always, never\n"
+	       "  -h, --help              this help\n"
+	       "      --version           version\n"
+	       "\n"
+	       "Exit status: 0 clean, 1 damage found, 2 could not run.\n",
+	       kvf_tool_name());
+}
+
+enum {
+	OPT_SUMMARY = 256, OPT_VERIFY, OPT_INDEX, OPT_KIND, OPT_KEY_PREFIX, OPT_USER,
+	OPT_RECORDS, OPT_VALUES, OPT_SECRETS, OPT_SNAP, OPT_NO_SNAP, OPT_COLOR, OPT_VERSION,
+};
+
+static void parse_args(int argc, char **argv, options *o)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "summary", no_argument, NULL, OPT_SUMMARY },
+		{ "verify", no_argument, NULL, OPT_VERIFY },
+		{ "index", required_argument, NULL, OPT_INDEX },
+		{ "kind", required_argument, NULL, OPT_KIND },
+		{ "key-prefix", required_argument, NULL, OPT_KEY_PREFIX },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "records", no_argument, NULL, OPT_RECORDS },
+		{ "values", no_argument, NULL, OPT_VALUES },
+		{ "show-secrets", no_argument, NULL, OPT_SECRETS },
+		{ "snap", no_argument, NULL, OPT_SNAP },
+		{ "no-snap", no_argument, NULL, OPT_NO_SNAP },
+		{ "color", required_argument, NULL, OPT_COLOR },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	char bad[64];
+	o->render.color = kvf_color_default();
+	int c;
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (!kvf_parse_format(optarg, &o->format))
+				kvf_usage_error("unknown output format '%s' (text or json)", optarg);
+			break;
+		case OPT_SUMMARY: o->mode = MODE_SUMMARY; break;
+		case OPT_VERIFY: o->mode = MODE_VERIFY; break;
+		case OPT_INDEX:
+			if (!kvf_entry_filter_index(&o->filter, optarg))
+				kvf_usage_error("--index wants FROM, FROM: or FROM:TO, not '%s'", optarg);
+			break;
+		case OPT_KIND:
+			if (!kvf_kind_list_valid(optarg, bad, sizeof(bad)))
+				kvf_usage_error("--kind: '%s' matches no request kind", bad);
+			o->filter.kinds = optarg;
+			break;
+		case OPT_KEY_PREFIX:
+			o->filter.has_key_prefix = true;
+			o->filter.key_prefix = (const uint8_t *)optarg;
+			o->filter.key_prefix_len = strlen(optarg);
+			break;
+		case OPT_USER: o->filter.user = optarg; break;
+		case OPT_RECORDS: o->all_records = true; break;
+		case OPT_VALUES: o->render.values = true; break;
+		case OPT_SECRETS: o->render.show_secrets = true; break;
+		case OPT_SNAP: o->snap_only = true; break;
+		case OPT_NO_SNAP: o->no_snap = true; break;
+		case OPT_COLOR:
+			if (!kvf_parse_color(optarg, &o->render.color))
+				kvf_usage_error("--color wants auto, always or never");
+			break;
+		case 'h': usage(); exit(KVF_EXIT_CLEAN);
+		case OPT_VERSION: kvf_print_version(); exit(KVF_EXIT_CLEAN);
+		default: kvf_usage_error("unknown option");
+		}
+	}
+	if (o->format == KVF_FORMAT_JSON)
+		o->render.color = false;
+	if (optind >= argc)
+		kvf_usage_error("no PATH given");
+}
+
+/* What the PATH arguments name: WAL segments, and .snap files. */
+typedef struct inputs {
+	kvf_wal_segments segs;
+	char **snaps;
+	size_t n_snaps, cap_snaps;
+} inputs;
+
+static bool add_snap(inputs *in, const char *path)
+{
+	if (in->n_snaps == in->cap_snaps) {
+		size_t cap = in->cap_snaps ? in->cap_snaps * 2 : 16;
+		char **v = realloc(in->snaps, cap * sizeof(*v));
+		if (!v)
+			return false;
+		in->snaps = v;
+		in->cap_snaps = cap;
+	}
+	return (in->snaps[in->n_snaps++] = strdup(path)) != NULL;
+}
+
+static kvf_status add_snap_dir(inputs *in, const char *dir, kvf_err *err)
+{
+	char **paths;
+	size_t n;
+	kvf_status st = kvf_snap_list(dir, &paths, &n, err);
+	for (size_t i = 0; st == KVF_OK && i < n; i++)
+		if (!add_snap(in, paths[i]))
+			st = kvf_err_set(err, KVF_E_NOMEM, dir, KVF_NO_OFFSET, "out of memory");
+	kvf_snap_list_free(paths, n);
+	return st;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static kvf_status gather(inputs *in, const options *o, char **paths, int n, kvf_err *err)
+{
+	for (int i = 0; i < n; i++) {
+		kvf_path_kind kind;
+		kvf_datadir dd;
+		kvf_status st = kvf_path_classify(paths[i], &kind, &dd, err);
+		if (st)
+			return st;
+		if (kind == KVF_PATH_OTHER) {
+			kvf_datadir_free(&dd);
+			return kvf_err_set(err, KVF_E_IO, paths[i], KVF_NO_OFFSET, "not a regular file or directory");
+		}
+		if (kind == KVF_PATH_DATADIR) {
+			if (!o->snap_only) {
+				if (!dd.wal_dir)
+					st = kvf_err_set(err, KVF_E_NOTFOUND, paths[i], KVF_NO_OFFSET,
+					                 "data directory without member/wal");
+				else
+					st = kvf_wal_segments_add(&in->segs, dd.wal_dir, err);
+			}
+			if (st == KVF_OK && dd.snap_dir && !o->no_snap)
+				st = add_snap_dir(in, dd.snap_dir, err);
+		} else if (o->snap_only) {
+			st = kind == KVF_PATH_DIR ? add_snap_dir(in, paths[i], err)
+			                          : (add_snap(in, paths[i]) ? KVF_OK : KVF_E_NOMEM);
+		} else if (kind == KVF_PATH_FILE && ends_with(paths[i], ".snap")) {
+			if (!add_snap(in, paths[i]))
+				st = kvf_err_set(err, KVF_E_NOMEM, paths[i], KVF_NO_OFFSET, "out of memory");
+		} else {
+			st = kvf_wal_segments_add(&in->segs, paths[i], err);
+		}
+		kvf_datadir_free(&dd);
+		if (st)
+			return st;
+	}
+	kvf_wal_segments_order(&in->segs);
+	return KVF_OK;
+}
+
+static void inputs_free(inputs *in)
+{
+	kvf_wal_segments_free(&in->segs);
+	kvf_snap_list_free(in->snaps, in->n_snaps);
+}
+
+static void emit_json(json_t *v)
+{
+	if (v) {
+		kvf_json_write_line(stdout, v);
+		json_decref(v);
+	}
+}
+
+static void emit_text(kvf_buf *line)
+{
+	kvf_buf_putc(line, '\n');
+	fwrite(line->p, 1, line->len, stdout);
+	kvf_buf_reset(line);
+}
+
+/* Decode every .snap file; returns the number that are damaged. */
+static int dump_snaps(const inputs *in, const options *o, json_t *summary_list)
+{
+	int damaged = 0;
+	kvf_arena arena;
+	kvf_arena_init(&arena);
+	kvf_buf line = KVF_BUF_INIT;
+	for (size_t i = 0; i < in->n_snaps; i++) {
+		kvf_snap_file sf;
+		kvf_err err;
+		kvf_err_clear(&err);
+		kvf_arena_reset(&arena);
+		kvf_status st = kvf_snap_read(in->snaps[i], &arena, &sf, &err);
+		bool bad = st != KVF_OK || !sf.crc_ok ||
+		           (sf.name_ok && (sf.name_term != sf.term || sf.name_index != sf.index));
+		damaged += bad;
+		if (st) {
+			kvf_report(&err);
+			if (summary_list)
+				json_array_append_new(summary_list, json_pack("{s:s,s:s}", "file", in->snaps[i],
+				                                              "error", err.msg));
+			else if (o->format == KVF_FORMAT_JSON)
+				emit_json(json_pack("{s:s,s:s,s:s}", "record", "snap_file", "file", in->snaps[i],
+				                    "error", err.msg));
+			continue;
+		}
+		if (o->mode == MODE_VERIFY && !bad)
+			continue;
+		json_t *obj = json_pack("{s:s,s:s,s:o,s:o,s:s,s:o,s:b}", "record", "snap_file",
+		                        "file", in->snaps[i], "index", kvf_json_u64(sf.index),
+		                        "term", kvf_json_u64(sf.term),
+		                        "crc_check", sf.crc_ok ? "ok" : "mismatch",
+		                        "data_bytes", kvf_json_u64(sf.data_len),
+		                        "name_matches", !sf.name_ok || (sf.name_term == sf.term &&
+		                                                        sf.name_index == sf.index));
+		if (sf.conf_state)
+			kvf_json_set(obj, "conf_state", kvf_json_conf_state(sf.conf_state));
+		if (summary_list) {
+			json_array_append_new(summary_list, obj);
+		} else if (o->format == KVF_FORMAT_JSON) {
+			emit_json(obj);
+		} else {
+			json_decref(obj);
+			kvf_buf_printf(&line, "%ssnap %s  index=%" PRIu64 " term=%" PRIu64 " data=",
+			               bad ? kvf_color(&o->render, "damage") : "", in->snaps[i], sf.index, sf.term);
+			kvf_text_size(&line, sf.data_len);
+			if (sf.conf_state) {
+				kvf_buf_puts(&line, " voters=");
+				for (size_t k = 0; k < sf.conf_state->n_voters; k++)
+					kvf_buf_printf(&line, "%s%" PRIx64, k ? "," : "", sf.conf_state->voters[k]);
+			}
+			kvf_buf_printf(&line, " crc %s", sf.crc_ok ? "ok" : "MISMATCH");
+			if (sf.name_ok && (sf.name_term != sf.term || sf.name_index != sf.index))
+				kvf_buf_puts(&line, " (name disagrees with content)");
+			kvf_buf_puts(&line, kvf_color(&o->render, bad ? "reset" : ""));
+			emit_text(&line);
+		}
+	}
+	kvf_buf_free(&line);
+	kvf_arena_free(&arena);
+	return damaged;
+}
+
+static kvf_status run_wal(const inputs *in, const options *o, bool *damage, kvf_err *err)
+{
+	kvf_raftlog_options lo = {
+		.decode_requests = o->mode != MODE_VERIFY,
+		.prepass = o->mode == MODE_LIST,
+	};
+	kvf_raftlog *log;
+	kvf_status st = kvf_raftlog_open(&log, &in->segs, &lo, err);
+	if (st)
+		return st;
+	kvf_buf line = KVF_BUF_INIT;
+	json_t *findings = o->mode != MODE_LIST && o->format == KVF_FORMAT_JSON ? json_array() : NULL;
+	kvf_progress prog;
+	kvf_progress_start(&prog, "reading WAL");
+	bool filtering = kvf_entry_filter_active(&o->filter);
+	kvf_log_item it;
+	uint64_t n = 0;
+	while ((st = kvf_raftlog_next(log, &it, err)) == KVF_OK && it.ev.kind != KVF_WAL_EV_END) {
+		if ((++n & 0xfff) == 0) {
+			uint64_t done, total;
+			kvf_wal_progress(kvf_raftlog_reader(log), &done, &total);
+			kvf_progress_update(&prog, done >> 20, total >> 20, "MiB");
+		}
+		bool is_finding = it.ev.kind == KVF_WAL_EV_FINDING;
+		if (o->mode != MODE_LIST) {
+			/* summary and verify list the findings, not the records */
+			if (!is_finding)
+				continue;
+			if (findings)
+				json_array_append_new(findings, kvf_json_wal_finding(&it.ev));
+			else {
+				kvf_text_wal_finding(&line, &it.ev, &o->render);
+				emit_text(&line);
+			}
+			continue;
+		}
+		if (!is_finding && filtering && !kvf_entry_filter_match(&o->filter, &it))
+			continue;
+		if (o->format == KVF_FORMAT_JSON)
+			emit_json(kvf_json_wal_item(&it, &o->render));
+		else if (kvf_text_wal_item(&line, &it, &o->render, o->all_records))
+			emit_text(&line);
+	}
+	kvf_progress_end(&prog);
+	const kvf_log_summary *s = kvf_raftlog_summary(log);
+	if (st == KVF_OK) {
+		*damage = s->damage > 0;
+		if (o->mode == MODE_SUMMARY && o->format == KVF_FORMAT_TEXT) {
+			kvf_text_log_summary(&line, s, &o->render);
+			fwrite(line.p, 1, line.len, stdout);
+		} else if (o->mode == MODE_SUMMARY) {
+			json_t *doc = kvf_json_log_summary(s, &in->segs);
+			kvf_json_set(doc, "damage_list", findings);
+			findings = NULL;
+			kvf_json_write_doc(stdout, doc);
+			json_decref(doc);
+		} else if (o->mode == MODE_VERIFY && o->format == KVF_FORMAT_TEXT) {
+			printf("%s%zu segment(s), %" PRIu64 " records, crc chain %" PRIu64 " ok / %" PRIu64
+			       " mismatch / %" PRIu64 " unchecked: %s%s\n",
+			       kvf_color(&o->render, s->damage ? "damage" : "ok"), s->segments,
+			       s->crc_ok + s->crc_bad + s->crc_unchecked, s->crc_ok, s->crc_bad,
+			       s->crc_unchecked, s->damage ? "DAMAGED" : "clean", kvf_color(&o->render, "reset"));
+		} else if (o->mode == MODE_VERIFY) {
+			json_t *doc = json_pack("{s:s,s:I,s:o,s:o,s:o,s:o}", "verdict", s->damage ? "damaged" : "clean",
+			                        "segments", (json_int_t)s->segments,
+			                        "records", kvf_json_u64(s->crc_ok + s->crc_bad + s->crc_unchecked),
+			                        "crc_ok", kvf_json_u64(s->crc_ok),
+			                        "crc_mismatch", kvf_json_u64(s->crc_bad), "findings", findings);
+			findings = NULL;
+			kvf_json_write_doc(stdout, doc);
+			json_decref(doc);
+		}
+	}
+	json_decref(findings);
+	kvf_buf_free(&line);
+	kvf_raftlog_close(log);
+	return st;
+}
+
+int main(int argc, char **argv)
+{
+	kvf_tool_init("dump-wal");
+	options o = { 0 };
+	parse_args(argc, argv, &o);
+
+	inputs in = { 0 };
+	kvf_err err;
+	kvf_err_clear(&err);
+	if (gather(&in, &o, argv + optind, argc - optind, &err)) {
+		kvf_report(&err);
+		inputs_free(&in);
+		return KVF_EXIT_TROUBLE;
+	}
+	if (in.segs.n == 0 && in.n_snaps == 0) {
+		kvf_warn("nothing to read: no WAL segments or .snap files found");
+		inputs_free(&in);
+		return KVF_EXIT_TROUBLE;
+	}
+	int rc = KVF_EXIT_CLEAN;
+	json_t *snap_list = o.mode == MODE_SUMMARY && o.format == KVF_FORMAT_JSON ? json_array() : NULL;
+	if (in.n_snaps && dump_snaps(&in, &o, snap_list) > 0)
+		rc = KVF_EXIT_FINDINGS;
+	if (snap_list && in.segs.n == 0)
+		kvf_json_write_doc(stdout, json_pack("{s:o}", "snap_files", json_incref(snap_list)));
+	json_decref(snap_list);
+	if (in.segs.n) {
+		bool damage = false;
+		if (run_wal(&in, &o, &damage, &err)) {
+			kvf_report(&err);
+			rc = KVF_EXIT_TROUBLE;
+		} else if (damage && rc == KVF_EXIT_CLEAN) {
+			rc = KVF_EXIT_FINDINGS;
+		}
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		kvf_warn("write error on standard output");
+		rc = KVF_EXIT_TROUBLE;
+	}
+	inputs_free(&in);
+	return rc;
+}

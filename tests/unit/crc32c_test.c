@@ -1,0 +1,63 @@
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "crc32c.h"
+
+/* Published CRC-32C check values: the "123456789" check of the Castagnoli
+ * polynomial, and the iSCSI test patterns of RFC 3720 appendix B.4. */
+static void pattern(uint8_t *b, int kind)
+{
+	for (int i = 0; i < 32; i++)
+		b[i] = kind == 0 ? 0 : kind == 1 ? 0xff : kind == 2 ? (uint8_t)i : (uint8_t)(31 - i);
+}
+
+Test(crc32c, matches_published_check_value)
+{
+	cr_assert_eq(kvf_crc32c(0, "123456789", 9), 0xE3069283u);
+	cr_assert_eq(kvf_crc32c_portable(0, "123456789", 9), 0xE3069283u);
+}
+
+Test(crc32c, matches_rfc3720_vectors)
+{
+	static const uint32_t want[4] = { 0x8A9136AAu, 0x62A8AB43u, 0x46DD794Eu, 0x113FDB5Cu };
+	uint8_t b[32];
+	for (int k = 0; k < 4; k++) {
+		pattern(b, k);
+		cr_assert_eq(kvf_crc32c(0, b, 32), want[k], "pattern %d", k);
+		cr_assert_eq(kvf_crc32c_portable(0, b, 32), want[k], "pattern %d (table)", k);
+	}
+}
+
+Test(crc32c, chains_like_go_crc32_update)
+{
+	/* etcd chains records: crc(prev, data). Splitting must not matter. */
+	uint8_t buf[4099];
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 131 + 7);
+	uint32_t whole = kvf_crc32c(0, buf, sizeof(buf));
+	for (size_t cut = 0; cut <= sizeof(buf); cut += 97)
+		cr_assert_eq(kvf_crc32c(kvf_crc32c(0, buf, cut), buf + cut, sizeof(buf) - cut), whole);
+}
+
+Test(crc32c, hardware_and_table_agree_at_every_alignment_and_length)
+{
+	uint8_t buf[600];
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i ^ (i >> 3) ^ 0x5a);
+	for (size_t off = 0; off < 16; off++)
+		for (size_t len = 0; len + off <= sizeof(buf); len += 13)
+			cr_assert_eq(kvf_crc32c(0x12345678, buf + off, len),
+			             kvf_crc32c_portable(0x12345678, buf + off, len),
+			             "off %zu len %zu", off, len);
+}
+
+Test(crc32c, names_its_implementation)
+{
+	const char *impl = kvf_crc32c_impl();
+#if defined(__x86_64__)
+	/* every x86-64 CI machine we run on has SSE4.2; the table is the fallback */
+	cr_assert(strcmp(impl, "sse4.2") == 0 || strcmp(impl, "table") == 0);
+#else
+	cr_assert(impl != NULL);
+#endif
+}

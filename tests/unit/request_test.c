@@ -1,0 +1,213 @@
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "raftlog.h"
+#include "request.h"
+
+static kvf_arena arena;
+
+static void setup(void) { kvf_arena_init(&arena); }
+static void teardown(void) { kvf_arena_free(&arena); }
+
+TestSuite(request, .init = setup, .fini = teardown);
+
+static kvf_request decode(uint64_t type, const uint8_t *data, size_t len)
+{
+	kvf_raft_entry e = { .term = 1, .index = 1, .type = type, .data = data, .len = len };
+	kvf_request r;
+	kvf_request_decode(&e, &arena, &r);
+	return r;
+}
+
+static uint8_t *pack_irr(const Etcdserverpb__InternalRaftRequest *irr, size_t *n)
+{
+	*n = etcdserverpb__internal_raft_request__get_packed_size(irr);
+	uint8_t *b = malloc(*n + 1);
+	etcdserverpb__internal_raft_request__pack(irr, b);
+	return b;
+}
+
+Test(request, every_internal_request_kind_is_named_after_its_field)
+{
+	const ProtobufCMessageDescriptor *d = &etcdserverpb__internal_raft_request__descriptor;
+	unsigned checked = 0;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE || strcmp(f->name, "header") == 0)
+			continue;
+		Etcdserverpb__InternalRaftRequest irr = ETCDSERVERPB__INTERNAL_RAFT_REQUEST__INIT;
+		Etcdserverpb__RequestHeader hdr = ETCDSERVERPB__REQUEST_HEADER__INIT;
+		hdr.id = 42;
+		hdr.username.data = (uint8_t *)"alice";
+		hdr.username.len = 5;
+		hdr.auth_revision = 14;
+		irr.header = &hdr;
+		const ProtobufCMessageDescriptor *md = f->descriptor;
+		void *body = calloc(1, md->sizeof_message);
+		protobuf_c_message_init(md, body);
+		*(void **)((char *)&irr + f->offset) = body;
+		size_t n;
+		uint8_t *b = pack_irr(&irr, &n);
+		kvf_request r = decode(0, b, n);
+		cr_assert_eq(r.cls, KVF_REQ_INTERNAL, "%s", f->name);
+		cr_assert_str_eq(r.kind, f->name);
+		cr_assert(r.has_header);
+		cr_assert_eq(r.id, 42);
+		cr_assert_eq(r.auth_revision, 14);
+		cr_assert_eq(r.username.len, 5);
+		cr_assert(memcmp(r.username.data, "alice", 5) == 0);
+		cr_assert_geq(kvf_kind_index(r.kind), 0, "%s is a known kind", r.kind);
+		free(body);
+		free(b);
+		kvf_arena_reset(&arena);
+		checked++;
+	}
+	cr_assert_geq(checked, 30, "etcd 3.3-3.6 have at least 30 request kinds");
+}
+
+Test(request, put_keeps_key_value_and_lease)
+{
+	Etcdserverpb__InternalRaftRequest irr = ETCDSERVERPB__INTERNAL_RAFT_REQUEST__INIT;
+	Etcdserverpb__PutRequest put = ETCDSERVERPB__PUT_REQUEST__INIT;
+	put.key.data = (uint8_t *)"/registry/pods/a";
+	put.key.len = 16;
+	put.value.data = (uint8_t *)"\x00\x01k8s";
+	put.value.len = 5;
+	put.lease = 0x694d77aa9e38260f;
+	irr.put = &put;
+	size_t n;
+	uint8_t *b = pack_irr(&irr, &n);
+	kvf_request r = decode(0, b, n);
+	cr_assert_str_eq(r.kind, "put");
+	cr_assert_not(r.has_header);
+	cr_assert_eq(r.irr->put->lease, 0x694d77aa9e38260f);
+	cr_assert_eq(r.irr->put->value.len, 5);
+	free(b);
+}
+
+typedef struct keys_seen {
+	char ops[8][16];
+	char keys[8][32];
+	int n;
+} keys_seen;
+
+static void collect(void *ctx, const char *op, ProtobufCBinaryData key, ProtobufCBinaryData end)
+{
+	(void)end;
+	keys_seen *k = ctx;
+	if (k->n < 8) {
+		snprintf(k->ops[k->n], 16, "%s", op);
+		snprintf(k->keys[k->n], 32, "%.*s", (int)key.len, key.data);
+		k->n++;
+	}
+}
+
+Test(request, txn_keys_include_nested_operations)
+{
+	Etcdserverpb__PutRequest p1 = ETCDSERVERPB__PUT_REQUEST__INIT, p2 = ETCDSERVERPB__PUT_REQUEST__INIT;
+	p1.key.data = (uint8_t *)"a"; p1.key.len = 1;
+	p2.key.data = (uint8_t *)"inner"; p2.key.len = 5;
+	Etcdserverpb__DeleteRangeRequest d = ETCDSERVERPB__DELETE_RANGE_REQUEST__INIT;
+	d.key.data = (uint8_t *)"b"; d.key.len = 1;
+	Etcdserverpb__RequestOp o1 = ETCDSERVERPB__REQUEST_OP__INIT, o2 = ETCDSERVERPB__REQUEST_OP__INIT,
+	                        o3 = ETCDSERVERPB__REQUEST_OP__INIT, o4 = ETCDSERVERPB__REQUEST_OP__INIT;
+	o1.request_case = ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_PUT; o1.request_put = &p1;
+	o2.request_case = ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_DELETE_RANGE; o2.request_delete_range = &d;
+	Etcdserverpb__TxnRequest inner = ETCDSERVERPB__TXN_REQUEST__INIT;
+	Etcdserverpb__RequestOp *inner_ops[1] = { &o4 };
+	o4.request_case = ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_PUT; o4.request_put = &p2;
+	inner.n_success = 1; inner.success = inner_ops;
+	o3.request_case = ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_TXN; o3.request_txn = &inner;
+	Etcdserverpb__RequestOp *succ[2] = { &o1, &o3 }, *fail[1] = { &o2 };
+	Etcdserverpb__TxnRequest txn = ETCDSERVERPB__TXN_REQUEST__INIT;
+	txn.n_success = 2; txn.success = succ;
+	txn.n_failure = 1; txn.failure = fail;
+	Etcdserverpb__InternalRaftRequest irr = ETCDSERVERPB__INTERNAL_RAFT_REQUEST__INIT;
+	irr.txn = &txn;
+	size_t n;
+	uint8_t *b = pack_irr(&irr, &n);
+	kvf_request r = decode(0, b, n);
+	cr_assert_str_eq(r.kind, "txn");
+	keys_seen k = { 0 };
+	kvf_request_keys(&r, collect, &k);
+	cr_assert_eq(k.n, 3);
+	cr_assert_str_eq(k.keys[0], "a");
+	cr_assert_str_eq(k.keys[1], "inner");
+	cr_assert_str_eq(k.ops[2], "delete_range");
+	cr_assert_str_eq(k.keys[2], "b");
+	free(b);
+}
+
+Test(request, empty_normal_entry_is_the_leader_noop)
+{
+	kvf_request r = decode(0, NULL, 0);
+	cr_assert_eq(r.cls, KVF_REQ_EMPTY);
+	cr_assert_str_eq(r.kind, "empty");
+}
+
+Test(request, bare_v2_request_falls_back_like_etcd)
+{
+	Etcdserverpb__Request v2 = ETCDSERVERPB__REQUEST__INIT;
+	v2.has_id = v2.has_method = v2.has_path = v2.has_val = 1;
+	v2.id = 99;
+	v2.method.data = (uint8_t *)"PUT"; v2.method.len = 3;
+	v2.path.data = (uint8_t *)"/0/version"; v2.path.len = 10;
+	v2.val.data = (uint8_t *)"3.4.0"; v2.val.len = 5;
+	uint8_t b[128];
+	size_t n = etcdserverpb__request__pack(&v2, b);
+	kvf_request r = decode(0, b, n);
+	cr_assert_eq(r.cls, KVF_REQ_V2);
+	cr_assert_str_eq(r.kind, "v2");
+	cr_assert_eq(r.id, 99);
+	cr_assert_eq(r.v2->path.len, 10);
+}
+
+Test(request, conf_changes_decode)
+{
+	Raftpb__ConfChange cc = RAFTPB__CONF_CHANGE__INIT;
+	cc.has_type = cc.has_node_id = 1;
+	cc.type = RAFTPB__CONF_CHANGE_TYPE__ConfChangeRemoveNode;
+	cc.node_id = 0x62ee281d95a72dff;
+	uint8_t b[64];
+	size_t n = raftpb__conf_change__pack(&cc, b);
+	kvf_request r = decode(1, b, n);
+	cr_assert_eq(r.cls, KVF_REQ_CONF_CHANGE);
+	cr_assert_eq(r.cc->type, RAFTPB__CONF_CHANGE_TYPE__ConfChangeRemoveNode);
+	cr_assert_eq(r.cc->node_id, 0x62ee281d95a72dff);
+
+	Raftpb__ConfChangeSingle s = RAFTPB__CONF_CHANGE_SINGLE__INIT, *ss[1] = { &s };
+	s.has_type = s.has_node_id = 1;
+	s.type = RAFTPB__CONF_CHANGE_TYPE__ConfChangeAddLearnerNode;
+	s.node_id = 7;
+	Raftpb__ConfChangeV2 v2 = RAFTPB__CONF_CHANGE_V2__INIT;
+	v2.n_changes = 1;
+	v2.changes = ss;
+	n = raftpb__conf_change_v2__pack(&v2, b);
+	r = decode(2, b, n);
+	cr_assert_eq(r.cls, KVF_REQ_CONF_CHANGE_V2);
+	cr_assert_eq(r.ccv2->n_changes, 1);
+	cr_assert_eq(r.ccv2->changes[0]->node_id, 7);
+}
+
+Test(request, garbage_is_undecodable_not_a_crash)
+{
+	uint8_t junk[] = { 0xff, 0xff, 0xff, 0x0b, 0x00 };
+	kvf_request r = decode(0, junk, sizeof(junk));
+	cr_assert_eq(r.cls, KVF_REQ_UNDECODABLE);
+	cr_assert_str_eq(r.kind, "undecodable");
+	r = decode(7, junk, sizeof(junk));
+	cr_assert_eq(r.cls, KVF_REQ_UNDECODABLE);
+}
+
+Test(request, kind_patterns)
+{
+	cr_assert(kvf_kind_matches("put,txn", "txn"));
+	cr_assert(kvf_kind_matches("auth_*", "auth_user_add"));
+	cr_assert(kvf_kind_matches("conf", "conf_change_v2"));
+	cr_assert_not(kvf_kind_matches("lease_*", "put"));
+	char bad[32];
+	cr_assert(kvf_kind_list_valid("put,lease_*,conf,v2,empty", bad, sizeof(bad)));
+	cr_assert_not(kvf_kind_list_valid("put,pots", bad, sizeof(bad)));
+	cr_assert_str_eq(bad, "pots");
+}
