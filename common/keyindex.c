@@ -1,0 +1,326 @@
+#include "keyindex.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "crc32c.h"
+
+/* Generation states, as etcd's keyIndex would see the key so far. */
+enum {
+	GEN_NONE,    /* not in etcd's index: only tombstones seen (restoreIntoIndex skips them) */
+	GEN_OPEN,    /* the last generation has revisions */
+	GEN_EMPTY,   /* a tombstone closed the last generation */
+};
+
+static uint64_t key_hash(const uint8_t *p, size_t n)
+{
+	/* FNV-1a, 64-bit: keys are short and this is not an attack surface
+	 * that matters (a collision costs a probe, not correctness) */
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static bool rehash(kvf_keyindex *ki)
+{
+	size_t nslots = ki->nslots ? ki->nslots * 2 : 1024, bytes;
+	if (!kvf_mul_ok(nslots, sizeof(uint32_t), &bytes))
+		return false;
+	uint32_t *slots = calloc(nslots, sizeof(uint32_t));
+	if (!slots)
+		return false;
+	for (size_t i = 0; i < ki->n; i++) {
+		const kvf_key_entry *e = &ki->entries[i];
+		size_t s = key_hash(e->key.p, e->key.len) & (nslots - 1);
+		while (slots[s])
+			s = (s + 1) & (nslots - 1);
+		slots[s] = (uint32_t)(i + 1);
+	}
+	free(ki->slots);
+	ki->slots = slots;
+	ki->nslots = nslots;
+	return true;
+}
+
+static size_t find_slot(const kvf_keyindex *ki, const uint8_t *key, size_t len)
+{
+	size_t s = key_hash(key, len) & (ki->nslots - 1);
+	for (;;) {
+		uint32_t i = ki->slots[s];
+		if (!i)
+			return s;
+		const kvf_key_entry *e = &ki->entries[i - 1];
+		if (e->key.len == len && memcmp(e->key.p, key, len) == 0)
+			return s;
+		s = (s + 1) & (ki->nslots - 1);
+	}
+}
+
+const kvf_key_entry *kvf_keyindex_find(const kvf_keyindex *ki, const uint8_t *key, size_t len)
+{
+	if (!ki->nslots)
+		return NULL;
+	uint32_t i = ki->slots[find_slot(ki, key, len)];
+	return i ? &ki->entries[i - 1] : NULL;
+}
+
+static kvf_key_entry *lookup_or_insert(kvf_keyindex *ki, kvf_span key)
+{
+	/* keep the table at most half full */
+	if ((ki->n + 1) * 2 > ki->nslots && !rehash(ki))
+		return NULL;
+	size_t s = find_slot(ki, key.p, key.len);
+	if (ki->slots[s])
+		return &ki->entries[ki->slots[s] - 1];
+	if (ki->n >= UINT32_MAX - 1)
+		return NULL;
+	if (ki->n == ki->cap) {
+		size_t cap = ki->cap ? ki->cap * 2 : 1024, bytes;
+		if (!kvf_mul_ok(cap, sizeof(*ki->entries), &bytes))
+			return NULL;
+		kvf_key_entry *v = realloc(ki->entries, bytes);
+		if (!v)
+			return NULL;
+		ki->entries = v;
+		ki->cap = cap;
+	}
+	kvf_key_entry *e = &ki->entries[ki->n];
+	memset(e, 0, sizeof(*e));
+	e->key = key;
+	e->gen = GEN_NONE;
+	ki->slots[s] = (uint32_t)(++ki->n);
+	return e;
+}
+
+/* One revision of a key, in revision order, at or below at_rev: what
+ * restoreIntoIndex and keep() would make of it. */
+static void apply(kvf_key_entry *e, kvf_revision rev, bool tomb, kvf_span kv)
+{
+	e->revisions++;
+	e->last = rev;
+	e->last_tombstone = tomb;
+	e->last_kv = kv;
+	switch (e->gen) {
+	case GEN_NONE:
+		/* a tombstone of a key the index does not know is dropped */
+		if (!tomb) {
+			e->gen = GEN_OPEN;
+			e->keep = rev;
+			e->has_keep = true;
+		}
+		break;
+	case GEN_OPEN:
+		if (tomb) {
+			/* ki.tombstone: the generation ends here, at or below at_rev,
+			 * so doCompact moves past it and keeps nothing from it */
+			e->gen = GEN_EMPTY;
+			e->has_keep = false;
+		} else {
+			e->keep = rev;
+			e->has_keep = true;
+		}
+		break;
+	case GEN_EMPTY:
+		/* a second tombstone is ErrRevisionNotFound in etcd: ignored */
+		if (!tomb) {
+			e->gen = GEN_OPEN;
+			e->keep = rev;
+			e->has_keep = true;
+		}
+		break;
+	}
+}
+
+static int cmp_rev(const void *a, const void *b)
+{
+	return kvf_rev_cmp(*(const kvf_revision *)a, *(const kvf_revision *)b);
+}
+
+static kvf_status read_compaction(kvf_backend *b, kvf_keyindex *ki, kvf_err *err)
+{
+	kvf_etcd_state st;
+	kvf_status s = kvf_etcd_read_state(b, &st, err);
+	if (s)
+		return s;
+	ki->compact_rev = st.has_finished_compact ? st.finished_compact : 0;
+	ki->scheduled_compact_rev = st.has_scheduled_compact ? st.scheduled_compact : 0;
+	return KVF_OK;
+}
+
+kvf_status kvf_keyindex_build(kvf_backend *b, const kvf_keyindex_opts *o, kvf_keyindex *ki, kvf_err *err)
+{
+	memset(ki, 0, sizeof(*ki));
+	kvf_status s = read_compaction(b, ki, err);
+	if (s)
+		return s;
+	int64_t at = o->at_rev > 0 ? o->at_rev : INT64_MAX;
+	kvf_cursor *c;
+	s = kvf_cursor_open(b, KVF_BUCKET_KEY, 3, &c, err);
+	if (s == KVF_E_NOTFOUND) {
+		/* no bucket `key`: an empty store */
+		kvf_err_clear(err);
+		ki->current_rev = ki->compact_rev;
+		ki->at_rev = o->at_rev > 0 ? o->at_rev : ki->current_rev;
+		return o->at_rev > ki->current_rev
+		       ? kvf_err_set(err, KVF_E_USAGE, NULL, KVF_NO_OFFSET,
+		                     "revision %lld is a future revision (current %lld)",
+		                     (long long)o->at_rev, (long long)ki->current_rev)
+		       : KVF_OK;
+	}
+	if (s)
+		return s;
+	kvf_pair p;
+	bool got;
+	int64_t last_main = 0;
+	while ((s = kvf_cursor_next(c, &p, &got, err)) == KVF_OK && got) {
+		kvf_revision rev;
+		bool tomb;
+		kvf_kv kv;
+		if (p.is_bucket || !kvf_revkey_parse(p.key, &rev, &tomb) || !kvf_kv_parse(p.value, &kv)) {
+			ki->malformed++;
+			continue;
+		}
+		ki->revisions++;
+		ki->tombstones += tomb;
+		if (rev.main > last_main)
+			last_main = rev.main;
+		if (o->progress && (ki->revisions & 0xffff) == 0)
+			o->progress(o->progress_ctx, ki->revisions);
+		if (rev.main > at)
+			continue;
+		if (o->prefix && (kv.key.len < o->prefix_len ||
+		                  memcmp(kv.key.p, o->prefix, o->prefix_len) != 0))
+			continue;
+		kvf_key_entry *e = lookup_or_insert(ki, kv.key);
+		if (!e) {
+			kvf_cursor_close(c);
+			kvf_keyindex_free(ki);
+			return kvf_err_set(err, KVF_E_NOMEM, NULL, KVF_NO_OFFSET,
+			                   "out of memory indexing %zu keys", ki->n);
+		}
+		apply(e, rev, tomb, p.value);
+	}
+	kvf_cursor_close(c);
+	if (s) {
+		kvf_keyindex_free(ki);
+		return s;
+	}
+	/* etcd: "the correct revision should be set to compaction revision" when
+	 * compaction removed everything above the last write */
+	ki->current_rev = last_main > ki->compact_rev ? last_main : ki->compact_rev;
+	if (o->at_rev > ki->current_rev) {
+		int64_t cur = ki->current_rev;
+		kvf_keyindex_free(ki);
+		return kvf_err_set(err, KVF_E_USAGE, NULL, KVF_NO_OFFSET,
+		                   "revision %lld is a future revision (current %lld)",
+		                   (long long)o->at_rev, (long long)cur);
+	}
+	ki->at_rev = o->at_rev > 0 ? o->at_rev : ki->current_rev;
+	size_t n_old = 0;
+	for (size_t i = 0; i < ki->n; i++) {
+		const kvf_key_entry *e = &ki->entries[i];
+		ki->live += e->revisions && !e->last_tombstone;
+		ki->keep_nonempty |= e->has_keep;
+		n_old += e->has_keep && e->keep.main <= ki->compact_rev;
+	}
+	if (n_old) {
+		if (!(ki->old_keep = malloc(n_old * sizeof(*ki->old_keep)))) {
+			kvf_keyindex_free(ki);
+			return kvf_err_set(err, KVF_E_NOMEM, NULL, KVF_NO_OFFSET, "out of memory");
+		}
+		for (size_t i = 0; i < ki->n; i++)
+			if (ki->entries[i].has_keep && ki->entries[i].keep.main <= ki->compact_rev)
+				ki->old_keep[ki->n_old_keep++] = ki->entries[i].keep;
+		qsort(ki->old_keep, ki->n_old_keep, sizeof(*ki->old_keep), cmp_rev);
+	}
+	return KVF_OK;
+}
+
+void kvf_keyindex_free(kvf_keyindex *ki)
+{
+	free(ki->entries);
+	free(ki->slots);
+	free(ki->old_keep);
+	memset(ki, 0, sizeof(*ki));
+}
+
+static int cmp_entry_key(const void *a, const void *b)
+{
+	const kvf_key_entry *x = *(const kvf_key_entry *const *)a, *y = *(const kvf_key_entry *const *)b;
+	size_t n = x->key.len < y->key.len ? x->key.len : y->key.len;
+	int c = memcmp(x->key.p, y->key.p, n);
+	if (c)
+		return c;
+	return x->key.len < y->key.len ? -1 : x->key.len > y->key.len;
+}
+
+kvf_status kvf_keyindex_sorted(const kvf_keyindex *ki, bool live_only,
+                               const kvf_key_entry ***out, size_t *n, kvf_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	const kvf_key_entry **v = malloc((ki->n ? ki->n : 1) * sizeof(*v));
+	if (!v)
+		return kvf_err_set(err, KVF_E_NOMEM, NULL, KVF_NO_OFFSET, "out of memory");
+	size_t k = 0;
+	for (size_t i = 0; i < ki->n; i++)
+		if (ki->entries[i].revisions && (!live_only || !ki->entries[i].last_tombstone))
+			v[k++] = &ki->entries[i];
+	qsort(v, k, sizeof(*v), cmp_entry_key);
+	*out = v;
+	*n = k;
+	return KVF_OK;
+}
+
+kvf_status kvf_hashkv_compute(kvf_backend *b, const kvf_keyindex *ki, kvf_hashkv *out, kvf_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->revision = ki->at_rev;
+	out->current_rev = ki->current_rev;
+	out->compact_rev = ki->compact_rev;
+	uint32_t h = kvf_crc32c(0, KVF_BUCKET_KEY, 3);
+	kvf_cursor *c;
+	kvf_status s = kvf_cursor_open(b, KVF_BUCKET_KEY, 3, &c, err);
+	if (s == KVF_E_NOTFOUND) {
+		kvf_err_clear(err);
+		out->hash = h;
+		return KVF_OK;
+	}
+	if (s)
+		return s;
+	size_t k = 0;   /* next candidate in old_keep */
+	kvf_pair p;
+	bool got;
+	while ((s = kvf_cursor_next(c, &p, &got, err)) == KVF_OK && got) {
+		kvf_revision rev;
+		bool tomb;
+		if (p.is_bucket || !kvf_revkey_parse(p.key, &rev, &tomb))
+			continue;   /* etcd would panic on these; they were counted as malformed */
+		if (rev.main > ki->at_rev)
+			continue;
+		if (rev.main <= ki->compact_rev) {
+			/* revisions the compaction is deleting: only the keep set,
+			 * and only when there is one (kvstore.go HashByRev) */
+			if (ki->keep_nonempty) {
+				while (k < ki->n_old_keep && kvf_rev_cmp(ki->old_keep[k], rev) < 0)
+					k++;
+				if (k >= ki->n_old_keep || kvf_rev_cmp(ki->old_keep[k], rev) != 0)
+					continue;
+			}
+			if (tomb && rev.main == ki->compact_rev)
+				continue;
+		}
+		h = kvf_crc32c(h, p.key.p, p.key.len);
+		h = kvf_crc32c(h, p.value.p, p.value.len);
+		out->hashed_pairs++;
+	}
+	kvf_cursor_close(c);
+	if (s)
+		return s;
+	out->hash = h;
+	return KVF_OK;
+}

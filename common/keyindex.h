@@ -1,0 +1,92 @@
+/* etcd's key index, rebuilt offline from bucket `key`.
+ *
+ * A live etcd keeps, per user key, its generations of revisions in memory
+ * (mvcc/key_index.go) and rebuilds that index from bucket `key` at startup
+ * (kvstore.go restore/restoreIntoIndex). We stream the bucket once, in its
+ * revision order, and keep per user key only what the questions need:
+ *   - its newest revision at or below a revision R (put or tombstone): the
+ *     live keys at R, as `etcdctl get --rev R` would list them;
+ *   - etcd's HashKV "keep" revision at R (key_index.go keep/doCompact): the
+ *     newest revision at or below R in the first generation whose tombstone
+ *     is above R, unless that revision ends an older generation.
+ * Keys and values point into the backend's mapping; memory grows with the
+ * number of distinct keys, not with the size of the db. */
+#ifndef KVF_KEYINDEX_H
+#define KVF_KEYINDEX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "schema.h"
+
+typedef struct kvf_key_entry {
+	kvf_span key;              /* the user key */
+	kvf_revision last;         /* newest revision <= at_rev */
+	bool last_tombstone;
+	kvf_span last_kv;          /* the mvccpb.KeyValue stored at `last` */
+	kvf_revision keep;         /* HashKV keep revision at at_rev */
+	bool has_keep;
+	uint8_t gen;               /* internal: generation state */
+	uint32_t revisions;        /* revisions of this key <= at_rev */
+} kvf_key_entry;
+
+typedef struct kvf_keyindex_opts {
+	int64_t at_rev;            /* 0: the current revision */
+	const uint8_t *prefix;     /* only keys under this prefix (NULL: all) */
+	size_t prefix_len;
+	/* progress: called every few thousand pairs */
+	void (*progress)(void *ctx, uint64_t pairs);
+	void *progress_ctx;
+} kvf_keyindex_opts;
+
+typedef struct kvf_keyindex {
+	int64_t at_rev;            /* resolved (current revision when 0 was asked) */
+	int64_t current_rev;       /* largest main revision in `key`, at least the compaction */
+	int64_t compact_rev;       /* finishedCompactRev (0: never compacted) */
+	int64_t scheduled_compact_rev;
+	uint64_t revisions;        /* pairs in bucket `key` */
+	uint64_t tombstones;
+	uint64_t live;             /* keys whose newest revision <= at_rev is a put */
+	uint64_t malformed;        /* pairs that are not a revision key + KeyValue */
+	bool keep_nonempty;        /* etcd's "len(keep) > 0" */
+	kvf_key_entry *entries;    /* in first-seen order */
+	size_t n;
+	/* internal */
+	size_t cap;
+	uint32_t *slots;
+	size_t nslots;
+	kvf_revision *old_keep;    /* keep revisions <= compact_rev, sorted */
+	size_t n_old_keep;
+} kvf_keyindex;
+
+/* Stream bucket `key` and build the index. A revision above the current one
+ * is KVF_E_USAGE ("future revision"); the compaction check is the caller's,
+ * as etcd's range and hash requests differ on it. */
+kvf_status kvf_keyindex_build(kvf_backend *b, const kvf_keyindex_opts *o,
+                              kvf_keyindex *ki, kvf_err *err);
+void kvf_keyindex_free(kvf_keyindex *ki);
+
+/* The entry for a user key, or NULL. */
+const kvf_key_entry *kvf_keyindex_find(const kvf_keyindex *ki, const uint8_t *key, size_t len);
+
+/* Entries sorted by user key (bytewise, as etcd orders keys). The array is
+ * allocated; free() it. Only live keys (newest revision a put) when
+ * live_only. */
+kvf_status kvf_keyindex_sorted(const kvf_keyindex *ki, bool live_only,
+                               const kvf_key_entry ***out, size_t *n, kvf_err *err);
+
+/* etcd's HashKV at ki->at_rev (mvcc HashByRev; the 3.6 kvHasher rule that a
+ * tombstone exactly at the compaction revision is not hashed, which older
+ * versions had already deleted). Streams bucket `key` again. */
+typedef struct kvf_hashkv {
+	uint32_t hash;
+	int64_t revision;          /* the hashed revision */
+	int64_t current_rev;       /* header revision etcd would report */
+	int64_t compact_rev;
+	uint64_t hashed_pairs;
+} kvf_hashkv;
+
+kvf_status kvf_hashkv_compute(kvf_backend *b, const kvf_keyindex *ki, kvf_hashkv *out, kvf_err *err);
+
+#endif

@@ -1,0 +1,557 @@
+#include "render_db.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "authpb.pb-c.h"
+#include "etcdserverpb.pb-c.h"
+#include "leasepb.pb-c.h"
+
+/* ---- Kubernetes summaries ---- */
+
+json_t *kvf_json_k8s(const kvf_k8s_summary *s)
+{
+	json_t *o = json_object();
+	kvf_json_set(o, "encoding", json_string(kvf_k8s_encoding_name(s->encoding)));
+	if (s->encoding == KVF_K8S_ENCRYPTED) {
+		kvf_json_set(o, "provider", kvf_json_bytes((const uint8_t *)s->provider, strlen(s->provider)));
+		kvf_json_set(o, "key_name", kvf_json_bytes((const uint8_t *)s->key_name, strlen(s->key_name)));
+		return o;
+	}
+	const struct { const char *k; const char *v; } f[] = {
+		{ "api_version", s->api_version }, { "kind", s->kind },
+		{ "namespace", s->namespace_ }, { "name", s->name },
+	};
+	for (size_t i = 0; i < 4; i++)
+		if (f[i].v[0])
+			kvf_json_set(o, f[i].k, kvf_json_bytes((const uint8_t *)f[i].v, strlen(f[i].v)));
+	return o;
+}
+
+void kvf_text_k8s(kvf_buf *b, const kvf_k8s_summary *s)
+{
+	if (s->encoding == KVF_K8S_ENCRYPTED) {
+		kvf_buf_printf(b, "[encrypted: %s", s->provider);
+		if (s->key_name[0])
+			kvf_buf_printf(b, " key %s", s->key_name);
+		kvf_buf_putc(b, ']');
+		return;
+	}
+	kvf_buf_printf(b, "[%s%s%s", s->api_version, s->api_version[0] ? " " : "", s->kind);
+	if (s->name[0])
+		kvf_buf_printf(b, " %s%s%s", s->namespace_, s->namespace_[0] ? "/" : "", s->name);
+	kvf_buf_printf(b, "%s]", s->encoding == KVF_K8S_PROTOBUF ? " pb" : "");
+}
+
+/* ---- bucket `key` ---- */
+
+static json_t *json_revision(kvf_revision r)
+{
+	return json_pack("{s:o,s:o}", "main", kvf_json_i64(r.main), "sub", kvf_json_i64(r.sub));
+}
+
+static void json_kv_fields(json_t *obj, const kvf_kv *kv, const kvf_render_opts *o)
+{
+	kvf_json_set(obj, "key", kvf_json_bytes(kv->key.p, kv->key.len));
+	kvf_json_set(obj, "create_revision", kvf_json_i64(kv->create_revision));
+	kvf_json_set(obj, "mod_revision", kvf_json_i64(kv->mod_revision));
+	kvf_json_set(obj, "version", kvf_json_i64(kv->version));
+	kvf_json_set(obj, "lease", kvf_json_i64(kv->lease));
+	kvf_json_set(obj, "value_size", kvf_json_u64(kv->value.len));
+	kvf_json_set(obj, "value", kvf_json_bytes(kv->value.p, kv->value.len));
+	kvf_k8s_summary k;
+	if (kvf_k8s_summarize(kv->value, &k))
+		kvf_json_set(obj, "k8s", kvf_json_k8s(&k));
+	(void)o;
+}
+
+static void text_kv_tail(kvf_buf *b, const kvf_kv *kv, const kvf_render_opts *o)
+{
+	kvf_buf_printf(b, " create=%" PRId64 " mod=%" PRId64 " ver=%" PRId64, kv->create_revision,
+	               kv->mod_revision, kv->version);
+	if (kv->lease)
+		kvf_buf_printf(b, " lease=%" PRIx64, (uint64_t)kv->lease);
+	if (o->values) {
+		kvf_buf_puts(b, " = ");
+		kvf_text_bytes(b, kv->value.p, kv->value.len);
+	} else {
+		kvf_buf_puts(b, " value=");
+		kvf_text_size(b, kv->value.len);
+		kvf_k8s_summary k;
+		if (kvf_k8s_summarize(kv->value, &k)) {
+			kvf_buf_putc(b, ' ');
+			kvf_text_k8s(b, &k);
+		}
+	}
+}
+
+/* ---- other etcd buckets ---- */
+
+static bool name_is(kvf_span s, const char *name)
+{
+	size_t n = strlen(name);
+	return s.len == n && memcmp(s.p, name, n) == 0;
+}
+
+/* meta/auth values by key name: integers, revisions, flags, strings. */
+static json_t *json_meta_value(kvf_span k, kvf_span v)
+{
+	kvf_revision rev;
+	bool tomb;
+	if ((name_is(k, "consistent_index") || name_is(k, "term") || name_is(k, "authRevision")) && v.len == 8)
+		return kvf_json_u64(kvf_be64(v.p));
+	if ((name_is(k, "scheduledCompactRev") || name_is(k, "finishedCompactRev")) &&
+	    kvf_revkey_parse(v, &rev, &tomb))
+		return json_revision(rev);
+	if (name_is(k, "authEnabled") && v.len == 1 && v.p[0] <= 1)
+		return json_boolean(v.p[0] == 1);
+	if (name_is(k, "confState") || name_is(k, "downgrade")) {
+		json_t *j = json_loadb((const char *)v.p, v.len, 0, NULL);
+		if (j)
+			return j;
+	}
+	return kvf_json_bytes(v.p, v.len);
+}
+
+static void text_meta_value(kvf_buf *b, kvf_span k, kvf_span v)
+{
+	kvf_revision rev;
+	bool tomb;
+	if ((name_is(k, "consistent_index") || name_is(k, "term") || name_is(k, "authRevision")) && v.len == 8)
+		kvf_buf_printf(b, "%" PRIu64, kvf_be64(v.p));
+	else if ((name_is(k, "scheduledCompactRev") || name_is(k, "finishedCompactRev")) &&
+	         kvf_revkey_parse(v, &rev, &tomb))
+		kvf_buf_printf(b, "%" PRId64 "_%" PRId64, rev.main, rev.sub);
+	else if (name_is(k, "authEnabled") && v.len == 1 && v.p[0] <= 1)
+		kvf_buf_puts(b, v.p[0] ? "true" : "false");
+	else
+		kvf_text_bytes(b, v.p, v.len);
+}
+
+static void text_perm_range(kvf_buf *b, ProtobufCBinaryData key, ProtobufCBinaryData end)
+{
+	kvf_text_bytes(b, key.data, key.len);
+	if (end.len == 1 && end.data[0] == 0)
+		kvf_buf_puts(b, " ..(all after)");
+	else if (end.len)
+		kvf_buf_puts(b, " .."), kvf_text_bytes(b, end.data, end.len);
+}
+
+/* Members are JSON (membership/member.go): {"id","peerURLs","name","clientURLs","isLearner"}. */
+static void text_member(kvf_buf *b, kvf_span v)
+{
+	json_t *j = json_loadb((const char *)v.p, v.len, 0, NULL);
+	if (!json_is_object(j)) {
+		kvf_text_bytes(b, v.p, v.len);
+		json_decref(j);
+		return;
+	}
+	const char *name = json_string_value(json_object_get(j, "name"));
+	kvf_buf_printf(b, "name=%s", name && *name ? name : "(unstarted)");
+	const char *lists[2] = { "peerURLs", "clientURLs" };
+	for (int i = 0; i < 2; i++) {
+		json_t *a = json_object_get(j, lists[i]);
+		size_t k;
+		json_t *u;
+		kvf_buf_printf(b, " %s=", i ? "clients" : "peers");
+		json_array_foreach(a, k, u)
+			kvf_buf_printf(b, "%s%s", k ? "," : "", json_string_value(u) ? json_string_value(u) : "?");
+	}
+	if (json_is_true(json_object_get(j, "isLearner")))
+		kvf_buf_puts(b, " learner");
+	json_decref(j);
+}
+
+json_t *kvf_json_db_pair(kvf_bucket_kind kind, const kvf_pair *p, kvf_arena *arena, const kvf_render_opts *o)
+{
+	json_t *obj = json_object();
+	if (p->is_bucket) {
+		kvf_json_set(obj, "key", kvf_json_bytes(p->key.p, p->key.len));
+		kvf_json_set(obj, "nested_bucket", json_true());
+		return obj;
+	}
+	switch (kind) {
+	case KVF_BUCKET_KEYS: {
+		kvf_revision rev;
+		bool tomb;
+		kvf_kv kv;
+		if (kvf_revkey_parse(p->key, &rev, &tomb) && kvf_kv_parse(p->value, &kv)) {
+			kvf_json_set(obj, "revision", json_revision(rev));
+			kvf_json_set(obj, "tombstone", json_boolean(tomb));
+			json_kv_fields(obj, &kv, o);
+			return obj;
+		}
+		break;   /* malformed: raw below */
+	}
+	case KVF_BUCKET_META:
+	case KVF_BUCKET_AUTH:
+	case KVF_BUCKET_CLUSTER:
+		kvf_json_set(obj, "key", kvf_json_bytes(p->key.p, p->key.len));
+		kvf_json_set(obj, "value", json_meta_value(p->key, p->value));
+		return obj;
+	case KVF_BUCKET_AUTH_USERS: {
+		Authpb__User *u = authpb__user__unpack(&arena->pc, p->value.len, p->value.p);
+		if (!u)
+			break;
+		/* the bcrypt hash only as its length, whatever --show-secrets says */
+		kvf_json_set(obj, "name", kvf_json_bytes(u->name.data, u->name.len));
+		json_t *roles = json_array();
+		for (size_t i = 0; i < u->n_roles; i++)
+			json_array_append_new(roles, kvf_json_bytes(u->roles[i].data, u->roles[i].len));
+		kvf_json_set(obj, "roles", roles);
+		kvf_json_set(obj, "password_hash_bytes", kvf_json_u64(u->password.len));
+		kvf_json_set(obj, "no_password", json_boolean(u->options && u->options->no_password));
+		return obj;
+	}
+	case KVF_BUCKET_AUTH_ROLES: {
+		Authpb__Role *r = authpb__role__unpack(&arena->pc, p->value.len, p->value.p);
+		if (!r)
+			break;
+		kvf_json_set(obj, "name", kvf_json_bytes(r->name.data, r->name.len));
+		json_t *perms = json_array();
+		for (size_t i = 0; i < r->n_keypermission; i++)
+			json_array_append_new(perms, kvf_json_message(&r->keypermission[i]->base, o));
+		kvf_json_set(obj, "permissions", perms);
+		return obj;
+	}
+	case KVF_BUCKET_LEASE: {
+		Leasepb__Lease *l = leasepb__lease__unpack(&arena->pc, p->value.len, p->value.p);
+		if (!l || p->key.len != 8)
+			break;
+		kvf_json_set(obj, "id", kvf_json_hex((uint64_t)l->id));
+		kvf_json_set(obj, "ttl", kvf_json_i64(l->ttl));
+		kvf_json_set(obj, "remaining_ttl", kvf_json_i64(l->remainingttl));
+		kvf_json_set(obj, "key_matches_id", json_boolean(kvf_be64(p->key.p) == (uint64_t)l->id));
+		return obj;
+	}
+	case KVF_BUCKET_MEMBERS: {
+		json_t *j = json_loadb((const char *)p->value.p, p->value.len, 0, NULL);
+		if (!j)
+			break;
+		kvf_json_set(obj, "id", kvf_json_bytes(p->key.p, p->key.len));
+		kvf_json_set(obj, "member", j);
+		return obj;
+	}
+	case KVF_BUCKET_ALARM: {
+		Etcdserverpb__AlarmMember *a = etcdserverpb__alarm_member__unpack(&arena->pc, p->key.len, p->key.p);
+		if (!a)
+			break;
+		const ProtobufCEnumValue *ev =
+			protobuf_c_enum_descriptor_get_value(&etcdserverpb__alarm_type__descriptor, a->alarm);
+		kvf_json_set(obj, "member_id", kvf_json_hex(a->memberid));
+		kvf_json_set(obj, "alarm", ev ? json_string(ev->name) : json_integer(a->alarm));
+		return obj;
+	}
+	case KVF_BUCKET_MEMBERS_REMOVED:
+	case KVF_BUCKET_OTHER:
+		break;
+	}
+	/* unknown bucket, or a value that does not decode as its bucket says */
+	if (kind != KVF_BUCKET_OTHER && kind != KVF_BUCKET_MEMBERS_REMOVED)
+		kvf_json_set(obj, "undecodable", json_true());
+	kvf_json_set(obj, "key", kvf_json_bytes(p->key.p, p->key.len));
+	kvf_json_set(obj, "value", kvf_json_bytes(p->value.p, p->value.len));
+	return obj;
+}
+
+void kvf_text_db_pair(kvf_buf *b, kvf_bucket_kind kind, const kvf_pair *p, kvf_arena *arena,
+                      const kvf_render_opts *o)
+{
+	if (p->is_bucket) {
+		kvf_text_bytes(b, p->key.p, p->key.len);
+		kvf_buf_puts(b, " (nested bucket)");
+		return;
+	}
+	switch (kind) {
+	case KVF_BUCKET_KEYS: {
+		kvf_revision rev;
+		bool tomb;
+		kvf_kv kv;
+		if (!kvf_revkey_parse(p->key, &rev, &tomb) || !kvf_kv_parse(p->value, &kv))
+			break;
+		kvf_buf_printf(b, "%" PRId64 "_%" PRId64 "%s ", rev.main, rev.sub, tomb ? "t" : "");
+		kvf_text_bytes(b, kv.key.p, kv.key.len);
+		if (tomb)
+			kvf_buf_puts(b, " (tombstone)");
+		else
+			text_kv_tail(b, &kv, o);
+		return;
+	}
+	case KVF_BUCKET_META:
+	case KVF_BUCKET_AUTH:
+	case KVF_BUCKET_CLUSTER:
+		kvf_text_bytes(b, p->key.p, p->key.len);
+		kvf_buf_puts(b, " = ");
+		text_meta_value(b, p->key, p->value);
+		return;
+	case KVF_BUCKET_AUTH_USERS: {
+		Authpb__User *u = authpb__user__unpack(&arena->pc, p->value.len, p->value.p);
+		if (!u)
+			break;
+		kvf_text_bytes(b, u->name.data, u->name.len);
+		kvf_buf_puts(b, " roles=");
+		for (size_t i = 0; i < u->n_roles; i++) {
+			if (i)
+				kvf_buf_putc(b, ',');
+			kvf_text_bytes(b, u->roles[i].data, u->roles[i].len);
+		}
+		kvf_buf_printf(b, " password_hash=%zuB%s", u->password.len,
+		               u->options && u->options->no_password ? " no_password" : "");
+		return;
+	}
+	case KVF_BUCKET_AUTH_ROLES: {
+		Authpb__Role *r = authpb__role__unpack(&arena->pc, p->value.len, p->value.p);
+		if (!r)
+			break;
+		kvf_text_bytes(b, r->name.data, r->name.len);
+		for (size_t i = 0; i < r->n_keypermission; i++) {
+			const Authpb__Permission *perm = r->keypermission[i];
+			const ProtobufCEnumValue *ev =
+				protobuf_c_enum_descriptor_get_value(&authpb__permission__type__descriptor, perm->permtype);
+			kvf_buf_printf(b, "%s%s ", i ? "; " : " ", ev ? ev->name : "?");
+			text_perm_range(b, perm->key, perm->range_end);
+		}
+		return;
+	}
+	case KVF_BUCKET_LEASE: {
+		Leasepb__Lease *l = leasepb__lease__unpack(&arena->pc, p->value.len, p->value.p);
+		if (!l)
+			break;
+		kvf_buf_printf(b, "%" PRIx64 " ttl=%" PRId64 " remaining_ttl=%" PRId64, (uint64_t)l->id,
+		               l->ttl, l->remainingttl);
+		return;
+	}
+	case KVF_BUCKET_MEMBERS:
+		kvf_text_bytes(b, p->key.p, p->key.len);
+		kvf_buf_putc(b, ' ');
+		text_member(b, p->value);
+		return;
+	case KVF_BUCKET_ALARM: {
+		Etcdserverpb__AlarmMember *a = etcdserverpb__alarm_member__unpack(&arena->pc, p->key.len, p->key.p);
+		if (!a)
+			break;
+		const ProtobufCEnumValue *ev =
+			protobuf_c_enum_descriptor_get_value(&etcdserverpb__alarm_type__descriptor, a->alarm);
+		kvf_buf_printf(b, "member=%" PRIx64 " %s", a->memberid, ev ? ev->name : "?");
+		return;
+	}
+	case KVF_BUCKET_MEMBERS_REMOVED:
+	case KVF_BUCKET_OTHER:
+		break;
+	}
+	kvf_text_bytes(b, p->key.p, p->key.len);
+	kvf_buf_puts(b, " = ");
+	kvf_text_bytes(b, p->value.p, p->value.len);
+}
+
+/* ---- live keys ---- */
+
+json_t *kvf_json_live_key(const kvf_key_entry *e, const kvf_render_opts *o)
+{
+	kvf_kv kv;
+	json_t *obj = json_object();
+	if (!kvf_kv_parse(e->last_kv, &kv)) {
+		kvf_json_set(obj, "key", kvf_json_bytes(e->key.p, e->key.len));
+		kvf_json_set(obj, "undecodable", json_true());
+		return obj;
+	}
+	json_kv_fields(obj, &kv, o);
+	return obj;
+}
+
+void kvf_text_live_key(kvf_buf *b, const kvf_key_entry *e, const kvf_render_opts *o)
+{
+	kvf_kv kv;
+	kvf_text_bytes(b, e->key.p, e->key.len);
+	if (!kvf_kv_parse(e->last_kv, &kv)) {
+		kvf_buf_puts(b, " (undecodable KeyValue)");
+		return;
+	}
+	text_kv_tail(b, &kv, o);
+}
+
+/* ---- structural findings ---- */
+
+json_t *kvf_json_db_finding(const kvf_db_finding *f)
+{
+	json_t *o = json_object();
+	kvf_json_set(o, "page", f->pgid == KVF_NO_PGID ? json_null() : kvf_json_u64(f->pgid));
+	kvf_json_set(o, "offset", f->offset == KVF_NO_OFFSET ? json_null() : kvf_json_u64(f->offset));
+	kvf_json_set(o, "message", json_string(f->msg));
+	return o;
+}
+
+void kvf_text_db_finding(kvf_buf *b, const kvf_db_finding *f)
+{
+	if (f->offset != KVF_NO_OFFSET)
+		kvf_buf_printf(b, "offset %" PRIu64 ": ", f->offset);
+	kvf_buf_puts(b, f->msg);
+}
+
+/* ---- status ---- */
+
+static json_t *json_names(const kvf_span_list *l)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < l->n; i++)
+		json_array_append_new(a, kvf_json_bytes(l->v[i].p, l->v[i].len));
+	return a;
+}
+
+static json_t *json_optional_u64(bool has, uint64_t v)
+{
+	return has ? kvf_json_u64(v) : json_null();
+}
+
+static json_t *json_optional_span(kvf_span s)
+{
+	return s.p ? kvf_json_bytes(s.p, s.len) : json_null();
+}
+
+json_t *kvf_json_db_status(const kvf_db_status *st, kvf_arena *arena)
+{
+	const kvf_backend_info *in = st->info;
+	const kvf_etcd_state *es = &st->state;
+	json_t *o = json_object();
+	kvf_json_set(o, "path", json_string(in->path));
+	kvf_json_set(o, "format", json_string(kvf_backend_format_name(in->format)));
+	kvf_json_set(o, "page_size", kvf_json_u64(in->page_size));
+	kvf_json_set(o, "file_size", kvf_json_u64(in->file_size));
+	kvf_json_set(o, "txid", kvf_json_u64(in->txid));
+	kvf_json_set(o, "meta_in_use", json_integer(in->meta_in_use));
+	kvf_json_set(o, "meta_fallback", json_boolean(in->meta_fallback));
+	kvf_json_set(o, "consistent_index", json_optional_u64(es->has_consistent_index, es->consistent_index));
+	kvf_json_set(o, "term", json_optional_u64(es->has_term, es->term));
+	kvf_json_set(o, "auth_enabled", es->has_auth_enabled ? json_boolean(es->auth_enabled) : json_null());
+	kvf_json_set(o, "auth_revision", json_optional_u64(es->has_auth_revision, es->auth_revision));
+	kvf_json_set(o, "revision", kvf_json_i64(st->revision));
+	kvf_json_set(o, "compact_revision", kvf_json_i64(st->compact_revision));
+	kvf_json_set(o, "scheduled_compact_revision", kvf_json_i64(st->scheduled_compact_revision));
+	kvf_json_set(o, "keys", json_pack("{s:o,s:o,s:o}", "live", kvf_json_u64(st->live_keys),
+	                                  "revisions", kvf_json_u64(st->revisions),
+	                                  "tombstones", kvf_json_u64(st->tombstones)));
+	if (st->malformed)
+		kvf_json_set(o, "malformed_revisions", kvf_json_u64(st->malformed));
+	kvf_json_set(o, "leases", kvf_json_u64(st->leases));
+	kvf_json_set(o, "users", json_names(&st->users));
+	kvf_json_set(o, "roles", json_names(&st->roles));
+	json_t *members = json_array();
+	for (size_t i = 0; i < st->member_ids.n; i++) {
+		kvf_span v = st->member_json.v[i];
+		json_t *m = json_loadb((const char *)v.p, v.len, 0, NULL);
+		json_array_append_new(members, m ? m : json_pack("{s:o,s:o}", "id",
+		                      kvf_json_bytes(st->member_ids.v[i].p, st->member_ids.v[i].len),
+		                      "raw", kvf_json_bytes(v.p, v.len)));
+	}
+	kvf_json_set(o, "members", members);
+	kvf_json_set(o, "members_removed", json_names(&st->removed_members));
+	kvf_json_set(o, "cluster_version", json_optional_span(es->cluster_version));
+	json_t *alarms = json_array();
+	for (size_t i = 0; i < st->alarms.n; i++) {
+		kvf_pair p = { .key = st->alarms.v[i] };
+		json_array_append_new(alarms, kvf_json_db_pair(KVF_BUCKET_ALARM, &p, arena, NULL));
+	}
+	kvf_json_set(o, "alarms", alarms);
+	if (es->conf_state.p) {
+		json_t *cs = json_loadb((const char *)es->conf_state.p, es->conf_state.len, 0, NULL);
+		kvf_json_set(o, "conf_state", cs ? cs : kvf_json_bytes(es->conf_state.p, es->conf_state.len));
+	}
+	if (es->storage_version.p)
+		kvf_json_set(o, "storage_version", json_optional_span(es->storage_version));
+	kvf_json_set(o, "buckets", json_names(&st->buckets));
+	if (es->bad[0])
+		kvf_json_set(o, "malformed", json_string(es->bad));
+	return o;
+}
+
+static void text_names(kvf_buf *b, const kvf_span_list *l)
+{
+	kvf_buf_printf(b, "%zu", l->n);
+	for (size_t i = 0; i < l->n; i++) {
+		kvf_buf_puts(b, i ? ", " : " (");
+		kvf_text_bytes(b, l->v[i].p, l->v[i].len);
+	}
+	if (l->n)
+		kvf_buf_putc(b, ')');
+	kvf_buf_putc(b, '\n');
+}
+
+void kvf_text_db_status(kvf_buf *b, const kvf_db_status *st, kvf_arena *arena, const kvf_render_opts *o)
+{
+	const kvf_backend_info *in = st->info;
+	const kvf_etcd_state *es = &st->state;
+	kvf_buf_printf(b, "file               %s\n", in->path);
+	kvf_buf_printf(b, "format             %s, page size %" PRIu64 ", ", kvf_backend_format_name(in->format),
+	               in->page_size);
+	kvf_text_size(b, in->file_size);
+	kvf_buf_printf(b, ", txid %" PRIu64 ", meta %d in use%s\n", in->txid, in->meta_in_use,
+	               in->meta_fallback ? " (FALLBACK: the newer meta is damaged)" : "");
+	if (es->has_consistent_index)
+		kvf_buf_printf(b, "consistent_index   %" PRIu64 "\n", es->consistent_index);
+	else
+		kvf_buf_puts(b, "consistent_index   (absent)\n");
+	if (es->has_term)
+		kvf_buf_printf(b, "term               %" PRIu64 "\n", es->term);
+	kvf_buf_printf(b, "auth               %s, authRevision ",
+	               !es->has_auth_enabled ? "never enabled" : es->auth_enabled ? "enabled" : "disabled");
+	if (es->has_auth_revision)
+		kvf_buf_printf(b, "%" PRIu64 "\n", es->auth_revision);
+	else
+		kvf_buf_puts(b, "(absent)\n");
+	kvf_buf_printf(b, "revision           %" PRId64 "\n", st->revision);
+	kvf_buf_printf(b, "compaction         %" PRId64, st->compact_revision);
+	if (st->scheduled_compact_revision != st->compact_revision)
+		kvf_buf_printf(b, " (scheduled %" PRId64 ", not finished)", st->scheduled_compact_revision);
+	kvf_buf_putc(b, '\n');
+	kvf_buf_printf(b, "keys               %" PRIu64 " live, %" PRIu64 " revisions, %" PRIu64 " tombstones",
+	               st->live_keys, st->revisions, st->tombstones);
+	if (st->malformed)
+		kvf_buf_printf(b, ", %s%" PRIu64 " MALFORMED%s", kvf_color(o, "damage"), st->malformed,
+		               kvf_color(o, "reset"));
+	kvf_buf_putc(b, '\n');
+	kvf_buf_printf(b, "leases             %" PRIu64 "\n", st->leases);
+	kvf_buf_puts(b, "users              ");
+	text_names(b, &st->users);
+	kvf_buf_puts(b, "roles              ");
+	text_names(b, &st->roles);
+	kvf_buf_printf(b, "members            %zu\n", st->member_ids.n);
+	for (size_t i = 0; i < st->member_ids.n; i++) {
+		kvf_buf_puts(b, "  ");
+		kvf_text_bytes(b, st->member_ids.v[i].p, st->member_ids.v[i].len);
+		kvf_buf_putc(b, ' ');
+		text_member(b, st->member_json.v[i]);
+		kvf_buf_putc(b, '\n');
+	}
+	if (st->removed_members.n) {
+		kvf_buf_puts(b, "removed members    ");
+		text_names(b, &st->removed_members);
+	}
+	kvf_buf_puts(b, "cluster version    ");
+	if (es->cluster_version.p)
+		kvf_text_bytes(b, es->cluster_version.p, es->cluster_version.len);
+	else
+		kvf_buf_puts(b, "(absent)");
+	kvf_buf_putc(b, '\n');
+	kvf_buf_printf(b, "alarms             %s", st->alarms.n ? "" : "none");
+	for (size_t i = 0; i < st->alarms.n; i++) {
+		kvf_pair p = { .key = st->alarms.v[i] };
+		kvf_buf_puts(b, i ? ", " : "");
+		kvf_text_db_pair(b, KVF_BUCKET_ALARM, &p, arena, o);
+	}
+	kvf_buf_putc(b, '\n');
+	if (es->storage_version.p) {
+		kvf_buf_puts(b, "storage version    ");
+		kvf_text_bytes(b, es->storage_version.p, es->storage_version.len);
+		kvf_buf_putc(b, '\n');
+	}
+	if (es->bad[0])
+		kvf_buf_printf(b, "%smalformed          %s%s\n", kvf_color(o, "damage"), es->bad, kvf_color(o, "reset"));
+}
+
+json_t *kvf_json_hashkv(const kvf_hashkv *h)
+{
+	return json_pack("{s:o,s:o,s:o,s:o,s:o}", "hash", json_integer(h->hash),
+	                 "revision", kvf_json_i64(h->revision), "compact_revision", kvf_json_i64(h->compact_rev),
+	                 "current_revision", kvf_json_i64(h->current_rev),
+	                 "hashed_revisions", kvf_json_u64(h->hashed_pairs));
+}

@@ -1,0 +1,37 @@
+/* Rendering of backend db records: etcd bucket pairs decoded by bucket,
+ * live keys, HashKV, status, structural findings. */
+#ifndef KVF_RENDER_DB_H
+#define KVF_RENDER_DB_H
+
+#include "backend.h"
+#include "etcddb.h"
+#include "k8s.h"
+#include "keyindex.h"
+#include "pbwire.h"
+#include "render.h"
+#include "schema.h"
+
+/* One pair of a bucket, decoded according to the bucket (etcd's schema) or
+ * shown as bytes for a bucket we do not know. The arena holds protobuf
+ * decodes; reset it between pairs. */
+json_t *kvf_json_db_pair(kvf_bucket_kind kind, const kvf_pair *p, kvf_arena *arena,
+                         const kvf_render_opts *o);
+void kvf_text_db_pair(kvf_buf *b, kvf_bucket_kind kind, const kvf_pair *p, kvf_arena *arena,
+                      const kvf_render_opts *o);
+
+/* A live key as `etcdctl get` shows it: key, revisions, version, lease, value. */
+json_t *kvf_json_live_key(const kvf_key_entry *e, const kvf_render_opts *o);
+void kvf_text_live_key(kvf_buf *b, const kvf_key_entry *e, const kvf_render_opts *o);
+
+json_t *kvf_json_k8s(const kvf_k8s_summary *s);
+void kvf_text_k8s(kvf_buf *b, const kvf_k8s_summary *s);
+
+json_t *kvf_json_db_finding(const kvf_db_finding *f);
+void kvf_text_db_finding(kvf_buf *b, const kvf_db_finding *f);
+
+json_t *kvf_json_db_status(const kvf_db_status *st, kvf_arena *arena);
+void kvf_text_db_status(kvf_buf *b, const kvf_db_status *st, kvf_arena *arena, const kvf_render_opts *o);
+
+json_t *kvf_json_hashkv(const kvf_hashkv *h);
+
+#endif

@@ -1,0 +1,192 @@
+#include "schema.h"
+
+#include <stdio.h>
+#include <string.h>
+
+bool kvf_revkey_parse(kvf_span k, kvf_revision *rev, bool *tombstone)
+{
+	if ((k.len != 17 && k.len != 18) || k.p[8] != '_')
+		return false;
+	if (k.len == 18 && k.p[17] != 't')
+		return false;
+	rev->main = (int64_t)kvf_be64(k.p);
+	rev->sub = (int64_t)kvf_be64(k.p + 9);
+	*tombstone = k.len == 18;
+	return true;
+}
+
+void kvf_revkey_make(kvf_revision rev, uint8_t out[17])
+{
+	kvf_put_be64(out, (uint64_t)rev.main);
+	out[8] = '_';
+	kvf_put_be64(out + 9, (uint64_t)rev.sub);
+}
+
+bool kvf_kv_parse(kvf_span v, kvf_kv *kv)
+{
+	memset(kv, 0, sizeof(*kv));
+	kvf_pb_reader r = kvf_pb_init(v.p, v.len);
+	kvf_pb_field f;
+	int rc;
+	while ((rc = kvf_pb_next(&r, &f)) == 1) {
+		switch (f.num) {
+		case 1:
+		case 5:
+			if (f.wire != KVF_PB_LEN)
+				return false;
+			kvf_span *s = f.num == 1 ? &kv->key : &kv->value;
+			s->p = f.data;
+			s->len = f.len;
+			s->file_offset = v.file_offset == KVF_NO_OFFSET ? KVF_NO_OFFSET
+			                 : v.file_offset + (uint64_t)(f.data - v.p);
+			break;
+		case 2: case 3: case 4: case 6:
+			if (f.wire != KVF_PB_VARINT)
+				return false;
+			int64_t x = (int64_t)f.u64;
+			if (f.num == 2) kv->create_revision = x;
+			else if (f.num == 3) kv->mod_revision = x;
+			else if (f.num == 4) kv->version = x;
+			else kv->lease = x;
+			break;
+		default:
+			break;
+		}
+	}
+	return rc == 0;
+}
+
+static bool name_is(kvf_span s, const char *name)
+{
+	size_t n = strlen(name);
+	return s.len == n && memcmp(s.p, name, n) == 0;
+}
+
+static const char *const etcd_buckets[] = {
+	"key", "meta", "lease", "alarm", "cluster", "members", "members_removed",
+	"auth", "authUsers", "authRoles", NULL,
+};
+
+const char *const *kvf_etcd_buckets(void)
+{
+	return etcd_buckets;
+}
+
+kvf_bucket_kind kvf_bucket_kind_of(kvf_span name)
+{
+	static const struct { const char *name; kvf_bucket_kind kind; } map[] = {
+		{ "key", KVF_BUCKET_KEYS }, { "meta", KVF_BUCKET_META }, { "auth", KVF_BUCKET_AUTH },
+		{ "authUsers", KVF_BUCKET_AUTH_USERS }, { "authRoles", KVF_BUCKET_AUTH_ROLES },
+		{ "lease", KVF_BUCKET_LEASE }, { "members", KVF_BUCKET_MEMBERS },
+		{ "members_removed", KVF_BUCKET_MEMBERS_REMOVED }, { "cluster", KVF_BUCKET_CLUSTER },
+		{ "alarm", KVF_BUCKET_ALARM },
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (name_is(name, map[i].name))
+			return map[i].kind;
+	return KVF_BUCKET_OTHER;
+}
+
+static void note_bad(kvf_etcd_state *st, const char *bucket, const char *key, kvf_span v, const char *want)
+{
+	if (st->bad[0])
+		return;
+	if (v.file_offset != KVF_NO_OFFSET)
+		snprintf(st->bad, sizeof(st->bad), "offset %llu: %s/%s is %zu bytes, expected %s",
+		         (unsigned long long)v.file_offset, bucket, key, v.len, want);
+	else
+		snprintf(st->bad, sizeof(st->bad), "%s/%s is %zu bytes, expected %s", bucket, key, v.len, want);
+}
+
+/* Look up bucket/key: found and well-formed, absent, or an error. */
+static kvf_status lookup(kvf_backend *b, const char *bucket, const char *key, kvf_span *v,
+                         bool *found, kvf_err *err)
+{
+	kvf_status s = kvf_backend_get(b, bucket, strlen(bucket), key, strlen(key), v, err);
+	*found = s == KVF_OK;
+	if (s == KVF_E_NOTFOUND) {
+		kvf_err_clear(err);
+		return KVF_OK;
+	}
+	return s;
+}
+
+static kvf_status u64_value(kvf_backend *b, kvf_etcd_state *st, const char *bucket, const char *key,
+                            bool *has, uint64_t *out, kvf_span *where, kvf_err *err)
+{
+	kvf_span v;
+	bool found;
+	kvf_status s = lookup(b, bucket, key, &v, &found, err);
+	if (s || !found)
+		return s;
+	if (v.len != 8) {
+		note_bad(st, bucket, key, v, "8 (big-endian integer)");
+		return KVF_OK;
+	}
+	*has = true;
+	*out = kvf_be64(v.p);
+	if (where)
+		*where = v;
+	return KVF_OK;
+}
+
+static kvf_status rev_value(kvf_backend *b, kvf_etcd_state *st, const char *key, bool *has,
+                            int64_t *main, kvf_err *err)
+{
+	kvf_span v;
+	bool found, tomb;
+	kvf_revision rev;
+	kvf_status s = lookup(b, "meta", key, &v, &found, err);
+	if (s || !found)
+		return s;
+	if (!kvf_revkey_parse(v, &rev, &tomb)) {
+		note_bad(st, "meta", key, v, "17 (a revision)");
+		return KVF_OK;
+	}
+	*has = true;
+	*main = rev.main;
+	return KVF_OK;
+}
+
+static kvf_status span_value(kvf_backend *b, const char *bucket, const char *key, kvf_span *out, kvf_err *err)
+{
+	bool found;
+	kvf_status s = lookup(b, bucket, key, out, &found, err);
+	if (!found)
+		memset(out, 0, sizeof(*out));
+	return s;
+}
+
+kvf_status kvf_etcd_read_state(kvf_backend *b, kvf_etcd_state *st, kvf_err *err)
+{
+	memset(st, 0, sizeof(*st));
+	kvf_status s;
+	if ((s = u64_value(b, st, "meta", "consistent_index", &st->has_consistent_index,
+	                   &st->consistent_index, NULL, err)) ||
+	    (s = u64_value(b, st, "meta", "term", &st->has_term, &st->term, NULL, err)) ||
+	    (s = rev_value(b, st, "scheduledCompactRev", &st->has_scheduled_compact,
+	                   &st->scheduled_compact, err)) ||
+	    (s = rev_value(b, st, "finishedCompactRev", &st->has_finished_compact,
+	                   &st->finished_compact, err)) ||
+	    (s = span_value(b, "meta", "confState", &st->conf_state, err)) ||
+	    (s = span_value(b, "meta", "storageVersion", &st->storage_version, err)) ||
+	    (s = u64_value(b, st, "auth", "authRevision", &st->has_auth_revision, &st->auth_revision,
+	                   &st->auth_revision_value, err)) ||
+	    (s = span_value(b, "cluster", "clusterVersion", &st->cluster_version, err)) ||
+	    (s = span_value(b, "cluster", "downgrade", &st->downgrade, err)))
+		return s;
+	kvf_span v;
+	bool found;
+	if ((s = lookup(b, "auth", "authEnabled", &v, &found, err)))
+		return s;
+	if (found) {
+		/* etcd writes one byte, 1 or 0 (auth/store.go authEnabled/authDisabled) */
+		if (v.len == 1 && v.p[0] <= 1) {
+			st->has_auth_enabled = true;
+			st->auth_enabled = v.p[0] == 1;
+		} else {
+			note_bad(st, "auth", "authEnabled", v, "1 (0 or 1)");
+		}
+	}
+	return KVF_OK;
+}

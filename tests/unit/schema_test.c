@@ -1,0 +1,132 @@
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "k8s.h"
+#include "mvccpb.pb-c.h"
+#include "schema.h"
+
+static kvf_span span(const void *p, size_t n)
+{
+	kvf_span s = { p, n, 1000 };
+	return s;
+}
+
+Test(schema, revision_keys_parse_and_round_trip)
+{
+	kvf_revision r = { 174, 3 }, got;
+	uint8_t k[18];
+	kvf_revkey_make(r, k);
+	bool tomb;
+	cr_assert(kvf_revkey_parse(span(k, 17), &got, &tomb));
+	cr_assert_eq(got.main, 174);
+	cr_assert_eq(got.sub, 3);
+	cr_assert_not(tomb);
+	k[17] = 't';
+	cr_assert(kvf_revkey_parse(span(k, 18), &got, &tomb));
+	cr_assert(tomb);
+	k[17] = 'x';
+	cr_assert_not(kvf_revkey_parse(span(k, 18), &got, &tomb), "18th byte must be 't'");
+	k[8] = '-';
+	cr_assert_not(kvf_revkey_parse(span(k, 17), &got, &tomb), "separator must be '_'");
+	cr_assert_not(kvf_revkey_parse(span(k, 16), &got, &tomb));
+}
+
+Test(schema, revisions_order_by_main_then_sub)
+{
+	cr_assert_lt(kvf_rev_cmp((kvf_revision){ 5, 9 }, (kvf_revision){ 6, 0 }), 0);
+	cr_assert_lt(kvf_rev_cmp((kvf_revision){ 6, 0 }, (kvf_revision){ 6, 1 }), 0);
+	cr_assert_eq(kvf_rev_cmp((kvf_revision){ 6, 1 }, (kvf_revision){ 6, 1 }), 0);
+}
+
+Test(schema, keyvalue_in_place_agrees_with_protobuf_c)
+{
+	Mvccpb__KeyValue kv = MVCCPB__KEY_VALUE__INIT;
+	kv.key.data = (uint8_t *)"/registry/pods/default/web-0";
+	kv.key.len = 28;
+	kv.value.data = (uint8_t *)"{\"kind\":\"Pod\"}";
+	kv.value.len = 14;
+	kv.create_revision = 23;
+	kv.mod_revision = 140;
+	kv.version = 3;
+	kv.lease = 0x694d77aa9e38260f;
+	uint8_t buf[128];
+	size_t n = mvccpb__key_value__pack(&kv, buf);
+	kvf_kv got;
+	cr_assert(kvf_kv_parse(span(buf, n), &got));
+	cr_assert_eq(got.key.len, 28);
+	cr_assert(memcmp(got.key.p, kv.key.data, 28) == 0);
+	cr_assert_eq(got.key.file_offset, 1000 + (uint64_t)(got.key.p - buf), "offsets point into the file");
+	cr_assert_eq(got.create_revision, 23);
+	cr_assert_eq(got.mod_revision, 140);
+	cr_assert_eq(got.version, 3);
+	cr_assert_eq(got.lease, 0x694d77aa9e38260f);
+	cr_assert_eq(got.value.len, 14);
+	cr_assert_not(kvf_kv_parse(span(buf, n - 1), &got), "truncated KeyValue is refused");
+}
+
+static char *slurp(const char *rel, size_t *n)
+{
+	char *path;
+	cr_assert(asprintf(&path, "%s/%s", getenv("KVF_TESTDATA"), rel) > 0);
+	FILE *f = fopen(path, "rb");
+	cr_assert(f, "%s", path);
+	static char buf[1 << 16];
+	*n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	free(path);
+	return buf;
+}
+
+/* auger's meta/NAME.txt files name the apiVersion and kind it reads from each value */
+Test(k8s, protobuf_envelope_names_api_version_and_kind_as_auger_does)
+{
+	struct { const char *bin; const char *api; const char *kind; const char *name; } cases[] = {
+		{ "peer-auger/storage/pod.bin", "v1", "Pod", "pi-dqtsw" },
+		{ "peer-auger/storage/job.bin", "batch/v1", "Job", "pi" },
+	};
+	for (size_t i = 0; i < 2; i++) {
+		size_t n;
+		char *v = slurp(cases[i].bin, &n);
+		kvf_k8s_summary s;
+		cr_assert(kvf_k8s_summarize(span(v, n), &s), "%s", cases[i].bin);
+		cr_assert_eq(s.encoding, KVF_K8S_PROTOBUF);
+		cr_assert_str_eq(s.api_version, cases[i].api);
+		cr_assert_str_eq(s.kind, cases[i].kind);
+		cr_assert_str_eq(s.name, cases[i].name);
+		cr_assert_str_eq(s.namespace_, "default");
+	}
+	/* and what auger's own expected output says */
+	size_t n;
+	char *meta = slurp("peer-auger/meta/pod.txt", &n);
+	cr_assert(strstr(meta, "TypeMeta.APIVersion: v1") && strstr(meta, "TypeMeta.Kind: Pod"));
+}
+
+Test(k8s, value_after_a_key_line_decodes_too)
+{
+	size_t n;
+	char *v = slurp("peer-auger/storage/pod-with-key.bin", &n);
+	char *nl = memchr(v, '\n', n);
+	cr_assert(nl);
+	kvf_k8s_summary s;
+	cr_assert(kvf_k8s_summarize(span(nl + 1, n - (size_t)(nl + 1 - v)), &s));
+	cr_assert_str_eq(s.kind, "Pod");
+}
+
+Test(k8s, json_objects_and_encrypted_values)
+{
+	const char *pod = "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"web-0\",\"namespace\":\"default\"}}";
+	kvf_k8s_summary s;
+	cr_assert(kvf_k8s_summarize(span(pod, strlen(pod)), &s));
+	cr_assert_eq(s.encoding, KVF_K8S_JSON);
+	cr_assert_str_eq(s.name, "web-0");
+	cr_assert_str_eq(s.namespace_, "default");
+	const char *enc = "k8s:enc:aescbc:v1:key1:\x8a\x01\x02";
+	cr_assert(kvf_k8s_summarize(span(enc, strlen(enc)), &s));
+	cr_assert_eq(s.encoding, KVF_K8S_ENCRYPTED);
+	cr_assert_str_eq(s.provider, "aescbc");
+	cr_assert_str_eq(s.key_name, "key1");
+	cr_assert_not(kvf_k8s_summarize(span("renew-3", 7), &s));
+	cr_assert_not(kvf_k8s_summarize(span("k8s\0\xff\xff", 6), &s), "a broken envelope is not claimed");
+}
