@@ -151,74 +151,52 @@ static kvf_status read_compaction(kvf_backend *b, kvf_keyindex *ki, kvf_err *err
 	return KVF_OK;
 }
 
-kvf_status kvf_keyindex_build(kvf_backend *b, const kvf_keyindex_opts *o, kvf_keyindex *ki, kvf_err *err)
+kvf_status kvf_keyindex_begin(kvf_backend *b, const kvf_keyindex_opts *o, kvf_keyindex *ki, kvf_err *err)
 {
 	memset(ki, 0, sizeof(*ki));
-	kvf_status s = read_compaction(b, ki, err);
-	if (s)
-		return s;
-	int64_t at = o->at_rev > 0 ? o->at_rev : INT64_MAX;
-	kvf_cursor *c;
-	s = kvf_cursor_open(b, KVF_BUCKET_KEY, 3, &c, err);
-	if (s == KVF_E_NOTFOUND) {
-		/* no bucket `key`: an empty store */
-		kvf_err_clear(err);
-		ki->current_rev = ki->compact_rev;
-		ki->at_rev = o->at_rev > 0 ? o->at_rev : ki->current_rev;
-		return o->at_rev > ki->current_rev
-		       ? kvf_err_set(err, KVF_E_USAGE, NULL, KVF_NO_OFFSET,
-		                     "revision %lld is a future revision (current %lld)",
-		                     (long long)o->at_rev, (long long)ki->current_rev)
-		       : KVF_OK;
+	ki->opts = *o;
+	ki->partial = o->prefix != NULL;
+	return read_compaction(b, ki, err);
+}
+
+kvf_status kvf_keyindex_add(kvf_keyindex *ki, const kvf_pair *p, kvf_err *err)
+{
+	const kvf_keyindex_opts *o = &ki->opts;
+	kvf_revision rev;
+	bool tomb;
+	kvf_kv kv;
+	if (p->is_bucket || !kvf_revkey_parse(p->key, &rev, &tomb) || !kvf_kv_parse(p->value, &kv)) {
+		ki->malformed++;
+		return KVF_OK;
 	}
-	if (s)
-		return s;
-	kvf_pair p;
-	bool got;
-	int64_t last_main = 0;
-	while ((s = kvf_cursor_next(c, &p, &got, err)) == KVF_OK && got) {
-		kvf_revision rev;
-		bool tomb;
-		kvf_kv kv;
-		if (p.is_bucket || !kvf_revkey_parse(p.key, &rev, &tomb) || !kvf_kv_parse(p.value, &kv)) {
-			ki->malformed++;
-			continue;
-		}
-		ki->revisions++;
-		ki->tombstones += tomb;
-		if (rev.main > last_main)
-			last_main = rev.main;
-		if (o->progress && (ki->revisions & 0xffff) == 0)
-			o->progress(o->progress_ctx, ki->revisions);
-		if (rev.main > at)
-			continue;
-		if (o->prefix && (kv.key.len < o->prefix_len ||
-		                  memcmp(kv.key.p, o->prefix, o->prefix_len) != 0))
-			continue;
-		kvf_key_entry *e = lookup_or_insert(ki, kv.key);
-		if (!e) {
-			kvf_cursor_close(c);
-			kvf_keyindex_free(ki);
-			return kvf_err_set(err, KVF_E_NOMEM, NULL, KVF_NO_OFFSET,
-			                   "out of memory indexing %zu keys", ki->n);
-		}
-		apply(e, rev, tomb, p.value);
-	}
-	kvf_cursor_close(c);
-	if (s) {
-		kvf_keyindex_free(ki);
-		return s;
-	}
+	ki->revisions++;
+	ki->tombstones += tomb;
+	if (rev.main > ki->last_main)
+		ki->last_main = rev.main;
+	if (o->progress && (ki->revisions & 0xffff) == 0)
+		o->progress(o->progress_ctx, ki->revisions);
+	if (o->at_rev > 0 && rev.main > o->at_rev)
+		return KVF_OK;
+	if (o->prefix && (kv.key.len < o->prefix_len || memcmp(kv.key.p, o->prefix, o->prefix_len) != 0))
+		return KVF_OK;
+	kvf_key_entry *e = lookup_or_insert(ki, kv.key);
+	if (!e)
+		return kvf_err_set(err, KVF_E_NOMEM, NULL, KVF_NO_OFFSET,
+		                   "out of memory indexing %zu keys", ki->n);
+	apply(e, rev, tomb, p->value);
+	return KVF_OK;
+}
+
+kvf_status kvf_keyindex_finish(kvf_keyindex *ki, kvf_err *err)
+{
+	const kvf_keyindex_opts *o = &ki->opts;
 	/* etcd: "the correct revision should be set to compaction revision" when
 	 * compaction removed everything above the last write */
-	ki->current_rev = last_main > ki->compact_rev ? last_main : ki->compact_rev;
-	if (o->at_rev > ki->current_rev) {
-		int64_t cur = ki->current_rev;
-		kvf_keyindex_free(ki);
+	ki->current_rev = ki->last_main > ki->compact_rev ? ki->last_main : ki->compact_rev;
+	if (o->at_rev > ki->current_rev)
 		return kvf_err_set(err, KVF_E_USAGE, NULL, KVF_NO_OFFSET,
 		                   "revision %lld is a future revision (current %lld)",
-		                   (long long)o->at_rev, (long long)cur);
-	}
+		                   (long long)o->at_rev, (long long)ki->current_rev);
 	ki->at_rev = o->at_rev > 0 ? o->at_rev : ki->current_rev;
 	size_t n_old = 0;
 	for (size_t i = 0; i < ki->n; i++) {
@@ -228,16 +206,39 @@ kvf_status kvf_keyindex_build(kvf_backend *b, const kvf_keyindex_opts *o, kvf_ke
 		n_old += e->has_keep && e->keep.main <= ki->compact_rev;
 	}
 	if (n_old) {
-		if (!(ki->old_keep = malloc(n_old * sizeof(*ki->old_keep)))) {
-			kvf_keyindex_free(ki);
+		if (!(ki->old_keep = malloc(n_old * sizeof(*ki->old_keep))))
 			return kvf_err_set(err, KVF_E_NOMEM, NULL, KVF_NO_OFFSET, "out of memory");
-		}
 		for (size_t i = 0; i < ki->n; i++)
 			if (ki->entries[i].has_keep && ki->entries[i].keep.main <= ki->compact_rev)
 				ki->old_keep[ki->n_old_keep++] = ki->entries[i].keep;
 		qsort(ki->old_keep, ki->n_old_keep, sizeof(*ki->old_keep), cmp_rev);
 	}
 	return KVF_OK;
+}
+
+kvf_status kvf_keyindex_build(kvf_backend *b, const kvf_keyindex_opts *o, kvf_keyindex *ki, kvf_err *err)
+{
+	kvf_status s = kvf_keyindex_begin(b, o, ki, err);
+	if (s)
+		return s;
+	kvf_cursor *c;
+	s = kvf_cursor_open(b, KVF_BUCKET_KEY, 3, &c, err);
+	if (s == KVF_E_NOTFOUND) {
+		kvf_err_clear(err);   /* no bucket `key`: an empty store */
+		s = KVF_OK;
+	} else if (s == KVF_OK) {
+		kvf_pair p;
+		bool got;
+		while ((s = kvf_cursor_next(c, &p, &got, err)) == KVF_OK && got)
+			if ((s = kvf_keyindex_add(ki, &p, err)))
+				break;
+		kvf_cursor_close(c);
+	}
+	if (s == KVF_OK)
+		s = kvf_keyindex_finish(ki, err);
+	if (s)
+		kvf_keyindex_free(ki);
+	return s;
 }
 
 void kvf_keyindex_free(kvf_keyindex *ki)
@@ -279,6 +280,9 @@ kvf_status kvf_keyindex_sorted(const kvf_keyindex *ki, bool live_only,
 kvf_status kvf_hashkv_compute(kvf_backend *b, const kvf_keyindex *ki, kvf_hashkv *out, kvf_err *err)
 {
 	memset(out, 0, sizeof(*out));
+	if (ki->partial)
+		return kvf_err_set(err, KVF_E_USAGE, NULL, KVF_NO_OFFSET,
+		                   "internal: HashKV needs an index of every key");
 	out->revision = ki->at_rev;
 	out->current_rev = ki->current_rev;
 	out->compact_rev = ki->compact_rev;

@@ -58,6 +58,9 @@ typedef struct kvf_keyindex {
 	size_t nslots;
 	kvf_revision *old_keep;    /* keep revisions <= compact_rev, sorted */
 	size_t n_old_keep;
+	kvf_keyindex_opts opts;
+	int64_t last_main;
+	bool partial;              /* built with a prefix: no HashKV from it */
 } kvf_keyindex;
 
 /* Stream bucket `key` and build the index. A revision above the current one
@@ -65,6 +68,13 @@ typedef struct kvf_keyindex {
  * as etcd's range and hash requests differ on it. */
 kvf_status kvf_keyindex_build(kvf_backend *b, const kvf_keyindex_opts *o,
                               kvf_keyindex *ki, kvf_err *err);
+
+/* The same, fed by a caller that streams bucket `key` itself (diff-db walks
+ * several members' buckets in step): begin, add every pair in bucket order,
+ * finish. */
+kvf_status kvf_keyindex_begin(kvf_backend *b, const kvf_keyindex_opts *o, kvf_keyindex *ki, kvf_err *err);
+kvf_status kvf_keyindex_add(kvf_keyindex *ki, const kvf_pair *p, kvf_err *err);
+kvf_status kvf_keyindex_finish(kvf_keyindex *ki, kvf_err *err);
 void kvf_keyindex_free(kvf_keyindex *ki);
 
 /* The entry for a user key, or NULL. */

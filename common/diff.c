@@ -1,0 +1,1147 @@
+#include "diff.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authpb.pb-c.h"
+#include "buf.h"
+#include "etcdserverpb.pb-c.h"
+#include "leasepb.pb-c.h"
+#include "raftlog.h"
+#include "render.h"
+#include "source.h"
+
+/* Touches kept per divergent key for the report; the simulation sees all. */
+#define MAX_SHOWN_TOUCHES 16
+
+const char *kvf_cause_name(kvf_cause c)
+{
+	switch (c) {
+	case KVF_CAUSE_NONE: return "none";
+	case KVF_CAUSE_AUTH_SKEW: return "auth_revision_skew";
+	case KVF_CAUSE_BEHIND: return "member_behind";
+	case KVF_CAUSE_UNEXPLAINED: return "unexplained";
+	}
+	return "unknown";
+}
+
+static void appendf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void appendf(char *buf, size_t cap, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	if (n + 1 >= cap)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, cap - n, fmt, ap);
+	va_end(ap);
+}
+
+static bool grow(void **v, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return true;
+	size_t ncap = *cap ? *cap * 2 : 16, bytes;
+	if (!kvf_mul_ok(ncap, elem, &bytes))
+		return false;
+	void *nv = realloc(*v, bytes);
+	if (!nv)
+		return false;
+	*v = nv;
+	*cap = ncap;
+	return true;
+}
+
+static kvf_status nomem(kvf_err *err)
+{
+	return kvf_err_set(err, KVF_E_NOMEM, NULL, KVF_NO_OFFSET, "out of memory");
+}
+
+/* ---- members ---- */
+
+/* "node1" for .../node1, .../node1/member/snap/db, .../node1/member. */
+static char *default_label(const char *path)
+{
+	char *p = strdup(path);
+	if (!p)
+		return NULL;
+	size_t n = strlen(p);
+	while (n > 1 && p[n - 1] == '/')
+		p[--n] = '\0';
+	static const char *const tails[] = { "/member/snap/db", "/member" };
+	for (size_t i = 0; i < 2; i++) {
+		size_t t = strlen(tails[i]);
+		if (n > t && strcmp(p + n - t, tails[i]) == 0) {
+			n -= t;
+			p[n] = '\0';
+			break;
+		}
+	}
+	const char *slash = strrchr(p, '/');
+	char *label = strdup(slash ? slash + 1 : p);
+	free(p);
+	return label;
+}
+
+kvf_status kvf_diff_add_node(kvf_diff *d, const char *label, const char *path, const char *wal_dir, kvf_err *err)
+{
+	if (d->n >= KVF_DIFF_MAX_NODES)
+		return kvf_err_set(err, KVF_E_USAGE, path, KVF_NO_OFFSET,
+		                   "at most %d members can be compared", KVF_DIFF_MAX_NODES);
+	if (!grow((void **)&d->nodes, &d->cap, d->n, sizeof(*d->nodes)))
+		return nomem(err);
+	kvf_diff_node *nd = &d->nodes[d->n];
+	memset(nd, 0, sizeof(*nd));
+	nd->label = label ? strdup(label) : default_label(path);
+	nd->path = strdup(path);
+	if (!nd->label || !nd->path)
+		return nomem(err);
+	for (size_t i = 0; i < d->n; i++)
+		if (strcmp(d->nodes[i].label, nd->label) == 0) {
+			/* two members with the same directory name: number them */
+			char *l;
+			if (asprintf(&l, "%s#%zu", nd->label, d->n + 1) < 0)
+				return nomem(err);
+			free(nd->label);
+			nd->label = l;
+		}
+	d->n++;
+	kvf_status s = kvf_etcd_db_path(path, &nd->db_path, err);
+	if (s)
+		return s;
+	if (wal_dir) {
+		nd->wal_dir = strdup(wal_dir);
+	} else {
+		kvf_path_kind kind;
+		kvf_datadir dd;
+		if (kvf_path_classify(path, &kind, &dd, err) == KVF_OK && kind == KVF_PATH_DATADIR && dd.wal_dir) {
+			nd->wal_dir = dd.wal_dir;
+			dd.wal_dir = NULL;
+		}
+		kvf_datadir_free(&dd);
+		kvf_err_clear(err);
+	}
+	return KVF_OK;
+}
+
+kvf_status kvf_diff_set_wal(kvf_diff *d, const char *label, const char *wal_dir, kvf_err *err)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strcmp(d->nodes[i].label, label) == 0) {
+			free(d->nodes[i].wal_dir);
+			d->nodes[i].wal_dir = strdup(wal_dir);
+			return d->nodes[i].wal_dir ? KVF_OK : nomem(err);
+		}
+	return kvf_err_set(err, KVF_E_USAGE, NULL, KVF_NO_OFFSET, "--wal names '%s', which is no member", label);
+}
+
+/* ---- the key buckets, in step ---- */
+
+typedef struct stream {
+	kvf_cursor *c;
+	kvf_pair p;
+	bool has;
+	kvf_revision rev;
+	bool tomb;
+	kvf_kv kv;
+} stream;
+
+/* Next well-formed pair; malformed ones go to the key index (which counts them). */
+static kvf_status advance(stream *s, kvf_keyindex *ki, kvf_err *err)
+{
+	s->has = false;
+	if (!s->c)
+		return KVF_OK;
+	for (;;) {
+		bool got;
+		kvf_status st = kvf_cursor_next(s->c, &s->p, &got, err);
+		if (st || !got)
+			return st;
+		if (!s->p.is_bucket && kvf_revkey_parse(s->p.key, &s->rev, &s->tomb) && kvf_kv_parse(s->p.value, &s->kv)) {
+			s->has = true;
+			return KVF_OK;
+		}
+		if ((st = kvf_keyindex_add(ki, &s->p, err)))
+			return st;
+	}
+}
+
+enum { DIV_NONE, DIV_MISMATCH, DIV_ENDED_I, DIV_ENDED_J };
+
+typedef struct pair_div {
+	int64_t rev;
+	int kind;
+} pair_div;
+
+static bool same_pair(const stream *a, const stream *b)
+{
+	return a->tomb == b->tomb && a->p.value.len == b->p.value.len &&
+	       memcmp(a->p.value.p, b->p.value.p, a->p.value.len) == 0;
+}
+
+static kvf_status walk_histories(kvf_diff *d, pair_div *div, kvf_diff_progress_fn progress, void *pctx,
+                                 kvf_err *err)
+{
+	size_t n = d->n;
+	stream *s = calloc(n, sizeof(*s));
+	if (!s)
+		return nomem(err);
+	kvf_status st = KVF_OK;
+	for (size_t i = 0; i < n && !st; i++) {
+		kvf_keyindex_opts o = { 0 };
+		if ((st = kvf_keyindex_begin(d->nodes[i].be, &o, &d->nodes[i].ki, err)))
+			break;
+		st = kvf_cursor_open(d->nodes[i].be, KVF_BUCKET_KEY, 3, &s[i].c, err);
+		if (st == KVF_E_NOTFOUND) {
+			kvf_err_clear(err);
+			s[i].c = NULL;
+			st = KVF_OK;
+		}
+		if (!st)
+			st = advance(&s[i], &d->nodes[i].ki, err);
+	}
+	uint64_t steps = 0;
+	while (!st) {
+		bool any = false;
+		kvf_revision r = { INT64_MAX, INT64_MAX };
+		for (size_t i = 0; i < n; i++)
+			if (s[i].has && (!any || kvf_rev_cmp(s[i].rev, r) < 0)) {
+				r = s[i].rev;
+				any = true;
+			}
+		if (!any)
+			break;
+		if (progress && (++steps & 0xffff) == 0)
+			progress(pctx, "comparing histories", steps);
+		bool compare = r.main > d->compared_from;
+		for (size_t i = 0; compare && i < n; i++)
+			for (size_t j = i + 1; j < n; j++) {
+				pair_div *pd = &div[i * n + j];
+				if (pd->kind != DIV_NONE)
+					continue;
+				bool hi = s[i].has && kvf_rev_cmp(s[i].rev, r) == 0;
+				bool hj = s[j].has && kvf_rev_cmp(s[j].rev, r) == 0;
+				if (hi && hj && same_pair(&s[i], &s[j]))
+					continue;
+				if (hi == hj) {
+					pd->kind = DIV_MISMATCH;
+				} else if (!hi && !s[i].has) {
+					pd->kind = DIV_ENDED_I;   /* i's history ends before r */
+				} else if (!hj && !s[j].has) {
+					pd->kind = DIV_ENDED_J;
+				} else {
+					pd->kind = DIV_MISMATCH;  /* one skips a revision the other has */
+				}
+				pd->rev = r.main;
+			}
+		for (size_t i = 0; i < n && !st; i++)
+			if (s[i].has && kvf_rev_cmp(s[i].rev, r) == 0) {
+				if (!(st = kvf_keyindex_add(&d->nodes[i].ki, &s[i].p, err)))
+					st = advance(&s[i], &d->nodes[i].ki, err);
+			}
+	}
+	for (size_t i = 0; i < n; i++) {
+		kvf_cursor_close(s[i].c);
+		if (!st)
+			st = kvf_keyindex_finish(&d->nodes[i].ki, err);
+	}
+	free(s);
+	return st;
+}
+
+/* ---- keys ---- */
+
+static uint64_t fnv1a(const uint8_t *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static void node_value(const kvf_key_entry *e, kvf_node_value *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->predicted = -1;
+	if (!e || !e->revisions)
+		return;
+	v->seen = true;
+	kvf_kv kv;
+	if (!kvf_kv_parse(e->last_kv, &kv))
+		return;
+	v->mod_revision = e->last.main;
+	if (e->last_tombstone)
+		return;
+	v->present = true;
+	v->create_revision = kv.create_revision;
+	v->version = kv.version;
+	v->lease = kv.lease;
+	v->value_len = kv.value.len;
+	v->digest = fnv1a(kv.value.p, kv.value.len);
+}
+
+static bool same_value(const kvf_key_entry *a, const kvf_key_entry *b)
+{
+	kvf_kv x, y;
+	if (!kvf_kv_parse(a->last_kv, &x) || !kvf_kv_parse(b->last_kv, &y))
+		return false;
+	return x.version == y.version && x.lease == y.lease && x.value.len == y.value.len &&
+	       memcmp(x.value.p, y.value.p, x.value.len) == 0;
+}
+
+static bool live(const kvf_key_entry *e)
+{
+	return e && e->revisions && !e->last_tombstone;
+}
+
+static kvf_status compare_keys(kvf_diff *d, kvf_err *err)
+{
+	size_t n = d->n;
+	const kvf_key_entry *row[KVF_DIFF_MAX_NODES];
+	for (size_t i = 0; i < n; i++) {
+		const kvf_keyindex *ki = &d->nodes[i].ki;
+		for (size_t k = 0; k < ki->n; k++) {
+			const kvf_key_entry *e = &ki->entries[k];
+			/* each key once: on the first member that has it */
+			bool earlier = false;
+			for (size_t j = 0; j < i && !earlier; j++)
+				earlier = kvf_keyindex_find(&d->nodes[j].ki, e->key.p, e->key.len) != NULL;
+			if (earlier)
+				continue;
+			bool any_live = false, differs = false;
+			for (size_t j = 0; j < n; j++) {
+				row[j] = j == i ? e : kvf_keyindex_find(&d->nodes[j].ki, e->key.p, e->key.len);
+				any_live |= live(row[j]);
+			}
+			if (!any_live)
+				continue;   /* deleted (or never there) everywhere */
+			for (size_t j = 1; j < n && !differs; j++) {
+				bool a = live(row[0]), b = live(row[j]);
+				differs = a != b || (a && b && !same_value(row[0], row[j]));
+			}
+			if (!differs)
+				continue;
+			if (!grow((void **)&d->keys, &d->cap_keys, d->n_keys, sizeof(*d->keys)))
+				return nomem(err);
+			kvf_divergent_key *dk = &d->keys[d->n_keys];
+			memset(dk, 0, sizeof(*dk));
+			dk->key = e->key;
+			if (!(dk->v = calloc(n, sizeof(*dk->v))))
+				return nomem(err);
+			d->n_keys++;
+			for (size_t j = 0; j < n; j++)
+				node_value(row[j], &dk->v[j]);
+			dk->cause = KVF_KEY_NO_WAL;
+		}
+	}
+	return KVF_OK;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	const kvf_divergent_key *x = a, *y = b;
+	size_t m = x->key.len < y->key.len ? x->key.len : y->key.len;
+	int c = memcmp(x->key.p, y->key.p, m);
+	return c ? c : (x->key.len > y->key.len) - (x->key.len < y->key.len);
+}
+
+/* ---- small buckets, compared decoded ---- */
+
+static char *dup_text(const uint8_t *p, size_t n)
+{
+	kvf_buf b = KVF_BUF_INIT;
+	kvf_text_bytes(&b, p, n);
+	if (!b.p)
+		return strdup("");
+	return kvf_buf_detach(&b, NULL);
+}
+
+/* What must agree between members, as text. Password hashes are left out:
+ * etcd 3.4 bcrypts a new password on every member with its own salt. */
+static char *canonical(kvf_bucket_kind kind, const kvf_pair *p, kvf_arena *arena)
+{
+	kvf_buf b = KVF_BUF_INIT;
+	kvf_revision rev;
+	bool tomb;
+	switch (kind) {
+	case KVF_BUCKET_META:
+	case KVF_BUCKET_AUTH:
+		if (p->value.len == 8 && (p->key.len == 16 || p->key.len == 12 || p->key.len == 4))
+			kvf_buf_printf(&b, "%" PRIu64, kvf_be64(p->value.p));
+		else if (kvf_revkey_parse(p->value, &rev, &tomb))
+			kvf_buf_printf(&b, "%" PRId64, rev.main);
+		else if (p->value.len == 1 && p->value.p[0] <= 1)
+			kvf_buf_puts(&b, p->value.p[0] ? "true" : "false");
+		else
+			kvf_text_bytes(&b, p->value.p, p->value.len);
+		break;
+	case KVF_BUCKET_AUTH_USERS: {
+		Authpb__User *u = authpb__user__unpack(&arena->pc, p->value.len, p->value.p);
+		if (!u)
+			goto raw;
+		kvf_buf_puts(&b, "roles=");
+		for (size_t i = 0; i < u->n_roles; i++) {
+			if (i)
+				kvf_buf_putc(&b, ',');
+			kvf_text_bytes(&b, u->roles[i].data, u->roles[i].len);
+		}
+		if (u->options && u->options->no_password)
+			kvf_buf_puts(&b, " no_password");
+		break;
+	}
+	case KVF_BUCKET_AUTH_ROLES: {
+		Authpb__Role *r = authpb__role__unpack(&arena->pc, p->value.len, p->value.p);
+		if (!r)
+			goto raw;
+		for (size_t i = 0; i < r->n_keypermission; i++) {
+			const Authpb__Permission *perm = r->keypermission[i];
+			const ProtobufCEnumValue *ev =
+				protobuf_c_enum_descriptor_get_value(&authpb__permission__type__descriptor, perm->permtype);
+			kvf_buf_printf(&b, "%s%s ", i ? "; " : "", ev ? ev->name : "?");
+			kvf_text_bytes(&b, perm->key.data, perm->key.len);
+			if (perm->range_end.len) {
+				kvf_buf_puts(&b, "..");
+				kvf_text_bytes(&b, perm->range_end.data, perm->range_end.len);
+			}
+		}
+		break;
+	}
+	case KVF_BUCKET_LEASE: {
+		Leasepb__Lease *l = leasepb__lease__unpack(&arena->pc, p->value.len, p->value.p);
+		if (!l)
+			goto raw;
+		kvf_buf_printf(&b, "ttl=%" PRId64, l->ttl);
+		break;
+	}
+	case KVF_BUCKET_MEMBERS: {
+		json_t *j = json_loadb((const char *)p->value.p, p->value.len, 0, NULL);
+		if (!j)
+			goto raw;
+		char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(j);
+		if (s) {
+			kvf_buf_puts(&b, s);
+			free(s);
+		}
+		break;
+	}
+	default:
+	raw:
+		kvf_text_bytes(&b, p->value.p, p->value.len);
+		break;
+	}
+	if (!b.p)
+		return strdup("");
+	return kvf_buf_detach(&b, NULL);
+}
+
+typedef struct bucket_row {
+	char *key;
+	kvf_span raw_key;
+	char *values[KVF_DIFF_MAX_NODES];
+} bucket_row;
+
+static kvf_status compare_bucket(kvf_diff *d, const char *bucket, kvf_err *err)
+{
+	size_t n = d->n;
+	kvf_span name = { (const uint8_t *)bucket, strlen(bucket), KVF_NO_OFFSET };
+	kvf_bucket_kind kind = kvf_bucket_kind_of(name);
+	bucket_row *rows = NULL;
+	size_t nrows = 0, cap = 0;
+	kvf_arena arena;
+	kvf_arena_init(&arena);
+	kvf_status st = KVF_OK;
+	for (size_t i = 0; i < n && !st; i++) {
+		kvf_cursor *c;
+		st = kvf_cursor_open(d->nodes[i].be, bucket, strlen(bucket), &c, err);
+		if (st == KVF_E_NOTFOUND) {
+			kvf_err_clear(err);
+			st = KVF_OK;
+			continue;
+		}
+		if (st)
+			break;
+		kvf_pair p;
+		bool got;
+		while (!st && (st = kvf_cursor_next(c, &p, &got, err)) == KVF_OK && got) {
+			/* alarms live in the key; the value is empty */
+			kvf_span k = p.key;
+			size_t r = 0;
+			while (r < nrows && !(rows[r].raw_key.len == k.len && memcmp(rows[r].raw_key.p, k.p, k.len) == 0))
+				r++;
+			if (r == nrows) {
+				if (!grow((void **)&rows, &cap, nrows, sizeof(*rows))) {
+					st = nomem(err);
+					break;
+				}
+				memset(&rows[nrows], 0, sizeof(*rows));
+				rows[nrows].raw_key = k;
+				rows[nrows].key = dup_text(k.p, k.len);
+				nrows++;
+			}
+			kvf_arena_reset(&arena);
+			free(rows[r].values[i]);
+			rows[r].values[i] = kind == KVF_BUCKET_ALARM ? strdup("present") : canonical(kind, &p, &arena);
+		}
+		kvf_cursor_close(c);
+	}
+	kvf_arena_free(&arena);
+	for (size_t r = 0; r < nrows; r++) {
+		bool same = true;
+		for (size_t i = 1; i < n && same; i++) {
+			const char *a = rows[r].values[0], *b = rows[r].values[i];
+			same = (!a && !b) || (a && b && strcmp(a, b) == 0);
+		}
+		if (same || st || !grow((void **)&d->items, &d->cap_items, d->n_items, sizeof(*d->items))) {
+			free(rows[r].key);
+			for (size_t i = 0; i < n; i++)
+				free(rows[r].values[i]);
+			if (!same && !st)
+				st = nomem(err);
+			continue;
+		}
+		kvf_bucket_item *it = &d->items[d->n_items++];
+		it->bucket = bucket;
+		it->key = rows[r].key;
+		it->values = calloc(n, sizeof(char *));
+		for (size_t i = 0; i < n; i++)
+			if (it->values)
+				it->values[i] = rows[r].values[i];
+			else
+				free(rows[r].values[i]);
+	}
+	free(rows);
+	return st;
+}
+
+/* ---- the WAL ---- */
+
+static bool is_auth_mutation(const char *kind)
+{
+	/* every auth request that commits a new authRevision (auth/store.go
+	 * commitRevision); AuthEnable does not bump it */
+	static const char *const kinds[] = {
+		"auth_disable", "auth_user_add", "auth_user_delete", "auth_user_change_password",
+		"auth_user_grant_role", "auth_user_revoke_role", "auth_role_add", "auth_role_delete",
+		"auth_role_grant_permission", "auth_role_revoke_permission", NULL,
+	};
+	for (int i = 0; kinds[i]; i++)
+		if (strcmp(kind, kinds[i]) == 0)
+			return true;
+	return false;
+}
+
+typedef struct wal_scan {
+	kvf_diff *d;
+	uint64_t *auth_mut;        /* indexes of auth mutations, ascending */
+	size_t n_auth_mut, cap_auth_mut;
+	uint64_t first_index;
+	bool from_start;           /* the log starts at index 1: counts are complete */
+	/* every touch, by key (kept in d->keys[k].touches; those beyond the cap
+	 * only feed the simulation, done as they come) */
+	kvf_err *err;
+	kvf_status st;
+	const kvf_log_item *it;
+} wal_scan;
+
+static size_t find_key(const kvf_diff *d, const uint8_t *k, size_t len)
+{
+	size_t lo = 0, hi = d->n_keys;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const kvf_span *m = &d->keys[mid].key;
+		size_t n = m->len < len ? m->len : len;
+		int c = memcmp(m->p, k, n);
+		if (!c)
+			c = (m->len > len) - (m->len < len);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool key_less(const kvf_span *a, const uint8_t *b, size_t blen)
+{
+	size_t n = a->len < blen ? a->len : blen;
+	int c = memcmp(a->p, b, n);
+	return c < 0 || (c == 0 && a->len < blen);
+}
+
+static void add_touch(wal_scan *w, size_t k, bool deletes)
+{
+	kvf_divergent_key *dk = &w->d->keys[k];
+	const kvf_log_item *it = w->it;
+	dk->total_touches++;
+	/* keep the newest: they decide each member's final state */
+	if (dk->n_touches == MAX_SHOWN_TOUCHES) {
+		memmove(dk->touches, dk->touches + 1, (MAX_SHOWN_TOUCHES - 1) * sizeof(*dk->touches));
+		dk->n_touches--;
+	} else if (!grow((void **)&dk->touches, &dk->cap_touches, dk->n_touches, sizeof(*dk->touches))) {
+		w->st = nomem(w->err);
+		return;
+	}
+	kvf_touch *t = &dk->touches[dk->n_touches++];
+	memset(t, 0, sizeof(*t));
+	t->index = it->entry.index;
+	t->term = it->entry.term;
+	t->id = it->req.id;
+	t->auth_revision = it->req.auth_revision;
+	size_t ul = it->req.username.len < sizeof(t->username) - 1 ? it->req.username.len : sizeof(t->username) - 1;
+	if (ul)
+		memcpy(t->username, it->req.username.data, ul);
+	t->kind = it->req.kind;
+	t->deletes = deletes;
+}
+
+typedef struct touch_ctx {
+	wal_scan *w;
+} touch_ctx;
+
+static void on_key(void *ctx, const char *op, ProtobufCBinaryData key, ProtobufCBinaryData end)
+{
+	touch_ctx *tc = ctx;
+	wal_scan *w = tc->w;
+	kvf_diff *d = w->d;
+	if (strcmp(op, "range") == 0 || w->st)
+		return;
+	bool deletes = strcmp(op, "delete_range") == 0;
+	if (!end.len) {
+		size_t k = find_key(d, key.data, key.len);
+		if (k < d->n_keys && d->keys[k].key.len == key.len && memcmp(d->keys[k].key.p, key.data, key.len) == 0)
+			add_touch(w, k, deletes);
+		return;
+	}
+	/* a range: every divergent key in [key, end); end "\0" means to the end */
+	bool open_end = end.len == 1 && end.data[0] == 0;
+	for (size_t k = find_key(d, key.data, key.len); k < d->n_keys && !w->st; k++) {
+		if (!open_end && !key_less(&d->keys[k].key, end.data, end.len))
+			break;
+		add_touch(w, k, deletes);
+	}
+}
+
+/* A lease revocation deletes the keys attached to the lease. */
+static void on_revoke(wal_scan *w, int64_t lease)
+{
+	kvf_diff *d = w->d;
+	for (size_t k = 0; k < d->n_keys && !w->st; k++)
+		for (size_t i = 0; i < d->n; i++)
+			if (d->keys[k].v[i].present && d->keys[k].v[i].lease == lease) {
+				add_touch(w, k, true);
+				break;
+			}
+}
+
+/* The longest log among the members' WALs: the raft log is the same on
+ * every member, the longest one holds the most of it. */
+static const kvf_diff_node *pick_wal(const kvf_diff *d)
+{
+	const kvf_diff_node *best = NULL;
+	for (size_t i = 0; i < d->n; i++) {
+		const kvf_diff_node *nd = &d->nodes[i];
+		if (nd->have_wal && (!best || nd->wal_last_index > best->wal_last_index))
+			best = nd;
+	}
+	return best;
+}
+
+static kvf_status wal_summary(kvf_diff_node *nd, kvf_err *err)
+{
+	kvf_wal_segments segs = { 0 };
+	kvf_status st = kvf_wal_segments_add(&segs, nd->wal_dir, err);
+	if (st) {
+		kvf_wal_segments_free(&segs);
+		return st;
+	}
+	kvf_wal_segments_order(&segs);
+	kvf_raftlog_options o = { .decode_requests = false };
+	kvf_raftlog *l;
+	if ((st = kvf_raftlog_open(&l, &segs, &o, err))) {
+		kvf_wal_segments_free(&segs);
+		return st;
+	}
+	kvf_log_item it;
+	while ((st = kvf_raftlog_next(l, &it, err)) == KVF_OK && it.ev.kind != KVF_WAL_EV_END)
+		;
+	if (!st) {
+		const kvf_log_summary *s = kvf_raftlog_summary(l);
+		nd->have_wal = true;
+		nd->wal_last_index = s->last_index;
+		nd->wal_damage = s->damage;
+		nd->has_metadata = s->have_metadata && s->metadata.parsed;
+		nd->member_id = s->metadata.node_id;
+		nd->cluster_id = s->metadata.cluster_id;
+	}
+	kvf_raftlog_close(l);
+	kvf_wal_segments_free(&segs);
+	return st;
+}
+
+static kvf_status scan_wal(kvf_diff *d, wal_scan *w, const kvf_diff_node *src, kvf_err *err)
+{
+	kvf_wal_segments segs = { 0 };
+	kvf_status st = kvf_wal_segments_add(&segs, src->wal_dir, err);
+	if (st) {
+		kvf_wal_segments_free(&segs);
+		return st;
+	}
+	kvf_wal_segments_order(&segs);
+	kvf_raftlog_options o = { .decode_requests = true, .prepass = true };
+	kvf_raftlog *l;
+	if ((st = kvf_raftlog_open(&l, &segs, &o, err))) {
+		kvf_wal_segments_free(&segs);
+		return st;
+	}
+	kvf_log_item it;
+	bool first = true;
+	while ((st = kvf_raftlog_next(l, &it, err)) == KVF_OK && it.ev.kind != KVF_WAL_EV_END && !w->st) {
+		if (it.ev.kind != KVF_WAL_EV_RECORD || it.ev.rec.type != KVF_WAL_ENTRY || !it.payload_ok)
+			continue;
+		if (first) {
+			w->first_index = it.entry.index;
+			w->from_start = it.entry.index <= 1;
+			first = false;
+		}
+		/* what never took effect on anyone */
+		if (it.overwritten || it.uncommitted || it.ev.rec.crc_state == KVF_CRC_MISMATCH)
+			continue;
+		d->wal_entries_scanned++;
+		const kvf_request *r = &it.req;
+		if (r->cls != KVF_REQ_INTERNAL)
+			continue;
+		if (is_auth_mutation(r->kind)) {
+			if (!grow((void **)&w->auth_mut, &w->cap_auth_mut, w->n_auth_mut, sizeof(*w->auth_mut))) {
+				st = nomem(err);
+				break;
+			}
+			w->auth_mut[w->n_auth_mut++] = it.entry.index;
+			continue;
+		}
+		w->it = &it;
+		touch_ctx tc = { w };
+		if (r->irr->lease_revoke)
+			on_revoke(w, r->irr->lease_revoke->id);
+		else
+			kvf_request_keys(r, on_key, &tc);
+	}
+	if (!st)
+		st = w->st;
+	kvf_raftlog_close(l);
+	kvf_wal_segments_free(&segs);
+	return st;
+}
+
+/* authRevision of member i when entry `index` was applied: its final value
+ * less the auth mutations it applied after that entry. */
+static uint64_t auth_rev_at(const kvf_diff *d, const wal_scan *w, size_t i, uint64_t index)
+{
+	const kvf_diff_node *nd = &d->nodes[i];
+	uint64_t rev = nd->st.state.auth_revision, ci = nd->st.state.consistent_index;
+	for (size_t k = 0; k < w->n_auth_mut; k++)
+		if (w->auth_mut[k] > index && w->auth_mut[k] <= ci && rev > 0)
+			rev--;
+	return rev;
+}
+
+static kvf_touch_fate fate_of(const kvf_diff *d, const wal_scan *w, size_t i, kvf_touch *t)
+{
+	const kvf_diff_node *nd = &d->nodes[i];
+	const kvf_etcd_state *es = &nd->st.state;
+	t->node_auth_revision[i] = auth_rev_at(d, w, i, t->index);
+	if (es->has_consistent_index && t->index > es->consistent_index)
+		return KVF_NOT_YET;
+	/* auth/store.go isOpPermitted: a header revision below the member's is
+	 * refused; 0 means no user, which auth would refuse on every member */
+	if (es->auth_enabled && t->auth_revision && t->auth_revision < t->node_auth_revision[i])
+		return KVF_REJECTED_AUTH;
+	if (strcmp(t->kind, "txn") == 0)
+		return KVF_FATE_UNKNOWN;   /* which branch ran depends on the compares */
+	return KVF_APPLIED;
+}
+
+static void explain_key(kvf_diff *d, const wal_scan *w, kvf_divergent_key *dk)
+{
+	size_t n = d->n;
+	if (!dk->n_touches) {
+		dk->cause = KVF_KEY_NO_WAL;
+		snprintf(dk->reason, sizeof(dk->reason), "%s", d->wal_used
+		         ? "no entry in the WAL writes this key (its writes are older than the log)"
+		         : "no WAL given");
+		return;
+	}
+	bool rejected = false, not_yet = false, unknown = false;
+	for (size_t t = 0; t < dk->n_touches; t++) {
+		kvf_touch *tc = &dk->touches[t];
+		for (size_t i = 0; i < n; i++) {
+			tc->fate[i] = (uint8_t)fate_of(d, w, i, tc);
+			rejected |= tc->fate[i] == KVF_REJECTED_AUTH;
+			not_yet |= tc->fate[i] == KVF_NOT_YET;
+		}
+	}
+	/* replay the kept touches on every member (they are the newest). Before
+	 * the first one the key did not exist, if the log starts at index 1 and
+	 * we kept every touch; otherwise its earlier state is unknown. */
+	bool explained = true;
+	int initial = w->from_start && dk->total_touches == dk->n_touches ? 0 : -1;
+	for (size_t i = 0; i < n; i++) {
+		int state = initial;
+		for (size_t t = 0; t < dk->n_touches; t++) {
+			const kvf_touch *tc = &dk->touches[t];
+			if (tc->fate[i] == KVF_APPLIED)
+				state = tc->deletes ? 0 : 1;
+			else if (tc->fate[i] == KVF_FATE_UNKNOWN)
+				state = -1;
+		}
+		dk->v[i].predicted = state;
+		/* unknown is compatible with what we see, but explains nothing */
+		if (state < 0)
+			unknown = true;
+		else if ((state == 1) != dk->v[i].present)
+			explained = false;
+	}
+	if (explained && rejected) {
+		dk->cause = KVF_KEY_AUTH_REJECTED;
+	} else if (explained && not_yet) {
+		dk->cause = KVF_KEY_NOT_YET_APPLIED;
+	} else {
+		dk->cause = KVF_KEY_UNEXPLAINED;
+	}
+	/* the reason names the entry that made the difference */
+	for (size_t t = dk->n_touches; t-- > 0;) {
+		const kvf_touch *tc = &dk->touches[t];
+		bool mixed = false;
+		for (size_t i = 1; i < n; i++)
+			mixed |= tc->fate[i] != tc->fate[0];
+		if (!mixed)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			if (tc->fate[i] == KVF_REJECTED_AUTH)
+				appendf(dk->reason, sizeof(dk->reason),
+				        "%s%s has authRevision %" PRIu64 ", entry %" PRIu64 " carried auth_revision %"
+				        PRIu64 ": rejected at apply", dk->reason[0] ? "; " : "", d->nodes[i].label,
+				        tc->node_auth_revision[i], tc->index, tc->auth_revision);
+			else if (tc->fate[i] == KVF_NOT_YET)
+				appendf(dk->reason, sizeof(dk->reason),
+				        "%s%s has consistent_index %" PRIu64 ", entry %" PRIu64 " came later: not applied",
+				        dk->reason[0] ? "; " : "", d->nodes[i].label,
+				        d->nodes[i].st.state.consistent_index, tc->index);
+		}
+		break;
+	}
+	if (dk->cause == KVF_KEY_UNEXPLAINED)
+		appendf(dk->reason, sizeof(dk->reason), "%sthe WAL entries (%" PRIu64 ") do not account for every member's state%s",
+		        dk->reason[0] ? "; " : "", dk->total_touches, unknown ? " (a txn's branch depends on its compares)" : "");
+}
+
+/* ---- verdict ---- */
+
+static size_t most_complete(const kvf_diff *d)
+{
+	size_t best = 0;
+	for (size_t i = 1; i < d->n; i++) {
+		const kvf_diff_node *a = &d->nodes[i], *b = &d->nodes[best];
+		uint64_t ca = a->st.state.consistent_index, cb = b->st.state.consistent_index;
+		if (ca != cb ? ca > cb
+		    : a->st.revision != b->st.revision ? a->st.revision > b->st.revision
+		    : a->st.live_keys > b->st.live_keys)
+			best = i;
+	}
+	return best;
+}
+
+typedef struct off_pair {
+	int64_t ref, off;
+} off_pair;
+
+static int cmp_off(const void *a, const void *b)
+{
+	const off_pair *x = a, *y = b;
+	return (x->ref > y->ref) - (x->ref < y->ref);
+}
+
+/* Revision offsets of member i against the reference, from the keys both
+ * hold with the same value and version (the same write, renumbered). */
+static kvf_status offsets(kvf_diff *d, size_t i, int64_t from, kvf_err *err)
+{
+	kvf_diff_node *nd = &d->nodes[i];
+	const kvf_keyindex *ref = &d->nodes[d->reference].ki;
+	off_pair *v = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t k = 0; k < nd->ki.n; k++) {
+		const kvf_key_entry *e = &nd->ki.entries[k];
+		const kvf_key_entry *r = kvf_keyindex_find(ref, e->key.p, e->key.len);
+		if (!live(e) || !live(r) || r->last.main < from || !same_value(e, r))
+			continue;
+		if (!grow((void **)&v, &cap, n, sizeof(*v))) {
+			free(v);
+			return nomem(err);
+		}
+		v[n++] = (off_pair){ r->last.main, e->last.main - r->last.main };
+	}
+	qsort(v, n, sizeof(*v), cmp_off);
+	for (size_t k = 0; k < n; k++) {
+		kvf_offset_seg *last = nd->n_offsets ? &nd->offsets[nd->n_offsets - 1] : NULL;
+		if (last && last->offset == v[k].off) {
+			last->to = v[k].ref;
+			last->writes++;
+			continue;
+		}
+		size_t cap_o = nd->n_offsets;
+		kvf_offset_seg *no = realloc(nd->offsets, (cap_o + 1) * sizeof(*no));
+		if (!no) {
+			free(v);
+			return nomem(err);
+		}
+		nd->offsets = no;
+		nd->offsets[nd->n_offsets++] = (kvf_offset_seg){ v[k].ref, v[k].ref, v[k].off, 1 };
+	}
+	free(v);
+	return KVF_OK;
+}
+
+static bool same_keys(const kvf_diff *d, size_t i, size_t j)
+{
+	for (size_t k = 0; k < d->n_keys; k++) {
+		const kvf_node_value *a = &d->keys[k].v[i], *b = &d->keys[k].v[j];
+		if (a->present != b->present ||
+		    (a->present && (a->digest != b->digest || a->version != b->version || a->lease != b->lease)))
+			return false;
+	}
+	return true;
+}
+
+static void verdict(kvf_diff *d, const wal_scan *w)
+{
+	size_t n = d->n;
+	/* groups of members with the same key state */
+	for (size_t i = 0; i < n; i++)
+		d->nodes[i].group = -1;
+	d->n_groups = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (d->nodes[i].group >= 0)
+			continue;
+		d->nodes[i].group = d->n_groups;
+		for (size_t j = i + 1; j < n; j++)
+			if (d->nodes[j].group < 0 && same_keys(d, i, j))
+				d->nodes[j].group = d->n_groups;
+		d->n_groups++;
+	}
+	d->differ = d->n_keys || d->n_items || d->histories_differ;
+	uint64_t min_ar = UINT64_MAX, max_ar = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t ar = d->nodes[i].st.state.auth_revision;
+		min_ar = ar < min_ar ? ar : min_ar;
+		max_ar = ar > max_ar ? ar : max_ar;
+	}
+	d->auth_revisions_differ = min_ar != max_ar;
+	size_t by_cause[4] = { 0 };
+	for (size_t k = 0; k < d->n_keys; k++)
+		by_cause[d->keys[k].cause]++;
+	bool behind_only = d->histories_differ;
+	for (size_t i = 0; i < n; i++)
+		if (d->nodes[i].hist == KVF_HIST_DIVERGED || d->nodes[i].hist == KVF_HIST_AHEAD)
+			behind_only = false;
+	char *t = d->cause_text;
+	size_t tc = sizeof(d->cause_text);
+	if (!d->differ) {
+		d->cause = KVF_CAUSE_NONE;
+		snprintf(t, tc, "the replicas agree");
+	} else if (d->auth_revisions_differ && (by_cause[KVF_KEY_AUTH_REJECTED] || !d->wal_used) &&
+	           !behind_only) {
+		d->cause = KVF_CAUSE_AUTH_SKEW;
+		snprintf(t, tc, "authRevision skew:");
+		for (size_t i = 0; i < n; i++)
+			appendf(t, tc, " %s=%" PRIu64, d->nodes[i].label, d->nodes[i].st.state.auth_revision);
+		appendf(t, tc, ". Each member rejects at apply time the writes whose header auth_revision is "
+		        "below its own (etcd issue 11651)");
+		if (d->wal_used)
+			appendf(t, tc, "; %zu of %zu divergent keys are explained that way",
+			        by_cause[KVF_KEY_AUTH_REJECTED], d->n_keys);
+		else
+			appendf(t, tc, "; give the WALs (data directories or --wal) to trace each key");
+		if (w && w->from_start) {
+			uint64_t expect = 1 + w->n_auth_mut;
+			for (size_t i = 0; i < n; i++)
+				if (d->nodes[i].st.state.auth_revision > expect)
+					appendf(t, tc, ". %s's authRevision %" PRIu64 " exceeds the %" PRIu64
+					        " that the log's %zu auth changes can produce: auth requests were applied "
+					        "more than once (not persisting consistent_index, then replaying after a restart)",
+					        d->nodes[i].label, d->nodes[i].st.state.auth_revision, expect, w->n_auth_mut);
+		}
+	} else if (behind_only) {
+		d->cause = KVF_CAUSE_BEHIND;
+		snprintf(t, tc, "member behind:");
+		for (size_t i = 0; i < n; i++)
+			if (d->nodes[i].hist == KVF_HIST_BEHIND)
+				appendf(t, tc, " %s (consistent_index %" PRIu64 ", revision %" PRId64 ", missing revisions %"
+				        PRId64 "..%" PRId64 ")", d->nodes[i].label, d->nodes[i].st.state.consistent_index,
+				        d->nodes[i].st.revision, d->nodes[i].st.revision + 1,
+				        d->nodes[d->reference].st.revision);
+		appendf(t, tc, ": its history is a prefix of the others' (not corruption)");
+	} else {
+		d->cause = KVF_CAUSE_UNEXPLAINED;
+		snprintf(t, tc, "unexplained divergence: %zu divergent keys (%zu unexplained by the WAL), %zu other "
+		         "differences", d->n_keys, by_cause[KVF_KEY_UNEXPLAINED] + by_cause[KVF_KEY_NO_WAL], d->n_items);
+	}
+	/* recovery */
+	const kvf_diff_node *ref = &d->nodes[d->reference];
+	char *r = d->recovery;
+	size_t rc = sizeof(d->recovery);
+	r[0] = '\0';
+	if (d->cause == KVF_CAUSE_NONE)
+		return;
+	if (d->cause == KVF_CAUSE_BEHIND) {
+		appendf(r, rc, "Let the lagging member catch up (start it and wait until its raft index matches), "
+		        "then check again; if it cannot, remove it, wipe its data directory and add it back.");
+		return;
+	}
+	/* the member id, as etcdctl member list prints it, from the WAL metadata */
+	char id[40];
+	if (ref->has_metadata)
+		snprintf(id, sizeof(id), "%" PRIx64, ref->member_id);
+	else
+		snprintf(id, sizeof(id), "<member id of %.20s>", ref->label);
+	appendf(r, rc, "%s holds the most complete data. Make it the leader (etcdctl move-leader %s), then, one "
+	        "member at a time, remove each of the others (etcdctl member remove ID), wipe its data directory, "
+	        "add it back (etcdctl member add NAME --peer-urls=...) and start it with "
+	        "--initial-cluster-state existing so it copies a snapshot from the leader; check with "
+	        "etcdctl endpoint hashkv before the next one.", ref->label, id);
+	if (d->cause == KVF_CAUSE_AUTH_SKEW)
+		appendf(r, rc, " Upgrade etcd to a release with the fix for issue 11651 first, or the skew returns.");
+}
+
+/* ---- the run ---- */
+
+kvf_status kvf_diff_run(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, kvf_err *err)
+{
+	size_t n = d->n;
+	if (n < 2)
+		return kvf_err_set(err, KVF_E_USAGE, NULL, KVF_NO_OFFSET, "compare at least two members");
+	kvf_status st;
+	for (size_t i = 0; i < n; i++) {
+		kvf_diff_node *nd = &d->nodes[i];
+		if ((st = kvf_backend_open(&nd->be, nd->db_path, err)))
+			return st;
+		if ((st = kvf_etcd_read_state(nd->be, &nd->st.state, err)))
+			return st;
+		int64_t c = nd->st.state.has_finished_compact ? nd->st.state.finished_compact : 0;
+		if (c > d->compared_from)
+			d->compared_from = c;
+	}
+	pair_div *div = calloc(n * n, sizeof(*div));
+	if (!div)
+		return nomem(err);
+	st = walk_histories(d, div, progress, pctx, err);
+	for (size_t i = 0; i < n && !st; i++) {
+		kvf_diff_node *nd = &d->nodes[i];
+		st = kvf_db_status_read(nd->be, &nd->ki, &nd->st, err);
+	}
+	if (!st) {
+		d->reference = most_complete(d);
+		size_t ref = d->reference;
+		for (size_t i = 0; i < n; i++) {
+			kvf_diff_node *nd = &d->nodes[i];
+			if (i == ref)
+				continue;
+			const pair_div *pd = i < ref ? &div[i * n + ref] : &div[ref * n + i];
+			bool i_first = i < ref;
+			nd->first_divergent_rev = pd->rev;
+			if (pd->kind == DIV_NONE)
+				nd->hist = KVF_HIST_SAME;
+			else if (pd->kind == DIV_MISMATCH)
+				nd->hist = KVF_HIST_DIVERGED;
+			else if ((pd->kind == DIV_ENDED_I) == i_first)
+				nd->hist = KVF_HIST_BEHIND;
+			else
+				nd->hist = KVF_HIST_AHEAD;
+			if (nd->hist != KVF_HIST_SAME) {
+				d->histories_differ = true;
+				if (!d->first_divergent_rev || pd->rev < d->first_divergent_rev)
+					d->first_divergent_rev = pd->rev;
+			}
+			if (nd->hist == KVF_HIST_DIVERGED && (st = offsets(d, i, pd->rev, err)))
+				break;
+		}
+	}
+	free(div);
+	if (!st)
+		st = compare_keys(d, err);
+	if (!st)
+		qsort(d->keys, d->n_keys, sizeof(*d->keys), cmp_key);
+	static const char *const small[] = { "meta", "auth", "authUsers", "authRoles", "lease", "members",
+	                                     "members_removed", "cluster", "alarm", NULL };
+	for (size_t b = 0; small[b] && !st; b++)
+		st = compare_bucket(d, small[b], err);
+	if (st)
+		return st;
+	/* the WAL */
+	for (size_t i = 0; i < n; i++) {
+		kvf_diff_node *nd = &d->nodes[i];
+		if (!nd->wal_dir)
+			continue;
+		if (progress)
+			progress(pctx, "reading WAL", i);
+		if ((st = wal_summary(nd, err)))
+			return st;
+	}
+	const kvf_diff_node *src = pick_wal(d);
+	wal_scan w = { .d = d, .err = err };
+	if (src && d->n_keys) {
+		d->wal_used = true;
+		if ((st = scan_wal(d, &w, src, err))) {
+			free(w.auth_mut);
+			return st;
+		}
+	} else if (src) {
+		d->wal_used = true;
+	}
+	for (size_t k = 0; k < d->n_keys; k++) {
+		explain_key(d, &w, &d->keys[k]);
+		for (size_t i = 0; i < n; i++)
+			for (size_t t = 0; t < d->keys[k].n_touches; t++) {
+				d->nodes[i].rejected_writes += d->keys[k].touches[t].fate[i] == KVF_REJECTED_AUTH;
+				d->nodes[i].unapplied_writes += d->keys[k].touches[t].fate[i] == KVF_NOT_YET;
+			}
+	}
+	verdict(d, src ? &w : NULL);
+	free(w.auth_mut);
+	return KVF_OK;
+}
+
+void kvf_diff_free(kvf_diff *d)
+{
+	for (size_t k = 0; k < d->n_keys; k++) {
+		free(d->keys[k].v);
+		free(d->keys[k].touches);
+	}
+	free(d->keys);
+	for (size_t i = 0; i < d->n_items; i++) {
+		free(d->items[i].key);
+		for (size_t j = 0; j < d->n && d->items[i].values; j++)
+			free(d->items[i].values[j]);
+		free(d->items[i].values);
+	}
+	free(d->items);
+	for (size_t i = 0; i < d->n; i++) {
+		kvf_diff_node *nd = &d->nodes[i];
+		kvf_db_status_free(&nd->st);
+		kvf_keyindex_free(&nd->ki);
+		kvf_backend_close(nd->be);
+		free(nd->label);
+		free(nd->path);
+		free(nd->db_path);
+		free(nd->wal_dir);
+		free(nd->offsets);
+	}
+	free(d->nodes);
+	memset(d, 0, sizeof(*d));
+}

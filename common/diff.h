@@ -1,0 +1,159 @@
+/* Comparing replicas: N members' backend dbs (and their WALs), bucket by
+ * bucket, and why they differ.
+ *
+ * One pass streams every member's bucket `key` in step, revision by
+ * revision: it feeds each member's key index (diff keys on the latest
+ * state) and finds, for every pair of members, the first revision where
+ * their histories stop matching (above the highest compaction, so a
+ * compaction or a defragmentation is never divergence). The small buckets
+ * are compared decoded. When WALs are at hand, every divergent key is traced
+ * to the raft entries that wrote or deleted it, and each member's fate for
+ * each entry is predicted from its authRevision and consistent_index:
+ *
+ *   - etcd rejects at apply time a request whose header auth_revision is
+ *     below the member's authRevision (auth/store.go isOpPermitted,
+ *     ErrAuthOldRevision). Members whose authRevision differ therefore
+ *     drop different writes from the same log (etcd issue 11651);
+ *   - a member whose consistent_index is below an entry never applied it.
+ *
+ * Memory grows with the number of distinct keys, not with the db size. */
+#ifndef KVF_DIFF_H
+#define KVF_DIFF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "etcddb.h"
+#include "keyindex.h"
+#include "raft.h"
+
+#define KVF_DIFF_MAX_NODES 64
+
+typedef enum kvf_history_state {
+	KVF_HIST_SAME,        /* identical history to the reference */
+	KVF_HIST_BEHIND,      /* a prefix of the reference's history */
+	KVF_HIST_AHEAD,       /* the reference's history is a prefix of this one */
+	KVF_HIST_DIVERGED,    /* they stop matching at first_divergent_rev */
+} kvf_history_state;
+
+/* Where one member's revision numbers stand against the reference's for the
+ * same writes, from the reference revision `from` on. */
+typedef struct kvf_offset_seg {
+	int64_t from, to;     /* reference revisions */
+	int64_t offset;       /* node revision - reference revision */
+	uint64_t writes;
+} kvf_offset_seg;
+
+typedef struct kvf_diff_node {
+	char *label;
+	char *path;           /* as given */
+	char *db_path;
+	char *wal_dir;        /* NULL: no WAL */
+	kvf_backend *be;
+	kvf_db_status st;
+	kvf_keyindex ki;
+	/* from its WAL */
+	bool have_wal;
+	bool has_metadata;
+	uint64_t member_id, cluster_id;
+	uint64_t wal_last_index;
+	uint64_t wal_damage;
+	/* history against the reference */
+	kvf_history_state hist;
+	int64_t first_divergent_rev;
+	kvf_offset_seg *offsets;
+	size_t n_offsets;
+	uint64_t rejected_writes;  /* WAL writes predicted rejected by auth */
+	uint64_t unapplied_writes; /* WAL writes past its consistent_index */
+	int group;                 /* members with identical key state share a group */
+} kvf_diff_node;
+
+/* One member's view of a divergent key. */
+typedef struct kvf_node_value {
+	bool present;              /* a live key at the member's current revision */
+	bool seen;                 /* any revision at all (a tombstone counts) */
+	int64_t create_revision, mod_revision, version, lease;
+	uint64_t digest;           /* FNV-1a 64 of the value */
+	uint64_t value_len;
+	/* what the WAL predicts */
+	int predicted;             /* -1 unknown, 0 absent, 1 present */
+} kvf_node_value;
+
+typedef enum kvf_touch_fate { KVF_APPLIED, KVF_REJECTED_AUTH, KVF_NOT_YET, KVF_FATE_UNKNOWN } kvf_touch_fate;
+
+/* A raft entry that wrote or deleted a divergent key. */
+typedef struct kvf_touch {
+	uint64_t index, term, id, auth_revision;
+	char username[64];
+	const char *kind;          /* static: put, delete_range, txn, lease_revoke */
+	bool deletes;
+	uint8_t fate[KVF_DIFF_MAX_NODES];
+	uint64_t node_auth_revision[KVF_DIFF_MAX_NODES];  /* at that index */
+} kvf_touch;
+
+typedef enum kvf_key_cause {
+	KVF_KEY_AUTH_REJECTED,     /* some member dropped a write: old auth revision */
+	KVF_KEY_NOT_YET_APPLIED,   /* some member has not reached the entry */
+	KVF_KEY_UNEXPLAINED,       /* the WAL does not account for the difference */
+	KVF_KEY_NO_WAL,            /* no WAL entry touches it (or no WAL given) */
+} kvf_key_cause;
+
+typedef struct kvf_divergent_key {
+	kvf_span key;
+	kvf_node_value *v;         /* [n nodes] */
+	kvf_touch *touches;        /* the entries that explain it (capped), in log order */
+	size_t n_touches, cap_touches;
+	uint64_t total_touches;
+	kvf_key_cause cause;
+	char reason[480];
+} kvf_divergent_key;
+
+/* A differing item of a small bucket: every member's value, decoded. */
+typedef struct kvf_bucket_item {
+	const char *bucket;        /* static name */
+	char *key;                 /* displayable */
+	char **values;             /* [n nodes]; NULL = absent */
+} kvf_bucket_item;
+
+typedef enum kvf_cause {
+	KVF_CAUSE_NONE,            /* the replicas agree */
+	KVF_CAUSE_AUTH_SKEW,
+	KVF_CAUSE_BEHIND,
+	KVF_CAUSE_UNEXPLAINED,
+} kvf_cause;
+
+const char *kvf_cause_name(kvf_cause c);
+
+typedef struct kvf_diff {
+	kvf_diff_node *nodes;
+	size_t n, cap;
+	kvf_divergent_key *keys;
+	size_t n_keys, cap_keys;
+	kvf_bucket_item *items;
+	size_t n_items, cap_items;
+	size_t reference;          /* the most complete member */
+	int64_t compared_from;     /* histories compared above this revision */
+	int64_t first_divergent_rev;   /* 0: none */
+	bool histories_differ;
+	bool wal_used;
+	uint64_t wal_entries_scanned;
+	bool auth_revisions_differ;
+	kvf_cause cause;
+	char cause_text[600];
+	char recovery[1200];
+	int n_groups;
+	bool differ;               /* anything at all differs: exit 1 */
+} kvf_diff;
+
+/* label may be NULL (the directory name is used); wal_dir may be NULL (found
+ * in a data directory automatically). */
+kvf_status kvf_diff_add_node(kvf_diff *d, const char *label, const char *path,
+                             const char *wal_dir, kvf_err *err);
+/* Set or replace a member's WAL directory after adding it (--wal NAME=DIR). */
+kvf_status kvf_diff_set_wal(kvf_diff *d, const char *label, const char *wal_dir, kvf_err *err);
+
+typedef void (*kvf_diff_progress_fn)(void *ctx, const char *stage, uint64_t done);
+kvf_status kvf_diff_run(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, kvf_err *err);
+void kvf_diff_free(kvf_diff *d);
+
+#endif

@@ -1,0 +1,13 @@
+/* Rendering of a replica comparison (diff.h): the per-member table, bucket
+ * differences, divergent keys with their WAL entries, history, verdict. */
+#ifndef KVF_RENDER_DIFF_H
+#define KVF_RENDER_DIFF_H
+
+#include "diff.h"
+#include "render.h"
+
+json_t *kvf_json_diff(const kvf_diff *d);
+/* all_keys: list every divergent key instead of summarising runs by prefix. */
+void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_render_opts *o);
+
+#endif

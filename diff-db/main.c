@@ -1,0 +1,131 @@
+/* diff-db: compare etcd replicas bucket by bucket, list divergent keys and
+ * revisions, and explain why they differ. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diff.h"
+#include "render_diff.h"
+#include "tool.h"
+
+static void usage(void)
+{
+	printf("usage: %s [options] NODE NODE [NODE...]\n"
+	       "Compare etcd replicas: per-member table, bucket differences, divergent keys\n"
+	       "traced to the WAL entries that wrote them, history, verdict and recovery.\n"
+	       "NODE is an etcd data dir, a db file (bbolt or LMDB), or NAME=PATH.\n"
+	       "\n"
+	       "  -o, --output FORMAT  text (default) or json\n"
+	       "      --wal NAME=DIR   the WAL of member NAME (found in data dirs otherwise)\n"
+	       "      --keys           text: list every divergent key (default: by prefix)\n"
+	       "      --color WHEN     auto (default), always, never\n"
+	       "  -h, --help           this help\n"
+	       "      --version        version\n"
+	       "\n"
+	       "Exit status: 0 the replicas agree, 1 they differ, 2 trouble.\n",
+	       kvf_tool_name());
+}
+
+enum { OPT_WAL = 256, OPT_KEYS, OPT_COLOR, OPT_VERSION };
+
+static void progress(void *ctx, const char *stage, uint64_t done)
+{
+	kvf_progress *p = ctx;
+	p->what = stage;
+	kvf_progress_update(p, done, 0, "");
+}
+
+int main(int argc, char **argv)
+{
+	kvf_tool_init("diff-db");
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "wal", required_argument, NULL, OPT_WAL },
+		{ "keys", no_argument, NULL, OPT_KEYS },
+		{ "color", required_argument, NULL, OPT_COLOR },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	kvf_format format = KVF_FORMAT_TEXT;
+	kvf_render_opts ro = { .color = kvf_color_default() };
+	bool all_keys = false;
+	char *wals[KVF_DIFF_MAX_NODES];
+	int n_wals = 0, c;
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (!kvf_parse_format(optarg, &format))
+				kvf_usage_error("unknown output format '%s' (text or json)", optarg);
+			break;
+		case OPT_WAL:
+			if (!strchr(optarg, '=') || n_wals == KVF_DIFF_MAX_NODES)
+				kvf_usage_error("--wal wants NAME=DIR");
+			wals[n_wals++] = optarg;
+			break;
+		case OPT_KEYS: all_keys = true; break;
+		case OPT_COLOR:
+			if (!kvf_parse_color(optarg, &ro.color))
+				kvf_usage_error("--color wants auto, always or never");
+			break;
+		case 'h': usage(); return KVF_EXIT_CLEAN;
+		case OPT_VERSION: kvf_print_version(); return KVF_EXIT_CLEAN;
+		default: kvf_usage_error("unknown option");
+		}
+	}
+	if (format == KVF_FORMAT_JSON)
+		ro.color = false;
+	if (argc - optind < 2)
+		kvf_usage_error("compare at least two NODEs");
+
+	kvf_diff d = { 0 };
+	kvf_err err;
+	kvf_err_clear(&err);
+	int rc = KVF_EXIT_TROUBLE;
+	for (int i = optind; i < argc; i++) {
+		/* NAME=PATH, unless PATH itself exists with an '=' in it */
+		char *arg = argv[i], *eq = strchr(arg, '=');
+		const char *label = NULL, *path = arg;
+		if (eq && eq != arg) {
+			*eq = '\0';
+			label = arg;
+			path = eq + 1;
+		}
+		if (kvf_diff_add_node(&d, label, path, NULL, &err))
+			goto fail;
+	}
+	for (int i = 0; i < n_wals; i++) {
+		char *eq = strchr(wals[i], '=');
+		*eq = '\0';
+		if (kvf_diff_set_wal(&d, wals[i], eq + 1, &err))
+			goto fail;
+	}
+	kvf_progress prog;
+	kvf_progress_start(&prog, "comparing");
+	kvf_status s = kvf_diff_run(&d, progress, &prog, &err);
+	kvf_progress_end(&prog);
+	if (s)
+		goto fail;
+	if (format == KVF_FORMAT_JSON) {
+		json_t *doc = kvf_json_diff(&d);
+		kvf_json_write_doc(stdout, doc);
+		json_decref(doc);
+	} else {
+		kvf_buf b = KVF_BUF_INIT;
+		kvf_text_diff(&b, &d, all_keys, &ro);
+		fwrite(b.p, 1, b.len, stdout);
+		kvf_buf_free(&b);
+	}
+	rc = d.differ ? KVF_EXIT_FINDINGS : KVF_EXIT_CLEAN;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		kvf_warn("write error on standard output");
+		rc = KVF_EXIT_TROUBLE;
+	}
+	kvf_diff_free(&d);
+	return rc;
+fail:
+	kvf_report(&err);
+	kvf_diff_free(&d);
+	return KVF_EXIT_TROUBLE;
+}
