@@ -641,6 +641,33 @@ static void on_revoke(wal_scan *w, int64_t lease)
 			}
 }
 
+/* One request's header: its proposer's authRevision at that point. */
+static kvf_status sample_auth(kvf_diff *d, uint64_t id, uint64_t index, uint64_t auth_rev, kvf_err *err)
+{
+	uint16_t prefix = (uint16_t)(id >> 48);
+	kvf_diff_node *nd = NULL;
+	for (size_t i = 0; i < d->n; i++)
+		if (d->nodes[i].has_metadata && (uint16_t)d->nodes[i].member_id == prefix) {
+			if (nd)
+				return KVF_OK;   /* two members share the 16 bits: not evidence */
+			nd = &d->nodes[i];
+		}
+	if (!nd)
+		return KVF_OK;
+	kvf_auth_run *last = nd->n_auth_runs ? &nd->auth_runs[nd->n_auth_runs - 1] : NULL;
+	if (last && last->auth_revision == auth_rev) {
+		last->last_index = index;
+		last->requests++;
+		return KVF_OK;
+	}
+	kvf_auth_run *v = realloc(nd->auth_runs, (nd->n_auth_runs + 1) * sizeof(*v));
+	if (!v)
+		return nomem(err);
+	nd->auth_runs = v;
+	nd->auth_runs[nd->n_auth_runs++] = (kvf_auth_run){ index, index, auth_rev, 1 };
+	return KVF_OK;
+}
+
 /* The longest log among the members' WALs: the raft log is the same on
  * every member, the longest one holds the most of it. */
 static const kvf_diff_node *pick_wal(const kvf_diff *d)
@@ -718,6 +745,8 @@ static kvf_status scan_wal(kvf_diff *d, wal_scan *w, const kvf_diff_node *src, k
 		const kvf_request *r = &it.req;
 		if (r->cls != KVF_REQ_INTERNAL)
 			continue;
+		if (r->has_header && r->auth_revision && (st = sample_auth(d, r->id, it.entry.index, r->auth_revision, err)))
+			break;
 		if (is_auth_mutation(r->kind)) {
 			if (!grow((void **)&w->auth_mut, &w->cap_auth_mut, w->n_auth_mut, sizeof(*w->auth_mut))) {
 				st = nomem(err);
@@ -740,32 +769,43 @@ static kvf_status scan_wal(kvf_diff *d, wal_scan *w, const kvf_diff_node *src, k
 	return st;
 }
 
-/* authRevision of member i when entry `index` was applied: its final value
- * less the auth mutations it applied after that entry. */
-static uint64_t auth_rev_at(const kvf_diff *d, const wal_scan *w, size_t i, uint64_t index)
+/* Bounds on member i's authRevision when it applied entry `index`. It only
+ * grows; its own requests sample it; at the end it is what the db holds. */
+static void auth_bounds(const kvf_diff *d, size_t i, uint64_t index, uint64_t *lo, uint64_t *hi)
 {
 	const kvf_diff_node *nd = &d->nodes[i];
-	uint64_t rev = nd->st.state.auth_revision, ci = nd->st.state.consistent_index;
-	for (size_t k = 0; k < w->n_auth_mut; k++)
-		if (w->auth_mut[k] > index && w->auth_mut[k] <= ci && rev > 0)
-			rev--;
-	return rev;
+	*lo = 0;
+	*hi = nd->st.state.auth_revision;
+	for (size_t k = 0; k < nd->n_auth_runs; k++) {
+		const kvf_auth_run *r = &nd->auth_runs[k];
+		if (r->first_index <= index)
+			*lo = r->auth_revision;
+		if (r->last_index >= index) {
+			*hi = r->auth_revision;
+			break;
+		}
+	}
+	if (*hi < *lo)   /* inconsistent samples: trust the newer bound */
+		*lo = *hi;
 }
 
-static kvf_touch_fate fate_of(const kvf_diff *d, const wal_scan *w, size_t i, kvf_touch *t)
+static kvf_touch_fate fate_of(const kvf_diff *d, size_t i, kvf_touch *t)
 {
 	const kvf_diff_node *nd = &d->nodes[i];
 	const kvf_etcd_state *es = &nd->st.state;
-	t->node_auth_revision[i] = auth_rev_at(d, w, i, t->index);
+	auth_bounds(d, i, t->index, &t->auth_lo[i], &t->auth_hi[i]);
 	if (es->has_consistent_index && t->index > es->consistent_index)
 		return KVF_NOT_YET;
+	bool txn = strcmp(t->kind, "txn") == 0;   /* its branch depends on the compares */
 	/* auth/store.go isOpPermitted: a header revision below the member's is
-	 * refused; 0 means no user, which auth would refuse on every member */
-	if (es->auth_enabled && t->auth_revision && t->auth_revision < t->node_auth_revision[i])
+	 * refused (revision 0, no user, is a write from before auth was on) */
+	if (!es->auth_enabled || !t->auth_revision)
+		return txn ? KVF_FATE_UNKNOWN : KVF_APPLIED;
+	if (t->auth_revision < t->auth_lo[i])
 		return KVF_REJECTED_AUTH;
-	if (strcmp(t->kind, "txn") == 0)
-		return KVF_FATE_UNKNOWN;   /* which branch ran depends on the compares */
-	return KVF_APPLIED;
+	if (t->auth_revision >= t->auth_hi[i])
+		return txn ? KVF_FATE_UNKNOWN : KVF_APPLIED;
+	return KVF_FATE_UNKNOWN;
 }
 
 static void explain_key(kvf_diff *d, const wal_scan *w, kvf_divergent_key *dk)
@@ -782,7 +822,7 @@ static void explain_key(kvf_diff *d, const wal_scan *w, kvf_divergent_key *dk)
 	for (size_t t = 0; t < dk->n_touches; t++) {
 		kvf_touch *tc = &dk->touches[t];
 		for (size_t i = 0; i < n; i++) {
-			tc->fate[i] = (uint8_t)fate_of(d, w, i, tc);
+			tc->fate[i] = (uint8_t)fate_of(d, i, tc);
 			rejected |= tc->fate[i] == KVF_REJECTED_AUTH;
 			not_yet |= tc->fate[i] == KVF_NOT_YET;
 		}
@@ -828,7 +868,7 @@ static void explain_key(kvf_diff *d, const wal_scan *w, kvf_divergent_key *dk)
 				appendf(dk->reason, sizeof(dk->reason),
 				        "%s%s has authRevision %" PRIu64 ", entry %" PRIu64 " carried auth_revision %"
 				        PRIu64 ": rejected at apply", dk->reason[0] ? "; " : "", d->nodes[i].label,
-				        tc->node_auth_revision[i], tc->index, tc->auth_revision);
+				        tc->auth_lo[i], tc->index, tc->auth_revision);
 			else if (tc->fate[i] == KVF_NOT_YET)
 				appendf(dk->reason, sizeof(dk->reason),
 				        "%s%s has consistent_index %" PRIu64 ", entry %" PRIu64 " came later: not applied",
@@ -919,6 +959,18 @@ static bool same_keys(const kvf_diff *d, size_t i, size_t j)
 	return true;
 }
 
+static void evidence(kvf_diff *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void evidence(kvf_diff *d, const char *fmt, ...)
+{
+	if (d->n_evidence >= (int)(sizeof(d->evidence) / sizeof(d->evidence[0])))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d->evidence[d->n_evidence++], sizeof(d->evidence[0]), fmt, ap);
+	va_end(ap);
+}
+
 static void verdict(kvf_diff *d, const wal_scan *w)
 {
 	size_t n = d->n;
@@ -964,33 +1016,64 @@ static void verdict(kvf_diff *d, const wal_scan *w)
 		appendf(t, tc, ". Each member rejects at apply time the writes whose header auth_revision is "
 		        "below its own (etcd issue 11651)");
 		if (d->wal_used)
-			appendf(t, tc, "; %zu of %zu divergent keys are explained that way",
-			        by_cause[KVF_KEY_AUTH_REJECTED], d->n_keys);
+			evidence(d, "%zu of %zu divergent keys are explained by writes some members rejected that way",
+			         by_cause[KVF_KEY_AUTH_REJECTED], d->n_keys);
 		else
-			appendf(t, tc, "; give the WALs (data directories or --wal) to trace each key");
+			evidence(d, "no WAL given: pass data directories or --wal to trace each key");
+		/* where a member's authRevision jumped with no auth change in the log */
+		for (size_t i = 0; w && i < n; i++) {
+			const kvf_diff_node *nd = &d->nodes[i];
+			for (size_t k = 0; k < nd->n_auth_runs; k++) {
+				const kvf_auth_run *a = &nd->auth_runs[k];
+				bool last = k + 1 == nd->n_auth_runs;
+				uint64_t next = last ? nd->st.state.auth_revision : nd->auth_runs[k + 1].auth_revision;
+				uint64_t upto = last ? nd->st.state.consistent_index : nd->auth_runs[k + 1].first_index;
+				size_t muts = 0;
+				for (size_t m = 0; m < w->n_auth_mut; m++)
+					muts += w->auth_mut[m] > a->last_index && w->auth_mut[m] <= upto;
+				if (next <= a->auth_revision + muts)
+					continue;
+				if (last)
+					evidence(d, "%s's requests carried authRevision %" PRIu64 " up to index %" PRIu64
+					         ", its db holds %" PRIu64 ", and the log has %zu auth changes after that",
+					         nd->label, a->auth_revision, a->last_index, next, muts);
+				else
+					evidence(d, "%s's authRevision went from %" PRIu64 " (its requests up to index %" PRIu64
+					         ") to %" PRIu64 " (from index %" PRIu64 ") with %zu auth changes in the log "
+					         "between: it applied auth requests again, as etcd before the fix did after a "
+					         "restart", nd->label, a->auth_revision, a->last_index, next, upto, muts);
+			}
+		}
 		if (w && w->from_start) {
 			uint64_t expect = 1 + w->n_auth_mut;
 			for (size_t i = 0; i < n; i++)
 				if (d->nodes[i].st.state.auth_revision > expect)
-					appendf(t, tc, ". %s's authRevision %" PRIu64 " exceeds the %" PRIu64
-					        " that the log's %zu auth changes can produce: auth requests were applied "
-					        "more than once (not persisting consistent_index, then replaying after a restart)",
-					        d->nodes[i].label, d->nodes[i].st.state.auth_revision, expect, w->n_auth_mut);
+					evidence(d, "%s's authRevision %" PRIu64 " exceeds the %" PRIu64 " that the log's %zu "
+					         "auth changes can produce: auth requests were applied more than once",
+					         d->nodes[i].label, d->nodes[i].st.state.auth_revision, expect, w->n_auth_mut);
 		}
 	} else if (behind_only) {
 		d->cause = KVF_CAUSE_BEHIND;
-		snprintf(t, tc, "member behind:");
+		snprintf(t, tc, "member behind: its history is a prefix of the others' (not corruption)");
 		for (size_t i = 0; i < n; i++)
 			if (d->nodes[i].hist == KVF_HIST_BEHIND)
-				appendf(t, tc, " %s (consistent_index %" PRIu64 ", revision %" PRId64 ", missing revisions %"
-				        PRId64 "..%" PRId64 ")", d->nodes[i].label, d->nodes[i].st.state.consistent_index,
-				        d->nodes[i].st.revision, d->nodes[i].st.revision + 1,
-				        d->nodes[d->reference].st.revision);
-		appendf(t, tc, ": its history is a prefix of the others' (not corruption)");
+				evidence(d, "%s has consistent_index %" PRIu64 " and revision %" PRId64 "; it lacks revisions %"
+				         PRId64 "..%" PRId64 " that %s holds", d->nodes[i].label,
+				         d->nodes[i].st.state.consistent_index, d->nodes[i].st.revision,
+				         d->nodes[i].first_divergent_rev, d->nodes[d->reference].st.revision,
+				         d->nodes[d->reference].label);
+		if (by_cause[KVF_KEY_NOT_YET_APPLIED])
+			evidence(d, "%zu of %zu divergent keys were written by entries past the lagging member's "
+			         "consistent_index", by_cause[KVF_KEY_NOT_YET_APPLIED], d->n_keys);
 	} else {
 		d->cause = KVF_CAUSE_UNEXPLAINED;
-		snprintf(t, tc, "unexplained divergence: %zu divergent keys (%zu unexplained by the WAL), %zu other "
-		         "differences", d->n_keys, by_cause[KVF_KEY_UNEXPLAINED] + by_cause[KVF_KEY_NO_WAL], d->n_items);
+		snprintf(t, tc, "unexplained divergence");
+		evidence(d, "%zu divergent keys, %zu of them not accounted for by the WAL; %zu other bucket differences",
+		         d->n_keys, by_cause[KVF_KEY_UNEXPLAINED] + by_cause[KVF_KEY_NO_WAL], d->n_items);
+		for (size_t i = 0; i < n; i++)
+			if (d->nodes[i].hist == KVF_HIST_DIVERGED)
+				evidence(d, "%s's history stops matching %s's at revision %" PRId64, d->nodes[i].label,
+				         d->nodes[d->reference].label, d->nodes[i].first_divergent_rev);
 	}
 	/* recovery */
 	const kvf_diff_node *ref = &d->nodes[d->reference];

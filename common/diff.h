@@ -44,6 +44,16 @@ typedef struct kvf_offset_seg {
 	uint64_t writes;
 } kvf_offset_seg;
 
+/* A member's authRevision as its own requests show it: etcd stamps every
+ * request with the authRevision of the member that took it, and the top 16
+ * bits of the request id are the low 16 bits of that member's id
+ * (pkg/idutil.NewGenerator). Runs of equal values, in log order. */
+typedef struct kvf_auth_run {
+	uint64_t first_index, last_index;
+	uint64_t auth_revision;
+	uint64_t requests;
+} kvf_auth_run;
+
 typedef struct kvf_diff_node {
 	char *label;
 	char *path;           /* as given */
@@ -63,6 +73,8 @@ typedef struct kvf_diff_node {
 	int64_t first_divergent_rev;
 	kvf_offset_seg *offsets;
 	size_t n_offsets;
+	kvf_auth_run *auth_runs;
+	size_t n_auth_runs;
 	uint64_t rejected_writes;  /* WAL writes predicted rejected by auth */
 	uint64_t unapplied_writes; /* WAL writes past its consistent_index */
 	int group;                 /* members with identical key state share a group */
@@ -88,7 +100,9 @@ typedef struct kvf_touch {
 	const char *kind;          /* static: put, delete_range, txn, lease_revoke */
 	bool deletes;
 	uint8_t fate[KVF_DIFF_MAX_NODES];
-	uint64_t node_auth_revision[KVF_DIFF_MAX_NODES];  /* at that index */
+	/* each member's authRevision when it applied the entry: at least lo, at
+	 * most hi (equal when its own requests around the entry show it) */
+	uint64_t auth_lo[KVF_DIFF_MAX_NODES], auth_hi[KVF_DIFF_MAX_NODES];
 } kvf_touch;
 
 typedef enum kvf_key_cause {
@@ -139,7 +153,9 @@ typedef struct kvf_diff {
 	uint64_t wal_entries_scanned;
 	bool auth_revisions_differ;
 	kvf_cause cause;
-	char cause_text[600];
+	char cause_text[400];      /* the headline */
+	char evidence[16][400];    /* what supports it, one statement each */
+	int n_evidence;
 	char recovery[1200];
 	int n_groups;
 	bool differ;               /* anything at all differs: exit 1 */

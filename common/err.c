@@ -19,7 +19,11 @@ static void set_common(kvf_err *e, kvf_status code, const char *file, uint64_t o
 {
 	e->code = code;
 	e->sys_errno = 0;
-	e->file = file;
+	e->file = NULL;
+	if (file) {
+		snprintf(e->path, sizeof(e->path), "%s", file);
+		e->file = e->path;
+	}
 	e->offset = offset;
 	e->pgid = KVF_NO_PGID;
 }

@@ -28,10 +28,11 @@ typedef enum kvf_status {
 typedef struct kvf_err {
 	kvf_status code;
 	int sys_errno;          /* errno for KVF_E_IO, else 0 */
-	const char *file;       /* borrowed from the source that failed; may be NULL */
+	const char *file;       /* the file it is about (points at path below), or NULL */
 	uint64_t offset;        /* byte offset in the (uncompressed) file, or KVF_NO_OFFSET */
 	uint64_t pgid;          /* bbolt page id, or KVF_NO_PGID */
 	char msg[240];
+	char path[1024];        /* a copy: the error outlives the reader that failed */
 } kvf_err;
 
 void kvf_err_clear(kvf_err *e);

@@ -422,7 +422,8 @@ json_t *kvf_json_db_status(const kvf_db_status *st, kvf_arena *arena)
 	kvf_json_set(o, "meta_fallback", json_boolean(in->meta_fallback));
 	kvf_json_set(o, "consistent_index", json_optional_u64(es->has_consistent_index, es->consistent_index));
 	kvf_json_set(o, "term", json_optional_u64(es->has_term, es->term));
-	kvf_json_set(o, "auth_enabled", es->has_auth_enabled ? json_boolean(es->auth_enabled) : json_null());
+	/* etcd reads a missing authEnabled as disabled (auth/store.go) */
+	kvf_json_set(o, "auth_enabled", json_boolean(es->auth_enabled));
 	kvf_json_set(o, "auth_revision", json_optional_u64(es->has_auth_revision, es->auth_revision));
 	kvf_json_set(o, "revision", kvf_json_i64(st->revision));
 	kvf_json_set(o, "compact_revision", kvf_json_i64(st->compact_revision));

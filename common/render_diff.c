@@ -169,8 +169,11 @@ json_t *kvf_json_diff(const kvf_diff *d)
 				json_array_append_new(m, json_string(d->nodes[i].label));
 		json_array_append_new(groups, m);
 	}
-	kvf_json_set(o, "verdict", json_pack("{s:s,s:s,s:s,s:s,s:o,s:b,s:b}", "cause", kvf_cause_name(d->cause),
-		"explanation", d->cause_text, "most_complete_node", d->nodes[d->reference].label,
+	json_t *ev = json_array();
+	for (int e = 0; e < d->n_evidence; e++)
+		json_array_append_new(ev, json_string(d->evidence[e]));
+	kvf_json_set(o, "verdict", json_pack("{s:s,s:s,s:o,s:s,s:s,s:o,s:b,s:b}", "cause", kvf_cause_name(d->cause),
+		"explanation", d->cause_text, "evidence", ev, "most_complete_node", d->nodes[d->reference].label,
 		"recovery", d->recovery, "agreeing_groups", groups, "differ", d->differ, "wal_used", d->wal_used));
 	return o;
 }
@@ -355,6 +358,8 @@ void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_rende
 	/* verdict */
 	kvf_buf_printf(b, "\n%s== verdict%s\n", kvf_color(o, "bold"), kvf_color(o, "reset"));
 	kvf_buf_printf(b, "  %s%s%s\n", kvf_color(o, d->differ ? "damage" : "ok"), d->cause_text, kvf_color(o, "reset"));
+	for (int e = 0; e < d->n_evidence; e++)
+		kvf_buf_printf(b, "  - %s\n", d->evidence[e]);
 	kvf_buf_puts(b, "  agreeing members:");
 	for (int g = 0; g < d->n_groups; g++) {
 		kvf_buf_puts(b, g ? " |" : "");
