@@ -1,6 +1,8 @@
 #include "render_db.h"
 
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "authpb.pb-c.h"
@@ -137,10 +139,50 @@ static void text_perm_range(kvf_buf *b, ProtobufCBinaryData key, ProtobufCBinary
 		kvf_buf_puts(b, " .."), kvf_text_bytes(b, end.data, end.len);
 }
 
-/* Members are JSON (membership/member.go): {"id","peerURLs","name","clientURLs","isLearner"}. */
+/* Members are JSON (membership/member.go): {"id","peerURLs","name","clientURLs","isLearner"}.
+ * The id is a uint64 printed as a JSON number; half of all ids exceed
+ * INT64_MAX, which jansson refuses (and jq would round). So the number is
+ * rewritten as the 16-digit hex string etcdctl and the bucket key use, before
+ * parsing. NULL when the value is not a JSON object. */
+static json_t *member_json(kvf_span v)
+{
+	static const char tag[] = "\"id\":";
+	const char *text = (const char *)v.p;
+	const char *at = v.len < 65536 ? memmem(text, v.len, tag, sizeof tag - 1) : NULL;
+	json_t *j = NULL;
+	if (at) {
+		size_t pre = (size_t)(at - text) + sizeof tag - 1, digits = 0;
+		uint64_t id = 0;
+		bool overflow = false;
+		while (pre + digits < v.len && text[pre + digits] >= '0' && text[pre + digits] <= '9') {
+			unsigned d = (unsigned)(text[pre + digits] - '0');
+			overflow |= id > (UINT64_MAX - d) / 10;
+			id = id * 10 + d;
+			digits++;
+		}
+		if (digits && !overflow) {
+			char *copy = malloc(v.len + 24);
+			if (copy) {
+				int hex = snprintf(copy + pre, 24, "\"%016" PRIx64 "\"", id);
+				memcpy(copy, text, pre);
+				memcpy(copy + pre + (size_t)hex, text + pre + digits, v.len - pre - digits);
+				j = json_loadb(copy, v.len - digits + (size_t)hex, 0, NULL);
+				free(copy);
+			}
+		}
+	}
+	if (!j)
+		j = json_loadb(text, v.len, 0, NULL);
+	if (j && !json_is_object(j)) {
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
+}
+
 static void text_member(kvf_buf *b, kvf_span v)
 {
-	json_t *j = json_loadb((const char *)v.p, v.len, 0, NULL);
+	json_t *j = member_json(v);
 	if (!json_is_object(j)) {
 		kvf_text_bytes(b, v.p, v.len);
 		json_decref(j);
@@ -225,7 +267,7 @@ json_t *kvf_json_db_pair(kvf_bucket_kind kind, const kvf_pair *p, kvf_arena *are
 		return obj;
 	}
 	case KVF_BUCKET_MEMBERS: {
-		json_t *j = json_loadb((const char *)p->value.p, p->value.len, 0, NULL);
+		json_t *j = member_json(p->value);
 		if (!j)
 			break;
 		kvf_json_set(obj, "id", kvf_json_bytes(p->key.p, p->key.len));
@@ -439,7 +481,7 @@ json_t *kvf_json_db_status(const kvf_db_status *st, kvf_arena *arena)
 	json_t *members = json_array();
 	for (size_t i = 0; i < st->member_ids.n; i++) {
 		kvf_span v = st->member_json.v[i];
-		json_t *m = json_loadb((const char *)v.p, v.len, 0, NULL);
+		json_t *m = member_json(v);
 		json_array_append_new(members, m ? m : json_pack("{s:o,s:o}", "id",
 		                      kvf_json_bytes(st->member_ids.v[i].p, st->member_ids.v[i].len),
 		                      "raw", kvf_json_bytes(v.p, v.len)));

@@ -70,6 +70,13 @@ def main():
             failures.append(f"{name}: status {got} != etcd {want}")
 
         final = fixture / "truth" / "final"
+        if (final / "members.json").exists():
+            # etcdctl member list; ids above INT64_MAX are the ones that need care
+            listed = json.loads((final / "members.json").read_text())["members"]
+            want_m = sorted((f"{m['ID']:016x}", m["name"], m["peerURLs"]) for m in listed)
+            got_m = sorted((m.get("id"), m.get("name"), m.get("peerURLs")) for m in st["members"])
+            if got_m != want_m:
+                failures.append(f"{name}: members {got_m} != etcdctl member list {want_m}")
         if (final / f"{name}.keys").exists():
             keys = [json.loads(l) for l in run(dump_db, "-o", "json", "keys", str(node)).splitlines()]
             want_keys = [l for l in (final / f"{name}.keys").read_text().splitlines() if l]
