@@ -327,9 +327,8 @@ static kvf_status run_wal(const inputs *in, const options *o, bool *damage, kvf_
 		}
 		if (!is_finding && filtering && !kvf_entry_filter_match(&o->filter, &it))
 			continue;
-		if (o->format == KVF_FORMAT_JSON)
-			emit_json(kvf_json_wal_item(&it, &o->render));
-		else if (kvf_text_wal_item(&line, &it, &o->render, o->all_records))
+		if (o->format == KVF_FORMAT_JSON ? kvf_jw_wal_item(&line, &it, &o->render)
+		                                 : kvf_text_wal_item(&line, &it, &o->render, o->all_records))
 			emit_text(&line);
 	}
 	kvf_progress_end(&prog);
