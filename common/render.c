@@ -475,22 +475,6 @@ static void jw_base64(kvf_buf *b, const uint8_t *p, size_t n)
 	b->p[b->len] = '\0';
 }
 
-#define ONES UINT64_C(0x0101010101010101)
-#define HIGHS UINT64_C(0x8080808080808080)
-
-/* Whether all eight bytes of x are printable ASCII that JSON takes as it
- * is: 0x20..0x7e, neither '"' nor '\\'. Bit tricks on the whole word (each
- * test may flag a clean word, never passes a dirty one; a flag only sends
- * the bytes down the careful path). */
-static inline bool plain8(uint64_t x)
-{
-	uint64_t below_space = (x - ONES * 0x20) & ~x;
-	uint64_t high = x | (x + ONES * (0x7f - 0x7e));   /* >= 0x7f */
-	uint64_t q = x ^ (ONES * '"'), bs = x ^ (ONES * '\\');
-	uint64_t quote = (q - ONES) & ~q, backslash = (bs - ONES) & ~bs;
-	return ((below_space | high | quote | backslash) & HIGHS) == 0;
-}
-
 void kvf_jw_bytes(kvf_buf *b, const uint8_t *p, size_t n)
 {
 	/* kvf_json_bytes in one pass: copy and escape while checking that the
@@ -503,18 +487,6 @@ void kvf_jw_bytes(kvf_buf *b, const uint8_t *p, size_t n)
 	*w++ = '"';
 	size_t i = 0;
 	while (i < n) {
-		/* eight bytes at a time while none needs a second look */
-		while (n - i >= 8) {
-			uint64_t x;
-			memcpy(&x, p + i, 8);
-			if (!plain8(x))
-				break;
-			memcpy(w, &x, 8);
-			w += 8;
-			i += 8;
-		}
-		if (i == n)
-			break;
 		uint8_t c = p[i];
 		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
 			*w++ = (char)c;

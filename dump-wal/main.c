@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crc32c.h"
 #include "raft.h"
@@ -13,6 +14,9 @@
 #include "render_wal.h"
 #include "source.h"
 #include "tool.h"
+
+/* stdout's buffer when it is not a terminal */
+#define OUT_BUFFER (1u << 20)
 
 typedef enum mode { MODE_LIST, MODE_SUMMARY, MODE_VERIFY } mode;
 
@@ -370,6 +374,14 @@ static kvf_status run_wal(const inputs *in, const options *o, bool *damage, kvf_
 int main(int argc, char **argv)
 {
 	kvf_tool_init("dump-wal");
+	/* A listing is a stream of lines, a gigabyte of JSON for a large WAL:
+	 * write it in large blocks, unless a terminal shows it as it comes.
+	 * (With stdio's default 4 KiB the write calls took a quarter of the
+	 * time; gathering the lines in a buffer of our own instead of stdio's
+	 * measured slower still.) glibc ignores the size without a buffer. */
+	static char out_buffer[OUT_BUFFER];
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, out_buffer, _IOFBF, sizeof(out_buffer));
 	options o = { 0 };
 	parse_args(argc, argv, &o);
 
