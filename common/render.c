@@ -91,6 +91,17 @@ static char *base64_at(char *w, const uint8_t *p, size_t n)
 	return w;
 }
 
+/* Decimal digits of v at the end of a 24-byte buffer; returns the start. */
+static char *digits(char *end, uint64_t v)
+{
+	char *s = end;
+	do {
+		*--s = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return s;
+}
+
 json_t *kvf_json_bytes(const uint8_t *p, size_t n)
 {
 	if (kvf_utf8_printable(p, n))
@@ -355,10 +366,41 @@ bool kvf_text_bytes(kvf_buf *b, const uint8_t *p, size_t n)
 	return ok && kvf_buf_putc(b, '"');
 }
 
+/* s (n bytes) in a field of `width`, blanks before it or after it */
+static bool text_field(kvf_buf *b, const char *s, size_t n, int width, bool right)
+{
+	size_t pad = width > 0 && (size_t)width > n ? (size_t)width - n : 0;
+	if (!kvf_buf_reserve(b, n + pad))
+		return false;
+	char *w = b->p + b->len;
+	if (right) {
+		memset(w, ' ', pad);
+		memcpy(w + pad, s, n);
+	} else {
+		memcpy(w, s, n);
+		memset(w + n, ' ', pad);
+	}
+	b->len += n + pad;
+	b->p[b->len] = '\0';
+	return true;
+}
+
+bool kvf_text_uint(kvf_buf *b, uint64_t v, int width)
+{
+	char buf[24], *end = buf + sizeof(buf);
+	char *s = digits(end, v);
+	return text_field(b, s, (size_t)(end - s), width, true);
+}
+
+bool kvf_text_padded(kvf_buf *b, const char *s, int width)
+{
+	return text_field(b, s, strlen(s), width, false);
+}
+
 bool kvf_text_size(kvf_buf *b, uint64_t n)
 {
 	if (n < 1024)
-		return kvf_buf_printf(b, "%" PRIu64 "B", n);
+		return kvf_text_uint(b, n, 0) && kvf_buf_putc(b, 'B');
 	static const char *unit[] = { "KiB", "MiB", "GiB", "TiB" };
 	double v = (double)n / 1024;
 	int u = 0;
@@ -571,17 +613,6 @@ void kvf_jw_bytes(kvf_buf *b, const uint8_t *p, size_t n)
 not_text:
 	b->p[b->len] = '\0';
 	jw_base64(b, p, n);
-}
-
-/* Decimal digits of v at the end of a 24-byte buffer; returns the start. */
-static char *digits(char *end, uint64_t v)
-{
-	char *s = end;
-	do {
-		*--s = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	return s;
 }
 
 void kvf_jw_int(kvf_buf *b, long long v)

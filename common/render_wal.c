@@ -461,9 +461,10 @@ void kvf_text_wal_finding(kvf_buf *b, const kvf_wal_event *ev, const kvf_render_
 	               kvf_wal_finding_name(f->kind), f->msg, kvf_color(o, "reset"));
 }
 
-#define INDEX_W "9"
-#define TERM_W "5"
-#define KIND_W "-27"
+/* column widths of the listing: index, term, kind */
+#define INDEX_W 9
+#define TERM_W 5
+#define KIND_W 27
 
 bool kvf_text_wal_item(kvf_buf *b, const kvf_log_item *it, const kvf_render_opts *o, bool all_records)
 {
@@ -477,8 +478,13 @@ bool kvf_text_wal_item(kvf_buf *b, const kvf_log_item *it, const kvf_render_opts
 	const kvf_wal_record *rec = &ev->rec;
 	if (rec->type == KVF_WAL_ENTRY && it->payload_ok) {
 		const kvf_raft_entry *e = &it->entry;
-		kvf_buf_printf(b, "%" INDEX_W PRIu64 " %" TERM_W PRIu64 "  %" KIND_W "s ", e->index, e->term,
-		               it->req.kind ? it->req.kind : kvf_entry_type_name(e->type));
+		/* "%9" PRIu64 " %5" PRIu64 "  %-27s " */
+		kvf_text_uint(b, e->index, INDEX_W);
+		kvf_buf_putc(b, ' ');
+		kvf_text_uint(b, e->term, TERM_W);
+		kvf_buf_puts(b, "  ");
+		kvf_text_padded(b, it->req.kind ? it->req.kind : kvf_entry_type_name(e->type), KIND_W);
+		kvf_buf_putc(b, ' ');
 		if (it->req.kind)
 			kvf_text_request(b, &it->req, o);
 		if (it->uncommitted)
@@ -493,8 +499,8 @@ bool kvf_text_wal_item(kvf_buf *b, const kvf_log_item *it, const kvf_render_opts
 	bool marker = rec->type == KVF_WAL_METADATA || rec->type == KVF_WAL_SNAPSHOT;
 	if (!all_records && !marker && it->payload_ok)
 		return false;
-	kvf_buf_printf(b, "%s%" INDEX_W "s %" TERM_W "s  %" KIND_W "s", kvf_color(o, "dim"), "-", "-",
-	               kvf_wal_rec_type_name(rec->type));
+	kvf_buf_printf(b, "%s%*s %*s  %-*s", kvf_color(o, "dim"), INDEX_W, "-", TERM_W, "-",
+	               KIND_W, kvf_wal_rec_type_name(rec->type));
 	if (!it->payload_ok && rec->type != KVF_WAL_CRC) {
 		kvf_buf_printf(b, " raw=");
 		kvf_text_bytes(b, rec->data, rec->len);
