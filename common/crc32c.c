@@ -5,6 +5,7 @@
 
 #if defined(__x86_64__)
 #include <nmmintrin.h>
+#include <wmmintrin.h>
 #elif defined(__aarch64__)
 #include <arm_acle.h>
 #include <sys/auxv.h>
@@ -61,28 +62,26 @@ uint32_t kvf_crc32c_portable(uint32_t crc, const void *data, size_t len)
 }
 
 #if defined(__x86_64__)
+/* One crc32 instruction has a latency of three cycles but the CPU can start
+ * one every cycle, so a single dependency chain runs at a third of the
+ * possible rate. For long buffers we run three chains over three adjacent
+ * blocks and merge them: crc(A||B||C) = shift(crc(A), 2n) ^ shift(crc(B), n)
+ * ^ crc(C), where shift(c, n) is c * x^(8n) mod P. With a carry-less
+ * multiply by the constant K = x^(8n-33) mod P (the product of two
+ * bit-reflected values carries an extra factor x), crc32_u64(0, c * K)
+ * gives c * x^(8n) mod P. WAL records are about a kilobyte, so the block
+ * length follows the buffer: every length that is a multiple of 8 up to
+ * BLOCK_MAX has its constants in shift_k. */
+#define BLOCK_MAX 4096
+/* Below this many bytes per block the merge costs more than it saves. */
+#define BLOCK_MIN 32
+
+/* shift_k[n / 8 - 1] = { x^(8n-33), x^(16n-33) } mod P for a block of n bytes */
+static uint32_t shift_k[BLOCK_MAX / 8][2];
+
 __attribute__((target("sse4.2")))
-static uint32_t crc32c_hw(uint32_t crc, const void *data, size_t len)
+static uint32_t crc32c_words(uint64_t c, const uint8_t *p, size_t len)
 {
-	const uint8_t *p = data;
-	uint64_t c = ~crc;
-	while (len && ((uintptr_t)p & 7)) {
-		c = _mm_crc32_u8((uint32_t)c, *p++);
-		len--;
-	}
-	/* Four independent loads per iteration keep the 3-cycle crc32 latency
-	 * chain busy without a dependency stall on the loads. */
-	while (len >= 32) {
-		uint64_t w0, w1, w2, w3;
-		memcpy(&w0, p, 8); memcpy(&w1, p + 8, 8);
-		memcpy(&w2, p + 16, 8); memcpy(&w3, p + 24, 8);
-		c = _mm_crc32_u64(c, w0);
-		c = _mm_crc32_u64(c, w1);
-		c = _mm_crc32_u64(c, w2);
-		c = _mm_crc32_u64(c, w3);
-		p += 32;
-		len -= 32;
-	}
 	while (len >= 8) {
 		uint64_t w;
 		memcpy(&w, p, 8);
@@ -92,7 +91,65 @@ static uint32_t crc32c_hw(uint32_t crc, const void *data, size_t len)
 	}
 	while (len--)
 		c = _mm_crc32_u8((uint32_t)c, *p++);
-	return ~(uint32_t)c;
+	return (uint32_t)c;
+}
+
+__attribute__((target("sse4.2")))
+static uint32_t crc32c_hw(uint32_t crc, const void *data, size_t len)
+{
+	return ~crc32c_words(~crc, data, len);
+}
+
+__attribute__((target("sse4.2")))
+static void build_shift_k(void)
+{
+	/* In the reflected form x^31 is the value 1, and crc32_u64(v, 0) is
+	 * v * x^64 mod P: each step adds 8 bytes to the block. */
+	uint64_t k1 = 1, k2 = _mm_crc32_u64(1, 0);
+	for (size_t i = 0; i < BLOCK_MAX / 8; i++) {
+		shift_k[i][0] = (uint32_t)k1;
+		shift_k[i][1] = (uint32_t)k2;
+		k1 = _mm_crc32_u64(k1, 0);
+		k2 = _mm_crc32_u64(_mm_crc32_u64(k2, 0), 0);
+	}
+}
+
+__attribute__((target("sse4.2,pclmul")))
+static uint64_t merge3(uint64_t a, uint64_t b, uint64_t c, size_t n)
+{
+	const uint32_t *k = shift_k[n / 8 - 1];
+	__m128i pa = _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long)a), _mm_cvtsi32_si128((int)k[1]), 0);
+	__m128i pb = _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long)b), _mm_cvtsi32_si128((int)k[0]), 0);
+	uint64_t t = (uint64_t)_mm_cvtsi128_si64(_mm_xor_si128(pa, pb));
+	return _mm_crc32_u64(0, t) ^ c;
+}
+
+__attribute__((target("sse4.2,pclmul")))
+static uint32_t crc32c_hw3(uint32_t crc, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint64_t c = ~crc;
+	for (;;) {
+		size_t n = len / 3 / 8 * 8;
+		if (n > BLOCK_MAX)
+			n = BLOCK_MAX;
+		if (n < BLOCK_MIN)
+			break;
+		uint64_t a = c, b = 0, d = 0;
+		for (size_t i = 0; i < n; i += 8) {
+			uint64_t wa, wb, wd;
+			memcpy(&wa, p + i, 8);
+			memcpy(&wb, p + n + i, 8);
+			memcpy(&wd, p + 2 * n + i, 8);
+			a = _mm_crc32_u64(a, wa);
+			b = _mm_crc32_u64(b, wb);
+			d = _mm_crc32_u64(d, wd);
+		}
+		c = merge3(a, b, d, n);
+		p += 3 * n;
+		len -= 3 * n;
+	}
+	return ~crc32c_words(c, p, len);
 }
 
 static bool hw_available(void)
@@ -100,7 +157,13 @@ static bool hw_available(void)
 	__builtin_cpu_init();
 	return __builtin_cpu_supports("sse4.2");
 }
+
+static bool clmul_available(void)
+{
+	return __builtin_cpu_supports("pclmul");
+}
 #define HW_NAME "sse4.2"
+#define HW3_NAME "sse4.2+pclmul"
 #elif defined(__aarch64__)
 __attribute__((target("+crc")))
 static uint32_t crc32c_hw(uint32_t crc, const void *data, size_t len)
@@ -135,6 +198,12 @@ static crc_fn impl;
 
 static crc_fn choose(void)
 {
+#ifdef HW3_NAME
+	if (hw_available() && clmul_available()) {
+		build_shift_k();
+		return crc32c_hw3;
+	}
+#endif
 #ifdef HW_NAME
 	if (hw_available())
 		return crc32c_hw;
@@ -142,20 +211,32 @@ static crc_fn choose(void)
 	return kvf_crc32c_portable;
 }
 
+/* Every thread that finds no implementation yet chooses the same one; the
+ * release store publishes the shift table built before it. */
+static crc_fn current(void)
+{
+	crc_fn f = __atomic_load_n(&impl, __ATOMIC_ACQUIRE);
+	if (!f) {
+		f = choose();
+		__atomic_store_n(&impl, f, __ATOMIC_RELEASE);
+	}
+	return f;
+}
+
 uint32_t kvf_crc32c(uint32_t crc, const void *data, size_t len)
 {
-	/* A benign race: every thread would store the same pointer. */
-	if (!impl)
-		impl = choose();
-	return impl(crc, data, len);
+	return current()(crc, data, len);
 }
 
 const char *kvf_crc32c_impl(void)
 {
-	if (!impl)
-		impl = choose();
+	crc_fn f = current();
+#ifdef HW3_NAME
+	if (f == crc32c_hw3)
+		return HW3_NAME;
+#endif
 #ifdef HW_NAME
-	if (impl == crc32c_hw)
+	if (f == crc32c_hw)
 		return HW_NAME;
 #endif
 	return "table";

@@ -14,7 +14,8 @@ uint32_t kvf_crc32c(uint32_t crc, const void *data, size_t len);
 /* The table-driven implementation, always available (tests compare the two). */
 uint32_t kvf_crc32c_portable(uint32_t crc, const void *data, size_t len);
 
-/* "sse4.2", "armv8-crc" or "table": what kvf_crc32c uses on this CPU. */
+/* What kvf_crc32c uses on this CPU: "sse4.2+pclmul" (three interleaved
+ * streams), "sse4.2", "armv8-crc" or "table". */
 const char *kvf_crc32c_impl(void);
 
 #endif

@@ -48,6 +48,11 @@ struct kvf_raftlog {
 int kvf_kind_index(const char *kind)
 {
 	const char *const *k = kvf_request_kinds();
+	/* Kinds are mostly the very strings of kvf_request_kinds(): try the
+	 * pointers before comparing the text (this runs for every entry). */
+	for (int i = 0; k[i]; i++)
+		if (k[i] == kind)
+			return i;
 	for (int i = 0; k[i]; i++)
 		if (strcmp(k[i], kind) == 0)
 			return i;
@@ -228,9 +233,15 @@ static void on_entry(kvf_raftlog *l, kvf_log_item *it)
 	it->payload_ok = true;
 	const kvf_raft_entry *e = &it->entry;
 	s->entries++;
+	const char *kind = NULL;
 	if (l->opt.decode_requests) {
 		kvf_request_decode(e, &l->arena, &it->req);
-		int k = kvf_kind_index(it->req.kind);
+		kind = it->req.kind;
+	} else if (l->opt.count_kinds) {
+		kind = kvf_request_kind(e, &l->arena);
+	}
+	if (kind) {
+		int k = kvf_kind_index(kind);
 		if (k >= 0)
 			s->kind_count[k]++;
 	}
@@ -337,9 +348,18 @@ static void finish(kvf_raftlog *l)
 
 kvf_status kvf_raftlog_next(kvf_raftlog *l, kvf_log_item *it, kvf_err *err)
 {
-	memset(it, 0, sizeof(*it));
+	/* Everything but the event, which is filled below: clearing the whole
+	 * item (event and message buffer included) for every record showed in
+	 * profiles of --verify. */
+	it->payload_ok = false;
+	memset(&it->entry, 0, sizeof(it->entry));
+	memset(&it->req, 0, sizeof(it->req));
+	memset(&it->hs, 0, sizeof(it->hs));
+	memset(&it->md, 0, sizeof(it->md));
+	memset(&it->snap, 0, sizeof(it->snap));
+	it->overwritten = it->uncommitted = false;
 	if (l->has_pending) {
-		it->ev = l->pending;
+		kvf_wal_copy_event(&it->ev, &l->pending);
 		l->has_pending = false;
 		count_finding(&l->sum, &it->ev.finding);
 		return KVF_OK;

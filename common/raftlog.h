@@ -70,7 +70,8 @@ void kvf_log_summary_free(kvf_log_summary *s);
 typedef struct kvf_raftlog kvf_raftlog;
 
 typedef struct kvf_raftlog_options {
-	bool decode_requests;      /* decode InternalRaftRequests (listing), else kinds only */
+	bool decode_requests;      /* decode requests in full into it->req (listing) */
+	bool count_kinds;          /* count request kinds (implied by decode_requests) */
 	bool prepass;              /* run the quick pass first: overwritten/uncommitted flags */
 	kvf_wal_options wal;
 } kvf_raftlog_options;

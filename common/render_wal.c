@@ -461,9 +461,10 @@ void kvf_text_wal_finding(kvf_buf *b, const kvf_wal_event *ev, const kvf_render_
 	               kvf_wal_finding_name(f->kind), f->msg, kvf_color(o, "reset"));
 }
 
-#define INDEX_W "9"
-#define TERM_W "5"
-#define KIND_W "-27"
+/* column widths of the listing: index, term, kind */
+#define INDEX_W 9
+#define TERM_W 5
+#define KIND_W 27
 
 bool kvf_text_wal_item(kvf_buf *b, const kvf_log_item *it, const kvf_render_opts *o, bool all_records)
 {
@@ -477,8 +478,13 @@ bool kvf_text_wal_item(kvf_buf *b, const kvf_log_item *it, const kvf_render_opts
 	const kvf_wal_record *rec = &ev->rec;
 	if (rec->type == KVF_WAL_ENTRY && it->payload_ok) {
 		const kvf_raft_entry *e = &it->entry;
-		kvf_buf_printf(b, "%" INDEX_W PRIu64 " %" TERM_W PRIu64 "  %" KIND_W "s ", e->index, e->term,
-		               it->req.kind ? it->req.kind : kvf_entry_type_name(e->type));
+		/* "%9" PRIu64 " %5" PRIu64 "  %-27s " */
+		kvf_text_uint(b, e->index, INDEX_W);
+		kvf_buf_putc(b, ' ');
+		kvf_text_uint(b, e->term, TERM_W);
+		kvf_buf_puts(b, "  ");
+		kvf_text_padded(b, it->req.kind ? it->req.kind : kvf_entry_type_name(e->type), KIND_W);
+		kvf_buf_putc(b, ' ');
 		if (it->req.kind)
 			kvf_text_request(b, &it->req, o);
 		if (it->uncommitted)
@@ -493,8 +499,8 @@ bool kvf_text_wal_item(kvf_buf *b, const kvf_log_item *it, const kvf_render_opts
 	bool marker = rec->type == KVF_WAL_METADATA || rec->type == KVF_WAL_SNAPSHOT;
 	if (!all_records && !marker && it->payload_ok)
 		return false;
-	kvf_buf_printf(b, "%s%" INDEX_W "s %" TERM_W "s  %" KIND_W "s", kvf_color(o, "dim"), "-", "-",
-	               kvf_wal_rec_type_name(rec->type));
+	kvf_buf_printf(b, "%s%*s %*s  %-*s", kvf_color(o, "dim"), INDEX_W, "-", TERM_W, "-",
+	               KIND_W, kvf_wal_rec_type_name(rec->type));
 	if (!it->payload_ok && rec->type != KVF_WAL_CRC) {
 		kvf_buf_printf(b, " raw=");
 		kvf_text_bytes(b, rec->data, rec->len);
@@ -640,4 +646,198 @@ void kvf_text_log_summary(kvf_buf *b, const kvf_log_summary *s, const kvf_render
 			               kvf_wal_finding_name(k), s->finding_count[k],
 			               kvf_wal_finding_is_damage(k) ? "" : "  (normal)", kvf_color(o, "reset"));
 	kvf_buf_printf(b, "verdict       %s\n", s->damage ? "DAMAGED" : "clean");
+}
+
+/* ---- the same records, streamed (render.h: kvf_jw_*) ---- */
+
+static void jw_header(kvf_buf *b, const kvf_request *r)
+{
+	kvf_jw_raw(b, "{\"id\":");
+	kvf_jw_dec_string(b, r->id);
+	kvf_jw_raw(b, ",\"username\":");
+	kvf_jw_bytes(b, r->username.data, r->username.len);
+	kvf_jw_raw(b, ",\"auth_revision\":");
+	kvf_jw_u64(b, r->auth_revision);
+	kvf_jw_raw(b, "}");
+}
+
+static void jw_request(kvf_buf *b, const kvf_request *r, const kvf_render_opts *o)
+{
+	kvf_jw_raw(b, "{");
+	kvf_jw_key(b, "kind");
+	kvf_jw_string(b, r->kind);
+	kvf_jw_key(b, "id");
+	kvf_jw_dec_string(b, r->id);
+	if (r->has_header) {
+		kvf_jw_key(b, "header");
+		jw_header(b, r);
+	}
+	switch (r->cls) {
+	case KVF_REQ_INTERNAL:
+		if (r->body) {
+			kvf_jw_key(b, r->kind);
+			kvf_jw_message(b, r->body, o);
+		}
+		break;
+	case KVF_REQ_V2:
+		kvf_jw_key(b, "v2");
+		kvf_jw_message(b, &r->v2->base, o);
+		break;
+	case KVF_REQ_CONF_CHANGE:
+		if (r->cc) {
+			kvf_jw_key(b, "conf_change");
+			kvf_jw_message(b, &r->cc->base, o);
+		}
+		break;
+	case KVF_REQ_CONF_CHANGE_V2:
+		if (r->ccv2) {
+			kvf_jw_key(b, "conf_change_v2");
+			kvf_jw_message(b, &r->ccv2->base, o);
+		}
+		break;
+	case KVF_REQ_UNDECODABLE:
+		kvf_jw_key(b, "error");
+		kvf_jw_string(b, r->why);
+		break;
+	case KVF_REQ_EMPTY:
+		break;
+	}
+	kvf_jw_raw(b, "}");
+}
+
+static void jw_key_elem(void *ctx, const char *op, ProtobufCBinaryData key, ProtobufCBinaryData end)
+{
+	(void)op;
+	(void)end;
+	kvf_jw_elem(ctx);
+	kvf_jw_bytes(ctx, key.data, key.len);
+}
+
+static void jw_conf_state(kvf_buf *b, const Raftpb__ConfState *cs)
+{
+	struct { const char *name; size_t n; const uint64_t *v; } lists[] = {
+		{ "voters", cs->n_voters, cs->voters },
+		{ "learners", cs->n_learners, cs->learners },
+		{ "voters_outgoing", cs->n_voters_outgoing, cs->voters_outgoing },
+		{ "learners_next", cs->n_learners_next, cs->learners_next },
+	};
+	kvf_jw_raw(b, "{");
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		kvf_jw_key(b, lists[i].name);
+		kvf_jw_raw(b, "[");
+		for (size_t k = 0; k < lists[i].n; k++) {
+			kvf_jw_elem(b);
+			kvf_jw_hex(b, lists[i].v[k]);
+		}
+		kvf_jw_raw(b, "]");
+	}
+	kvf_jw_key(b, "auto_leave");
+	kvf_jw_bool(b, cs->has_auto_leave && cs->auto_leave);
+	kvf_jw_raw(b, "}");
+}
+
+/* A name the stream can write as it is: what json_string would accept and
+ * dump unchanged. Other names go through jansson, which decides. */
+static bool plain_name(const char *s)
+{
+	for (; *s; s++)
+		if ((uint8_t)*s < 0x20 || (uint8_t)*s >= 0x7f || *s == '"' || *s == '\\')
+			return false;
+	return true;
+}
+
+bool kvf_jw_wal_item(kvf_buf *b, const kvf_log_item *it, const kvf_render_opts *o)
+{
+	const kvf_wal_event *ev = &it->ev;
+	if (ev->kind == KVF_WAL_EV_FINDING ||
+	    (ev->kind == KVF_WAL_EV_RECORD && !plain_name(ev->segment->name))) {
+		/* rare: the tree, dumped */
+		json_t *v = kvf_json_wal_item(it, o);
+		bool ok = v && kvf_json_append(b, v, JSON_COMPACT | JSON_ENCODE_ANY);
+		json_decref(v);
+		return ok;
+	}
+	if (ev->kind != KVF_WAL_EV_RECORD)
+		return false;
+	const kvf_wal_record *rec = &ev->rec;
+	kvf_jw_raw(b, "{\"record\":");
+	kvf_jw_string(b, kvf_wal_rec_type_name(rec->type));
+	kvf_jw_raw(b, ",\"segment\":");
+	kvf_jw_string(b, ev->segment->name);
+	kvf_jw_raw(b, ",\"offset\":");
+	kvf_jw_u64(b, rec->offset);
+	kvf_jw_raw(b, ",\"crc\":");
+	kvf_jw_int(b, rec->crc);
+	kvf_jw_raw(b, ",\"crc_check\":");
+	kvf_jw_string(b, crc_check_name(rec->crc_state));
+	if (!it->payload_ok && rec->type != KVF_WAL_CRC) {
+		kvf_jw_raw(b, ",\"raw\":");
+		kvf_jw_bytes(b, rec->data, rec->len);
+		if (rec->type < 1 || rec->type > 5) {
+			kvf_jw_raw(b, ",\"type_number\":");
+			kvf_jw_int(b, rec->type);
+		}
+		kvf_jw_raw(b, "}");
+		return true;
+	}
+	switch (rec->type) {
+	case KVF_WAL_ENTRY: {
+		const kvf_raft_entry *e = &it->entry;
+		kvf_jw_raw(b, ",\"index\":");
+		kvf_jw_u64(b, e->index);
+		kvf_jw_raw(b, ",\"term\":");
+		kvf_jw_u64(b, e->term);
+		kvf_jw_raw(b, ",\"type\":");
+		kvf_jw_string(b, kvf_entry_type_name(e->type));
+		if (it->req.kind) {
+			kvf_jw_raw(b, ",\"request\":");
+			jw_request(b, &it->req, o);
+			/* "keys" only when there are some: write the list, and take
+			 * it back when it stayed empty */
+			size_t at = b->len;
+			kvf_jw_raw(b, ",\"keys\":[");
+			size_t open = b->len;
+			kvf_request_keys(&it->req, jw_key_elem, b);
+			if (b->len == open) {
+				b->len = at;
+				b->p[at] = '\0';
+			} else {
+				kvf_jw_raw(b, "]");
+			}
+		}
+		kvf_jw_raw(b, ",\"uncommitted\":");
+		kvf_jw_bool(b, it->uncommitted);
+		kvf_jw_raw(b, ",\"overwritten\":");
+		kvf_jw_bool(b, it->overwritten);
+		break;
+	}
+	case KVF_WAL_STATE:
+		kvf_jw_raw(b, ",\"term\":");
+		kvf_jw_u64(b, it->hs.term);
+		kvf_jw_raw(b, ",\"vote\":");
+		kvf_jw_hex(b, it->hs.vote);
+		kvf_jw_raw(b, ",\"commit\":");
+		kvf_jw_u64(b, it->hs.commit);
+		break;
+	case KVF_WAL_METADATA:
+		kvf_jw_raw(b, ",\"node_id\":");
+		kvf_jw_hex(b, it->md.node_id);
+		kvf_jw_raw(b, ",\"cluster_id\":");
+		kvf_jw_hex(b, it->md.cluster_id);
+		break;
+	case KVF_WAL_SNAPSHOT:
+		kvf_jw_raw(b, ",\"index\":");
+		kvf_jw_u64(b, it->snap.index);
+		kvf_jw_raw(b, ",\"term\":");
+		kvf_jw_u64(b, it->snap.term);
+		if (it->snap.conf_state) {
+			kvf_jw_raw(b, ",\"conf_state\":");
+			jw_conf_state(b, it->snap.conf_state);
+		}
+		break;
+	default:
+		break;
+	}
+	kvf_jw_raw(b, "}");
+	return true;
 }

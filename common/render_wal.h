@@ -15,6 +15,9 @@ void kvf_text_request(kvf_buf *b, const kvf_request *r, const kvf_render_opts *o
 /* One JSON object per record or finding; NULL for items that have none. */
 json_t *kvf_json_wal_item(const kvf_log_item *it, const kvf_render_opts *o);
 json_t *kvf_json_wal_finding(const kvf_wal_event *ev);
+/* kvf_json_wal_item, appended to b as one line of compact JSON (no
+ * newline) without building the tree; false when there is nothing to show. */
+bool kvf_jw_wal_item(kvf_buf *b, const kvf_log_item *it, const kvf_render_opts *o);
 /* One text line (no newline). false: nothing to show for this item
  * (state and crc records are shown only with all_records). */
 bool kvf_text_wal_item(kvf_buf *b, const kvf_log_item *it, const kvf_render_opts *o, bool all_records);

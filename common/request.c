@@ -1,5 +1,6 @@
 #include "request.h"
 
+#include <limits.h>
 #include <string.h>
 
 /* Nesting deeper than this is not something etcd produces (txn inside txn is
@@ -172,4 +173,124 @@ void kvf_request_keys(const kvf_request *r, kvf_key_fn fn, void *ctx)
 		fn(ctx, "range", irr->range->key, irr->range->range_end);
 	else if (irr->txn)
 		txn_keys(irr->txn, fn, ctx, 0);
+}
+
+/* ---- the kind without the decode ---- */
+
+/* A protobuf-c message has far fewer fields than this before unpack runs
+ * out of room for them ("too many fields"); beyond it we do not guess. */
+#define SCAN_MAX_FIELDS (1u << 20)
+
+static bool has_required_field(const ProtobufCMessageDescriptor *d)
+{
+	for (unsigned i = 0; i < d->n_fields; i++)
+		if (d->fields[i].label == PROTOBUF_C_LABEL_REQUIRED)
+			return true;
+	return false;
+}
+
+/* The one wire type protobuf-c accepts for a field of this type (BOOL
+ * accepts any; we ask for the one etcd writes). */
+static int wire_of(ProtobufCType t)
+{
+	switch (t) {
+	case PROTOBUF_C_TYPE_SFIXED32: case PROTOBUF_C_TYPE_FIXED32: case PROTOBUF_C_TYPE_FLOAT:
+		return KVF_PB_I32;
+	case PROTOBUF_C_TYPE_SFIXED64: case PROTOBUF_C_TYPE_FIXED64: case PROTOBUF_C_TYPE_DOUBLE:
+		return KVF_PB_I64;
+	case PROTOBUF_C_TYPE_STRING: case PROTOBUF_C_TYPE_BYTES: case PROTOBUF_C_TYPE_MESSAGE:
+		return KVF_PB_LEN;
+	default:
+		return KVF_PB_VARINT;
+	}
+}
+
+/* True only when protobuf_c_message_unpack (1.4) is certain to accept
+ * these bytes as d, and kvf_pb_depth_ok with the same depth too; false
+ * means "not sure", never "invalid". The checks are theirs, made
+ * stricter where that is simpler to be sure of:
+ *   - every field scans as kvf_pb_next reads it (what depth_ok asks), its
+ *     key in at most 5 bytes and a length prefix in at most 5 bytes and
+ *     below INT_MAX (protobuf-c's parse_tag_and_wiretype and
+ *     scan_length_prefixed_data);
+ *   - a known field has the wire type of its type (parse_required_member);
+ *     unknown fields are kept by protobuf-c, whatever they hold;
+ *   - no required fields (etcd's messages are proto3; none in ours), no
+ *     repeated scalars (packed arrays have failure modes of their own),
+ *     no message field twice (protobuf-c merges them);
+ *   - nested messages pass the same test one level deeper.
+ * `seen`, when given, gets bit i for every field d->fields[i] present. */
+static bool surely_unpacks(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n,
+                           int depth_left, uint64_t *seen)
+{
+	if (depth_left < 0 || has_required_field(d) || d->n_fields > 64)
+		return false;
+	kvf_pb_reader rd = kvf_pb_init(p, n);
+	kvf_pb_field f;
+	uint64_t messages = 0;
+	unsigned count = 0;
+	for (;;) {
+		const uint8_t *at = rd.p;
+		int rc = kvf_pb_next(&rd, &f);
+		if (rc == 0)
+			return true;
+		if (rc < 0 || ++count > SCAN_MAX_FIELDS)
+			return false;
+		uint64_t key;
+		size_t key_len = kvf_pb_varint(at, rd.end, &key);
+		if (key_len > 5)
+			return false;
+		if (f.wire == KVF_PB_LEN &&
+		    ((size_t)(f.data - at) - key_len > 5 || f.len > (size_t)INT_MAX))
+			return false;
+		const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field(d, f.num);
+		if (!fd)
+			continue;
+		if (f.wire != wire_of(fd->type))
+			return false;
+		unsigned idx = (unsigned)(fd - d->fields);
+		if (fd->label == PROTOBUF_C_LABEL_REPEATED && fd->type != PROTOBUF_C_TYPE_MESSAGE &&
+		    fd->type != PROTOBUF_C_TYPE_STRING && fd->type != PROTOBUF_C_TYPE_BYTES)
+			return false;
+		if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
+			if (fd->label != PROTOBUF_C_LABEL_REPEATED && (messages >> idx & 1))
+				return false;
+			messages |= UINT64_C(1) << idx;
+			if (!surely_unpacks(fd->descriptor, f.data, f.len, depth_left - 1, NULL))
+				return false;
+		}
+		if (seen)
+			*seen |= UINT64_C(1) << idx;
+	}
+}
+
+const char *kvf_request_kind_scan(const kvf_raft_entry *e)
+{
+	if (e->type != KVF_ENTRY_NORMAL)
+		return NULL;
+	if (e->len == 0)
+		return "empty";
+	const ProtobufCMessageDescriptor *d = &etcdserverpb__internal_raft_request__descriptor;
+	uint64_t seen = 0;
+	if (!surely_unpacks(d, e->data, e->len, MAX_DEPTH, &seen))
+		return NULL;
+	/* what classify_internal picks: the first message field set, in
+	 * descriptor order, other than the header */
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if ((seen >> i & 1) && f->type == PROTOBUF_C_TYPE_MESSAGE && strcmp(f->name, "header") != 0)
+			return f->name;
+	}
+	/* no request field: the full decode may prefer a bare v2 Request */
+	return NULL;
+}
+
+const char *kvf_request_kind(const kvf_raft_entry *e, kvf_arena *arena)
+{
+	const char *kind = kvf_request_kind_scan(e);
+	if (kind)
+		return kind;
+	kvf_request r;
+	kvf_request_decode(e, arena, &r);
+	return r.kind;
 }

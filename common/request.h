@@ -49,6 +49,16 @@ typedef struct kvf_request {
 /* Decode an entry's payload. Everything allocated lives in the arena. */
 void kvf_request_decode(const kvf_raft_entry *e, kvf_arena *arena, kvf_request *out);
 
+/* Only the kind of an entry's request, as kvf_request_decode names it, for
+ * the summary's counts. Most entries need no decode for it: a scan of the
+ * wire format proves that protobuf-c would accept the request and which
+ * field it would find set; anything the scan cannot vouch for is decoded
+ * in full (allocations in the arena). */
+const char *kvf_request_kind(const kvf_raft_entry *e, kvf_arena *arena);
+/* The scan alone: the kind, or NULL when only the full decode can tell.
+ * (Exposed for the test that holds it to the full decode.) */
+const char *kvf_request_kind_scan(const kvf_raft_entry *e);
+
 /* Every kind name kvf_request_decode can produce (NULL-terminated). */
 const char *const *kvf_request_kinds(void);
 

@@ -137,6 +137,9 @@ kvf_status kvf_wal_open(kvf_wal_reader **r, const kvf_wal_segments *segs,
  * cannot be read at all (I/O), never for damage. */
 kvf_status kvf_wal_next(kvf_wal_reader *r, kvf_wal_event *ev, kvf_err *err);
 void kvf_wal_close(kvf_wal_reader *r);
+/* *dst = *src, without copying the message buffer of a non-finding: events
+ * are copied once per record. */
+void kvf_wal_copy_event(kvf_wal_event *dst, const kvf_wal_event *src);
 
 /* Bytes read so far and in all (when known): for progress and benchmarks. */
 void kvf_wal_progress(const kvf_wal_reader *r, uint64_t *done, uint64_t *total);

@@ -71,3 +71,191 @@ Test(render, enums_render_by_name)
 	cr_assert_str_eq(dump(kvf_json_message(&a.base, NULL)),
 	                 "{\"action\":\"ACTIVATE\",\"memberID\":5,\"alarm\":\"NOSPACE\"}");
 }
+
+/* ---- the streamed JSON is the tree's JSON, byte for byte ---- */
+
+#include <glob.h>
+#include <stdlib.h>
+
+#include "raftlog.h"
+#include "render_wal.h"
+
+/* What jansson prints for v (dropped), next to what the stream wrote. */
+static void same_json(json_t *v, const kvf_buf *streamed, const char *what)
+{
+	char *want = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	json_decref(v);
+	cr_assert(want, "%s: jansson built nothing", what);
+	cr_assert(streamed->len == strlen(want) && memcmp(streamed->p, want, streamed->len) == 0,
+	          "%s:\n tree:   %s\n stream: %.*s", what, want, (int)streamed->len, streamed->p);
+	free(want);
+}
+
+static uint32_t seed = 12345;
+
+static uint32_t rnd(void)
+{
+	seed = seed * 1103515245u + 12345u;
+	return seed >> 8;
+}
+
+Test(render, streamed_bytes_match_the_tree_for_every_kind_of_byte)
+{
+	/* pieces that each take a different path: plain, escaped, UTF-8 of
+	 * every length, and what is not printable (base64) */
+	static const char *const pieces[] = {
+		"a", "Z", "/registry/pods/", "{\"k\":1}", "\\", "\"", "\n", "\t", "\r",
+		"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+		"\x01", "\x7f", "\x1f", "\xc0\xaf", "\xed\xa0\x80", "\xc2\x85", "\xff", "\xe2\x82",
+	};
+	kvf_buf b = KVF_BUF_INIT;
+	uint8_t s[400];
+	for (int t = 0; t < 20000; t++) {
+		/* mostly printable, sometimes one odd piece late in the string,
+		 * past the first blocks the stream copies before it looks back */
+		size_t n = 0, want = rnd() % 300;
+		bool odd = t % 3 == 0;
+		while (n < want) {
+			size_t k = rnd() % (odd && n > 40 ? 20 : 12);
+			size_t len = strlen(pieces[k]);
+			if (n + len > sizeof(s))
+				break;
+			memcpy(s + n, pieces[k], len);
+			n += len;
+		}
+		size_t off = rnd() % 8;   /* alignment must not matter */
+		uint8_t buf[416];
+		memcpy(buf + off, s, n);
+		kvf_buf_reset(&b);
+		kvf_jw_bytes(&b, buf + off, n);
+		same_json(kvf_json_bytes(buf + off, n), &b, "bytes");
+	}
+	kvf_buf_free(&b);
+}
+
+Test(render, streamed_strings_and_numbers_match_the_tree)
+{
+	kvf_buf b = KVF_BUF_INIT;
+	static const char *const strs[] = { "", "put", "a\"b\\c", "\x01\x1f\b\f\n\r\t", "\xc3\xa9t\xc3\xa9" };
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		kvf_buf_reset(&b);
+		kvf_jw_string(&b, strs[i]);
+		same_json(json_string(strs[i]), &b, strs[i]);
+	}
+	static const uint64_t u[] = { 0, 1, 9, 10, 1ull << 53, (1ull << 53) + 1, UINT64_MAX };
+	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
+		kvf_buf_reset(&b);
+		kvf_jw_u64(&b, u[i]);
+		same_json(kvf_json_u64(u[i]), &b, "u64");
+		kvf_buf_reset(&b);
+		kvf_jw_hex(&b, u[i]);
+		same_json(kvf_json_hex(u[i]), &b, "hex");
+		kvf_buf_reset(&b);
+		kvf_jw_dec_string(&b, u[i]);
+		same_json(kvf_json_dec_string(u[i]), &b, "dec");
+	}
+	static const int64_t s[] = { 0, -1, INT64_MIN, INT64_MAX, -(1ll << 53), -(1ll << 53) - 1 };
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		kvf_buf_reset(&b);
+		kvf_jw_i64(&b, s[i]);
+		same_json(kvf_json_i64(s[i]), &b, "i64");
+		kvf_buf_reset(&b);
+		kvf_jw_int(&b, s[i]);
+		same_json(json_integer(s[i]), &b, "int");
+	}
+	kvf_buf_free(&b);
+}
+
+Test(render, streamed_messages_match_the_tree)
+{
+	/* a txn with nested operations, repeated fields, enums and bytes that
+	 * are not text; an auth request with a secret; unknown fields */
+	Etcdserverpb__PutRequest put = ETCDSERVERPB__PUT_REQUEST__INIT;
+	put.key.data = (uint8_t *)"/registry/a";
+	put.key.len = 11;
+	put.value.data = (uint8_t *)"k8s\0\x01\x02";
+	put.value.len = 6;
+	put.lease = -7;
+	Etcdserverpb__RequestOp op = ETCDSERVERPB__REQUEST_OP__INIT, *ops[2] = { &op, &op };
+	op.request_case = ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_PUT;
+	op.request_put = &put;
+	Etcdserverpb__Compare cmp = ETCDSERVERPB__COMPARE__INIT, *cmps[1] = { &cmp };
+	cmp.result = ETCDSERVERPB__COMPARE__COMPARE_RESULT__GREATER;
+	cmp.target = ETCDSERVERPB__COMPARE__COMPARE_TARGET__MOD;
+	cmp.key = put.key;
+	Etcdserverpb__TxnRequest txn = ETCDSERVERPB__TXN_REQUEST__INIT;
+	txn.n_compare = 1;
+	txn.compare = cmps;
+	txn.n_success = 2;
+	txn.success = ops;
+	Etcdserverpb__AuthUserAddRequest u = ETCDSERVERPB__AUTH_USER_ADD_REQUEST__INIT;
+	u.name.data = (uint8_t *)"bob";
+	u.name.len = 3;
+	u.password.data = (uint8_t *)"hunter2";
+	u.password.len = 7;
+	ProtobufCMessageUnknownField unk = { 77, PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED, 2, (uint8_t *)"\xff\x00" };
+	u.base.n_unknown_fields = 1;
+	u.base.unknown_fields = &unk;
+	const ProtobufCMessage *msgs[] = { &txn.base, &u.base, &put.base };
+	kvf_buf b = KVF_BUF_INIT;
+	for (int secrets = 0; secrets < 2; secrets++) {
+		kvf_render_opts o = { .show_secrets = secrets };
+		for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+			kvf_buf_reset(&b);
+			kvf_jw_message(&b, msgs[i], &o);
+			same_json(kvf_json_message(msgs[i], &o), &b, msgs[i]->descriptor->name);
+		}
+	}
+	kvf_buf_free(&b);
+}
+
+Test(render, streamed_wal_records_match_the_tree_on_every_fixture)
+{
+	const char *fx = getenv("KVF_FIXTURES");
+	cr_assert(fx, "KVF_FIXTURES is set by meson");
+	static const char *const patterns[] = { "/*/node*/member/wal", "/wal-damage/*", "/peer-etcd/*.wal" };
+	size_t lines = 0, entries = 0, findings = 0;
+	kvf_buf b = KVF_BUF_INIT;
+	for (size_t pi = 0; pi < sizeof(patterns) / sizeof(patterns[0]); pi++) {
+		char pat[4096];
+		snprintf(pat, sizeof(pat), "%s%s", fx, patterns[pi]);
+		glob_t g;
+		if (glob(pat, 0, NULL, &g) != 0)
+			continue;
+		for (size_t gi = 0; gi < g.gl_pathc; gi++) {
+			kvf_wal_segments segs = { 0 };
+			kvf_err err;
+			if (kvf_wal_segments_add(&segs, g.gl_pathv[gi], &err) != KVF_OK) {
+				kvf_wal_segments_free(&segs);
+				continue;   /* truth/ holds no segments */
+			}
+			kvf_wal_segments_order(&segs);
+			for (int secrets = 0; secrets < 2; secrets++) {
+				kvf_render_opts o = { .show_secrets = secrets };
+				kvf_raftlog_options lo = { .decode_requests = true, .prepass = true };
+				kvf_raftlog *l;
+				cr_assert_eq(kvf_raftlog_open(&l, &segs, &lo, &err), KVF_OK);
+				kvf_log_item it;
+				while (kvf_raftlog_next(l, &it, &err) == KVF_OK && it.ev.kind != KVF_WAL_EV_END) {
+					kvf_buf_reset(&b);
+					bool shown = kvf_jw_wal_item(&b, &it, &o);
+					json_t *v = kvf_json_wal_item(&it, &o);
+					cr_assert_eq(shown, v != NULL, "%s: shown by one renderer only", g.gl_pathv[gi]);
+					if (!v)
+						continue;
+					same_json(v, &b, g.gl_pathv[gi]);
+					lines++;
+					entries += it.ev.kind == KVF_WAL_EV_RECORD && it.ev.rec.type == KVF_WAL_ENTRY;
+					findings += it.ev.kind == KVF_WAL_EV_FINDING;
+				}
+				kvf_raftlog_close(l);
+			}
+			kvf_wal_segments_free(&segs);
+		}
+		globfree(&g);
+	}
+	kvf_buf_free(&b);
+	cr_assert_geq(entries, 2 * 10000, "every fixture entry, twice: %zu", entries);
+	cr_assert_geq(findings, 10, "damage and tails of the fixtures: %zu", findings);
+	cr_assert_geq(lines, entries);
+}

@@ -211,3 +211,160 @@ Test(request, kind_patterns)
 	cr_assert_not(kvf_kind_list_valid("put,pots", bad, sizeof(bad)));
 	cr_assert_str_eq(bad, "pots");
 }
+
+/* ---- the kind scan against the full decode ---- */
+
+#include <glob.h>
+
+#include "wal.h"
+
+/* Every WAL of the fixtures: real etcd output, damaged copies included. */
+static size_t fixture_wals(size_t max, kvf_wal_segments *out)
+{
+	const char *fx = getenv("KVF_FIXTURES");
+	cr_assert(fx, "KVF_FIXTURES is set by meson");
+	static const char *const patterns[] = {
+		"/*/node*/member/wal", "/wal-damage/*", "/peer-etcd/*.wal",
+	};
+	size_t n = 0;
+	for (size_t p = 0; p < sizeof(patterns) / sizeof(patterns[0]); p++) {
+		char pat[4096];
+		snprintf(pat, sizeof(pat), "%s%s", fx, patterns[p]);
+		glob_t g;
+		if (glob(pat, 0, NULL, &g) != 0)
+			continue;
+		for (size_t i = 0; i < g.gl_pathc && n < max; i++) {
+			kvf_err err;
+			kvf_wal_segments s = { 0 };
+			if (kvf_wal_segments_add(&s, g.gl_pathv[i], &err) != KVF_OK) {
+				kvf_wal_segments_free(&s);
+				continue;   /* truth/ holds no segments */
+			}
+			kvf_wal_segments_order(&s);
+			out[n++] = s;
+		}
+		globfree(&g);
+	}
+	return n;
+}
+
+static uint32_t rng = 0x2545f491u;
+
+static uint32_t next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 17;
+	rng ^= rng << 5;
+	return rng;
+}
+
+/* The scan may decline, but when it names a kind it is the decode's. */
+static void expect_same_kind(const kvf_raft_entry *e, size_t *scanned, const char *where)
+{
+	kvf_request r;
+	kvf_request_decode(e, &arena, &r);
+	const char *scan = kvf_request_kind_scan(e);
+	if (scan) {
+		cr_assert_str_eq(scan, r.kind, "%s: index %lu: scan says %s, decode %s", where,
+		                 (unsigned long)e->index, scan, r.kind);
+		(*scanned)++;
+	}
+	const char *kind = kvf_request_kind(e, &arena);
+	cr_assert_str_eq(kind, r.kind, "%s: index %lu", where, (unsigned long)e->index);
+	kvf_arena_reset(&arena);
+}
+
+Test(request, kind_scan_agrees_with_the_full_decode_on_every_fixture_entry)
+{
+	kvf_wal_segments sets[64];
+	size_t nsets = fixture_wals(64, sets);
+	cr_assert_geq(nsets, 10, "the fixtures hold at least ten WALs");
+	size_t entries = 0, scanned = 0, mutants = 0, mutants_scanned = 0;
+	uint8_t *copy = NULL;
+	size_t copy_cap = 0;
+	for (size_t s = 0; s < nsets; s++) {
+		kvf_wal_reader *rd;
+		kvf_err err;
+		cr_assert_eq(kvf_wal_open(&rd, &sets[s], NULL, &err), KVF_OK);
+		kvf_wal_event ev;
+		while (kvf_wal_next(rd, &ev, &err) == KVF_OK && ev.kind != KVF_WAL_EV_END) {
+			kvf_raft_entry e;
+			if (ev.kind != KVF_WAL_EV_RECORD || ev.rec.type != KVF_WAL_ENTRY ||
+			    !kvf_raft_entry_parse(ev.rec.data, ev.rec.len, &e))
+				continue;
+			entries++;
+			expect_same_kind(&e, &scanned, ev.segment->path);
+			/* Damaged variants of every fifth request: a byte changed
+			 * or the request cut short, as a disk would do it. */
+			if (entries % 5 || e.len == 0)
+				continue;
+			if (copy_cap < e.len) {
+				copy = realloc(copy, e.len);
+				copy_cap = e.len;
+			}
+			for (int m = 0; m < 12; m++) {
+				memcpy(copy, e.data, e.len);
+				kvf_raft_entry v = e;
+				v.data = copy;
+				size_t at = m < 4 ? (size_t)m % e.len : next_rand() % e.len;
+				if (m < 8)
+					copy[at] ^= (uint8_t)(1u << (next_rand() % 8));
+				else if (m < 10)
+					copy[at] = m == 8 ? 0x80 : 0xff;
+				else
+					v.len = m == 10 ? e.len - 1 : at;
+				mutants++;
+				expect_same_kind(&v, &mutants_scanned, "mutant");
+			}
+		}
+		kvf_wal_close(rd);
+		kvf_wal_segments_free(&sets[s]);
+	}
+	free(copy);
+	cr_assert_geq(entries, 10000, "the fixtures hold over ten thousand entries, got %zu", entries);
+	/* The scan must carry the summary, not fall back to the decode. */
+	cr_assert_geq(scanned * 100, entries * 95, "the scan named %zu of %zu kinds", scanned, entries);
+	/* and it must not vouch for every damaged request */
+	cr_assert_lt(mutants_scanned, mutants, "%zu of %zu damaged requests", mutants_scanned, mutants);
+}
+
+/* The encodings where protobuf-c and a lenient wire reader part ways: the
+ * scan must name the decode's kind or decline, never guess. */
+Test(request, kind_scan_declines_what_protobuf_c_might_refuse)
+{
+	static const struct {
+		const char *what;
+		uint8_t bytes[32];
+		size_t len;
+		const char *decode_kind;   /* what the full decode says */
+		bool scan_names_it;        /* the scan is sure of it */
+	} cases[] = {
+		{ "canonical put", { 0x22, 5, 0x0a, 3, 'a', 'b', 'c' }, 7, "put", true },
+		{ "unknown field inside the put", { 0x22, 7, 0x0a, 3, 'a', 'b', 'c', 0x78, 1 }, 9, "put", true },
+		/* protobuf-c reads length prefixes and keys of at most 5 bytes */
+		{ "6-byte length prefix", { 0x22, 10, 0x0a, 0x83, 0x80, 0x80, 0x80, 0x80, 0, 'a', 'b', 'c' },
+		  12, NULL, false },
+		{ "6-byte key", { 0x22, 10, 0x8a, 0x80, 0x80, 0x80, 0x80, 0, 3, 'a', 'b', 'c' }, 12, NULL, false },
+		/* protobuf-c merges a message given twice: the scan leaves that to it */
+		{ "put twice", { 0x22, 5, 0x0a, 3, 'a', 'b', 'c', 0x22, 5, 0x0a, 3, 'x', 'y', 'z' }, 14, "put", false },
+		{ "put with a varint wire type", { 0x20, 5 }, 2, NULL, false },
+		/* a header and no request: the decode may still try a v2 Request */
+		{ "header only", { 0xa2, 0x06, 2, 0x08, 1 }, 5, "unknown", false },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		kvf_raft_entry e = { .term = 1, .index = 1, .type = 0, .data = cases[i].bytes, .len = cases[i].len };
+		kvf_request r;
+		kvf_request_decode(&e, &arena, &r);
+		if (cases[i].decode_kind)
+			cr_assert_str_eq(r.kind, cases[i].decode_kind, "%s", cases[i].what);
+		else
+			cr_assert_str_neq(r.kind, "put", "%s: protobuf-c refuses it", cases[i].what);
+		const char *scan = kvf_request_kind_scan(&e);
+		if (cases[i].scan_names_it)
+			cr_assert(scan && strcmp(scan, r.kind) == 0, "%s: scan %s", cases[i].what, scan ? scan : "declines");
+		else
+			cr_assert_null(scan, "%s: the scan must decline, said %s", cases[i].what, scan);
+		cr_assert_str_eq(kvf_request_kind(&e, &arena), r.kind, "%s", cases[i].what);
+		kvf_arena_reset(&arena);
+	}
+}
