@@ -927,7 +927,8 @@ static kvf_status offsets(kvf_diff *d, size_t i, int64_t from, kvf_err *err)
 		}
 		v[n++] = (off_pair){ r->last.main, e->last.main - r->last.main };
 	}
-	qsort(v, n, sizeof(*v), cmp_off);
+	if (n > 1)   /* v may be NULL when empty; qsort must not see NULL */
+		qsort(v, n, sizeof(*v), cmp_off);
 	for (size_t k = 0; k < n; k++) {
 		kvf_offset_seg *last = nd->n_offsets ? &nd->offsets[nd->n_offsets - 1] : NULL;
 		if (last && last->offset == v[k].off) {
@@ -1158,7 +1159,7 @@ kvf_status kvf_diff_run(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, 
 	free(div);
 	if (!st)
 		st = compare_keys(d, err);
-	if (!st)
+	if (!st && d->n_keys > 1)   /* keys is NULL when nothing diverges */
 		qsort(d->keys, d->n_keys, sizeof(*d->keys), cmp_key);
 	static const char *const small[] = { "meta", "auth", "authUsers", "authRoles", "lease", "members",
 	                                     "members_removed", "cluster", "alarm", NULL };
@@ -1224,6 +1225,7 @@ void kvf_diff_free(kvf_diff *d)
 		free(nd->db_path);
 		free(nd->wal_dir);
 		free(nd->offsets);
+		free(nd->auth_runs);
 	}
 	free(d->nodes);
 	memset(d, 0, sizeof(*d));

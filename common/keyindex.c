@@ -211,7 +211,8 @@ kvf_status kvf_keyindex_finish(kvf_keyindex *ki, kvf_err *err)
 		for (size_t i = 0; i < ki->n; i++)
 			if (ki->entries[i].has_keep && ki->entries[i].keep.main <= ki->compact_rev)
 				ki->old_keep[ki->n_old_keep++] = ki->entries[i].keep;
-		qsort(ki->old_keep, ki->n_old_keep, sizeof(*ki->old_keep), cmp_rev);
+		if (ki->n_old_keep > 1)
+			qsort(ki->old_keep, ki->n_old_keep, sizeof(*ki->old_keep), cmp_rev);
 	}
 	return KVF_OK;
 }
@@ -271,7 +272,8 @@ kvf_status kvf_keyindex_sorted(const kvf_keyindex *ki, bool live_only,
 	for (size_t i = 0; i < ki->n; i++)
 		if (ki->entries[i].revisions && (!live_only || !ki->entries[i].last_tombstone))
 			v[k++] = &ki->entries[i];
-	qsort(v, k, sizeof(*v), cmp_entry_key);
+	if (k > 1)
+		qsort(v, k, sizeof(*v), cmp_entry_key);
 	*out = v;
 	*n = k;
 	return KVF_OK;

@@ -230,7 +230,8 @@ kvf_status kvf_snap_list(const char *dir, char ***paths, size_t *np, kvf_err *er
 		kvf_snap_list_free(v, n);
 		return st;
 	}
-	qsort(v, n, sizeof(*v), cmp_str);
+	if (n)   /* an empty snap dir leaves v NULL, which qsort may not be given */
+		qsort(v, n, sizeof(*v), cmp_str);
 	*paths = v;
 	*np = n;
 	return KVF_OK;

@@ -155,7 +155,7 @@ kvf_status kvf_wal_segments_add(kvf_wal_segments *s, const char *path, kvf_err *
 		n++;
 	}
 	closedir(d);
-	if (st == KVF_OK)
+	if (st == KVF_OK && n > 1)   /* names is NULL for an empty dir */
 		qsort(names, n, sizeof(*names), cmp_name);
 	for (size_t i = 0; i < n; i++) {
 		if (st == KVF_OK)
@@ -183,7 +183,7 @@ void kvf_wal_segments_order(kvf_wal_segments *s)
 	for (size_t i = 0; i < s->n; i++)
 		if (!s->v[i].named)
 			s->sorted = false;
-	if (s->sorted)
+	if (s->sorted && s->n > 1)
 		qsort(s->v, s->n, sizeof(*s->v), cmp_seq);
 }
 

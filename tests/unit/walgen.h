@@ -92,7 +92,8 @@ static inline char *wg_write(const char *dir, const char *name, const walgen *g,
 	if (asprintf(&path, "%s/%s", dir, name) < 0)
 		return NULL;
 	FILE *f = fopen(path, "wb");
-	fwrite(g->b.p, 1, g->b.len, f);
+	if (g->b.len)   /* an empty generator has no buffer at all */
+		fwrite(g->b.p, 1, g->b.len, f);
 	for (size_t i = 0; i < zeros; i++)
 		fputc(0, f);
 	fclose(f);
