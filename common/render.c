@@ -156,6 +156,52 @@ static bool is_secret(const char *name)
 static json_t *scalar(const ProtobufCFieldDescriptor *f, const void *v,
                       const kvf_render_opts *o, int depth);
 
+/* Whether a singular field of the message at base is set (v points at its
+ * member): oneof by its case, proto2 optionals by their has_ flag, proto3
+ * fields and pointers by a non-default value, as protobuf-c packs them. */
+static bool field_present(const ProtobufCFieldDescriptor *f, const char *base, const void *v)
+{
+	if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+		if (*(const uint32_t *)(base + f->quantifier_offset) != f->id)
+			return false;
+	} else if (f->label == PROTOBUF_C_LABEL_OPTIONAL &&
+	           f->type != PROTOBUF_C_TYPE_MESSAGE && f->type != PROTOBUF_C_TYPE_STRING) {
+		if (!*(const protobuf_c_boolean *)(base + f->quantifier_offset))
+			return false;
+	} else {
+		/* proto3 (LABEL_NONE) and pointer types: absent means default */
+		bool present = true;
+		switch (f->type) {
+		case PROTOBUF_C_TYPE_MESSAGE:
+		case PROTOBUF_C_TYPE_STRING:
+			present = *(const void *const *)v != NULL;
+			break;
+		case PROTOBUF_C_TYPE_BYTES:
+			present = ((const ProtobufCBinaryData *)v)->len != 0;
+			break;
+		case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_UINT64:
+		case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_FIXED64:
+		case PROTOBUF_C_TYPE_SFIXED64:
+			present = *(const uint64_t *)v != 0;
+			break;
+		case PROTOBUF_C_TYPE_DOUBLE:
+			present = *(const double *)v != 0;
+			break;
+		case PROTOBUF_C_TYPE_FLOAT:
+			present = *(const float *)v != 0;
+			break;
+		case PROTOBUF_C_TYPE_BOOL:
+			present = *(const protobuf_c_boolean *)v != 0;
+			break;
+		default:
+			present = *(const uint32_t *)v != 0;
+			break;
+		}
+		return present || f->label == PROTOBUF_C_LABEL_REQUIRED;
+	}
+	return true;
+}
+
 static json_t *message(const ProtobufCMessage *m, const kvf_render_opts *o, int depth)
 {
 	if (depth > MAX_MESSAGE_DEPTH)
@@ -187,46 +233,8 @@ static json_t *message(const ProtobufCMessage *m, const kvf_render_opts *o, int 
 			kvf_json_set(obj, f->name, arr);
 			continue;
 		}
-		/* presence */
-		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-			if (*(const uint32_t *)(base + f->quantifier_offset) != f->id)
-				continue;
-		} else if (f->label == PROTOBUF_C_LABEL_OPTIONAL &&
-		           f->type != PROTOBUF_C_TYPE_MESSAGE && f->type != PROTOBUF_C_TYPE_STRING) {
-			if (!*(const protobuf_c_boolean *)(base + f->quantifier_offset))
-				continue;
-		} else {
-			/* proto3 (LABEL_NONE) and pointer types: absent means default */
-			bool present = true;
-			switch (f->type) {
-			case PROTOBUF_C_TYPE_MESSAGE:
-			case PROTOBUF_C_TYPE_STRING:
-				present = *(const void *const *)v != NULL;
-				break;
-			case PROTOBUF_C_TYPE_BYTES:
-				present = ((const ProtobufCBinaryData *)v)->len != 0;
-				break;
-			case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_UINT64:
-			case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_FIXED64:
-			case PROTOBUF_C_TYPE_SFIXED64:
-				present = *(const uint64_t *)v != 0;
-				break;
-			case PROTOBUF_C_TYPE_DOUBLE:
-				present = *(const double *)v != 0;
-				break;
-			case PROTOBUF_C_TYPE_FLOAT:
-				present = *(const float *)v != 0;
-				break;
-			case PROTOBUF_C_TYPE_BOOL:
-				present = *(const protobuf_c_boolean *)v != 0;
-				break;
-			default:
-				present = *(const uint32_t *)v != 0;
-				break;
-			}
-			if (!present && f->label != PROTOBUF_C_LABEL_REQUIRED)
-				continue;
-		}
+		if (!field_present(f, base, v))
+			continue;
 		if (f->type == PROTOBUF_C_TYPE_MESSAGE || f->type == PROTOBUF_C_TYPE_STRING)
 			v = *(const void *const *)v;
 		if (!o->show_secrets && is_secret(f->name) && f->type == PROTOBUF_C_TYPE_BYTES) {
@@ -723,44 +731,8 @@ static void jw_message(kvf_buf *b, const ProtobufCMessage *m, const kvf_render_o
 			jw_put(b, "]", 1);
 			continue;
 		}
-		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-			if (*(const uint32_t *)(base + f->quantifier_offset) != f->id)
-				continue;
-		} else if (f->label == PROTOBUF_C_LABEL_OPTIONAL &&
-		           f->type != PROTOBUF_C_TYPE_MESSAGE && f->type != PROTOBUF_C_TYPE_STRING) {
-			if (!*(const protobuf_c_boolean *)(base + f->quantifier_offset))
-				continue;
-		} else {
-			bool present = true;
-			switch (f->type) {
-			case PROTOBUF_C_TYPE_MESSAGE:
-			case PROTOBUF_C_TYPE_STRING:
-				present = *(const void *const *)v != NULL;
-				break;
-			case PROTOBUF_C_TYPE_BYTES:
-				present = ((const ProtobufCBinaryData *)v)->len != 0;
-				break;
-			case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_UINT64:
-			case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_FIXED64:
-			case PROTOBUF_C_TYPE_SFIXED64:
-				present = *(const uint64_t *)v != 0;
-				break;
-			case PROTOBUF_C_TYPE_DOUBLE:
-				present = *(const double *)v != 0;
-				break;
-			case PROTOBUF_C_TYPE_FLOAT:
-				present = *(const float *)v != 0;
-				break;
-			case PROTOBUF_C_TYPE_BOOL:
-				present = *(const protobuf_c_boolean *)v != 0;
-				break;
-			default:
-				present = *(const uint32_t *)v != 0;
-				break;
-			}
-			if (!present && f->label != PROTOBUF_C_LABEL_REQUIRED)
-				continue;
-		}
+		if (!field_present(f, base, v))
+			continue;
 		if (f->type == PROTOBUF_C_TYPE_MESSAGE || f->type == PROTOBUF_C_TYPE_STRING)
 			v = *(const void *const *)v;
 		kvf_jw_key(b, f->name);
