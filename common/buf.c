@@ -87,3 +87,18 @@ char *kvf_buf_detach(kvf_buf *b, size_t *len)
 	b->len = b->cap = 0;
 	return p;
 }
+
+bool kvf_grow_array(void **v, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return true;
+	size_t ncap = *cap ? *cap * 2 : 16, bytes;
+	if (!kvf_mul_ok(ncap, elem, &bytes))
+		return false;
+	void *nv = realloc(*v, bytes);
+	if (!nv)
+		return false;
+	*v = nv;
+	*cap = ncap;
+	return true;
+}

@@ -27,6 +27,11 @@ void kvf_buf_free(kvf_buf *b);
 /* Hand the bytes to the caller (free() them); the buffer is left empty. */
 char *kvf_buf_detach(kvf_buf *b, size_t *len);
 
+/* Room for element n of the array *v of *cap elements of elem bytes:
+ * doubles the capacity when full (from 16). False when memory is exhausted or
+ * the size would overflow; *v and *cap are then unchanged. */
+bool kvf_grow_array(void **v, size_t *cap, size_t n, size_t elem);
+
 /* Overflow-checked size arithmetic for allocations derived from counts. */
 static inline bool kvf_mul_ok(size_t a, size_t b, size_t *out)
 {

@@ -42,21 +42,6 @@ static void appendf(char *buf, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
-static bool grow(void **v, size_t *cap, size_t n, size_t elem)
-{
-	if (n < *cap)
-		return true;
-	size_t ncap = *cap ? *cap * 2 : 16, bytes;
-	if (!kvf_mul_ok(ncap, elem, &bytes))
-		return false;
-	void *nv = realloc(*v, bytes);
-	if (!nv)
-		return false;
-	*v = nv;
-	*cap = ncap;
-	return true;
-}
-
 static kvf_status nomem(kvf_err *err)
 {
 	return kvf_err_set(err, KVF_E_NOMEM, NULL, KVF_NO_OFFSET, "out of memory");
@@ -93,7 +78,7 @@ kvf_status kvf_diff_add_node(kvf_diff *d, const char *label, const char *path, c
 	if (d->n >= KVF_DIFF_MAX_NODES)
 		return kvf_err_set(err, KVF_E_USAGE, path, KVF_NO_OFFSET,
 		                   "at most %d members can be compared", KVF_DIFF_MAX_NODES);
-	if (!grow((void **)&d->nodes, &d->cap, d->n, sizeof(*d->nodes)))
+	if (!kvf_grow_array((void **)&d->nodes, &d->cap, d->n, sizeof(*d->nodes)))
 		return nomem(err);
 	kvf_diff_node *nd = &d->nodes[d->n];
 	memset(nd, 0, sizeof(*nd));
@@ -328,7 +313,7 @@ static kvf_status compare_keys(kvf_diff *d, kvf_err *err)
 			}
 			if (!differs)
 				continue;
-			if (!grow((void **)&d->keys, &d->cap_keys, d->n_keys, sizeof(*d->keys)))
+			if (!kvf_grow_array((void **)&d->keys, &d->cap_keys, d->n_keys, sizeof(*d->keys)))
 				return nomem(err);
 			kvf_divergent_key *dk = &d->keys[d->n_keys];
 			memset(dk, 0, sizeof(*dk));
@@ -477,7 +462,7 @@ static kvf_status compare_bucket(kvf_diff *d, const char *bucket, kvf_err *err)
 			while (r < nrows && !(rows[r].raw_key.len == k.len && memcmp(rows[r].raw_key.p, k.p, k.len) == 0))
 				r++;
 			if (r == nrows) {
-				if (!grow((void **)&rows, &cap, nrows, sizeof(*rows))) {
+				if (!kvf_grow_array((void **)&rows, &cap, nrows, sizeof(*rows))) {
 					st = nomem(err);
 					break;
 				}
@@ -499,7 +484,7 @@ static kvf_status compare_bucket(kvf_diff *d, const char *bucket, kvf_err *err)
 			const char *a = rows[r].values[0], *b = rows[r].values[i];
 			same = (!a && !b) || (a && b && strcmp(a, b) == 0);
 		}
-		if (same || st || !grow((void **)&d->items, &d->cap_items, d->n_items, sizeof(*d->items))) {
+		if (same || st || !kvf_grow_array((void **)&d->items, &d->cap_items, d->n_items, sizeof(*d->items))) {
 			free(rows[r].key);
 			for (size_t i = 0; i < n; i++)
 				free(rows[r].values[i]);
@@ -585,7 +570,7 @@ static void add_touch(wal_scan *w, size_t k, bool deletes)
 	if (dk->n_touches == MAX_SHOWN_TOUCHES) {
 		memmove(dk->touches, dk->touches + 1, (MAX_SHOWN_TOUCHES - 1) * sizeof(*dk->touches));
 		dk->n_touches--;
-	} else if (!grow((void **)&dk->touches, &dk->cap_touches, dk->n_touches, sizeof(*dk->touches))) {
+	} else if (!kvf_grow_array((void **)&dk->touches, &dk->cap_touches, dk->n_touches, sizeof(*dk->touches))) {
 		w->st = nomem(w->err);
 		return;
 	}
@@ -748,7 +733,7 @@ static kvf_status scan_wal(kvf_diff *d, wal_scan *w, const kvf_diff_node *src, k
 		if (r->has_header && r->auth_revision && (st = sample_auth(d, r->id, it.entry.index, r->auth_revision, err)))
 			break;
 		if (is_auth_mutation(r->kind)) {
-			if (!grow((void **)&w->auth_mut, &w->cap_auth_mut, w->n_auth_mut, sizeof(*w->auth_mut))) {
+			if (!kvf_grow_array((void **)&w->auth_mut, &w->cap_auth_mut, w->n_auth_mut, sizeof(*w->auth_mut))) {
 				st = nomem(err);
 				break;
 			}
@@ -921,7 +906,7 @@ static kvf_status offsets(kvf_diff *d, size_t i, int64_t from, kvf_err *err)
 		const kvf_key_entry *r = kvf_keyindex_find(ref, e->key.p, e->key.len);
 		if (!live(e) || !live(r) || r->last.main < from || !same_value(e, r))
 			continue;
-		if (!grow((void **)&v, &cap, n, sizeof(*v))) {
+		if (!kvf_grow_array((void **)&v, &cap, n, sizeof(*v))) {
 			free(v);
 			return nomem(err);
 		}

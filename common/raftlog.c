@@ -110,21 +110,6 @@ static void note_snapshot(continuity *c, uint64_t index)
 	c->snap_seen = true;
 }
 
-static bool grow(void **v, size_t *cap, size_t n, size_t elem)
-{
-	if (n < *cap)
-		return true;
-	size_t ncap = *cap ? *cap * 2 : 16, bytes;
-	if (!kvf_mul_ok(ncap, elem, &bytes))
-		return false;
-	void *nv = realloc(*v, bytes);
-	if (!nv)
-		return false;
-	*v = nv;
-	*cap = ncap;
-	return true;
-}
-
 /* The quick pass: frames and entry headers only. */
 static kvf_status prepass(kvf_raftlog *l, kvf_err *err)
 {
@@ -144,7 +129,7 @@ static kvf_status prepass(kvf_raftlog *l, kvf_err *err)
 			if (!kvf_raft_entry_parse(ev.rec.data, ev.rec.len, &e))
 				continue;
 			if (advance(&c, e.index, e.term, &prev) == STEP_OVERWRITE) {
-				if (!grow((void **)&l->trunc, &cap, l->n_trunc, sizeof(*l->trunc))) {
+				if (!kvf_grow_array((void **)&l->trunc, &cap, l->n_trunc, sizeof(*l->trunc))) {
 					st = kvf_err_set(err, KVF_E_NOMEM, NULL, KVF_NO_OFFSET, "out of memory");
 					break;
 				}
@@ -272,7 +257,7 @@ static void on_entry(kvf_raftlog *l, kvf_log_item *it)
 		}
 		s->last_index = e->index;
 		if (s->n_terms == 0 || s->terms[s->n_terms - 1].term != e->term) {
-			if (grow((void **)&s->terms, &s->cap_terms, s->n_terms, sizeof(*s->terms)))
+			if (kvf_grow_array((void **)&s->terms, &s->cap_terms, s->n_terms, sizeof(*s->terms)))
 				s->terms[s->n_terms++] = (struct kvf_term_start){ e->term, e->index };
 		}
 	}
@@ -322,7 +307,7 @@ static void on_record(kvf_raftlog *l, kvf_log_item *it)
 			pend(l, &it->ev, KVF_WAL_BAD_SNAPSHOT, "snapshot record does not hold a walpb.Snapshot");
 		} else {
 			note_snapshot(&l->cont, it->snap.index);
-			if (grow((void **)&s->snaps, &s->cap_snaps, s->n_snaps, sizeof(*s->snaps)))
+			if (kvf_grow_array((void **)&s->snaps, &s->cap_snaps, s->n_snaps, sizeof(*s->snaps)))
 				s->snaps[s->n_snaps++] = (struct kvf_snap_mark){ it->snap.index, it->snap.term };
 		}
 		break;
