@@ -355,6 +355,15 @@ class Cluster:
         self._spawn(m, "existing")
         return self.wait_ready([i], timeout=timeout or self.start_timeout)
 
+    def restart_all(self, timeout=None):
+        """Start every stopped member again and wait until all serve. They
+        start together: one member of three alone has no quorum and never
+        becomes ready, so restart_member one by one would wait in vain."""
+        stopped = [m for m in self.members if not m.running]
+        for m in stopped:
+            self._spawn(m, "existing")
+        return self.wait_ready([m.index for m in stopped], timeout=timeout or self.start_timeout)
+
     def leader(self):
         """Index of the member the running members name as leader, or None."""
         ids = {}
