@@ -54,7 +54,7 @@ typedef struct kvf_keyindex {
 	size_t n;
 	/* internal */
 	size_t cap;
-	uint32_t *slots;
+	uint64_t *slots;           /* hash tag << 32 | entry index + 1; 0 is empty */
 	size_t nslots;
 	kvf_revision *old_keep;    /* keep revisions <= compact_rev, sorted */
 	size_t n_old_keep;
