@@ -61,6 +61,16 @@ typedef struct kvf_keyindex {
 	kvf_keyindex_opts opts;
 	int64_t last_main;
 	bool partial;              /* built with a prefix: no HashKV from it */
+	/* revisions on their way into the table (keyindex.c, "pipeline") */
+	struct kvf_keyindex_pending {
+		kvf_span key;
+		kvf_span kv;
+		kvf_revision rev;
+		bool tomb;
+		uint32_t tag;
+		uint32_t hint;     /* entry index + 1 of a slot with the same tag */
+	} pending[16];
+	size_t pending_head, pending_n;
 } kvf_keyindex;
 
 /* Stream bucket `key` and build the index. A revision above the current one
@@ -71,7 +81,10 @@ kvf_status kvf_keyindex_build(kvf_backend *b, const kvf_keyindex_opts *o,
 
 /* The same, fed by a caller that streams bucket `key` itself (diff-db walks
  * several members' buckets in step): begin, add every pair in bucket order,
- * finish. */
+ * finish. Pairs are indexed a few adds later than they are given (their
+ * memory is fetched meanwhile), so the entries are complete only after
+ * finish; the pairs must stay mapped until then, as they do while the
+ * backend is open. */
 kvf_status kvf_keyindex_begin(kvf_backend *b, const kvf_keyindex_opts *o, kvf_keyindex *ki, kvf_err *err);
 kvf_status kvf_keyindex_add(kvf_keyindex *ki, const kvf_pair *p, kvf_err *err);
 kvf_status kvf_keyindex_finish(kvf_keyindex *ki, kvf_err *err);
