@@ -266,7 +266,23 @@ kvf_status kvf_keyindex_add(kvf_keyindex *ki, const kvf_pair *p, kvf_err *err)
 	kvf_revision rev;
 	bool tomb;
 	kvf_kv kv;
-	if (p->is_bucket || !kvf_revkey_parse(p->key, &rev, &tomb) || !kvf_kv_parse(p->value, &kv)) {
+	bool is_rev = !p->is_bucket && kvf_revkey_parse(p->key, &rev, &tomb);
+	if (is_rev && o->hash_newer) {
+		/* the pairs kvf_hashkv_compute takes as they are, whether or
+		 * not their KeyValue decodes; in order, they are the tail of
+		 * the bucket, which it then need not read */
+		if (ki->seen_any && kvf_rev_cmp(rev, ki->newest_seen) <= 0)
+			ki->out_of_order = true;
+		ki->newest_seen = rev;
+		ki->seen_any = true;
+		if (rev.main > ki->compact_rev && (o->at_rev <= 0 || rev.main <= o->at_rev)) {
+			ki->newer_crc = kvf_crc32c(ki->newer_crc, p->key.p, p->key.len);
+			ki->newer_crc = kvf_crc32c(ki->newer_crc, p->value.p, p->value.len);
+			ki->newer_bytes += p->key.len + p->value.len;
+			ki->newer_pairs++;
+		}
+	}
+	if (!is_rev || !kvf_kv_parse(p->value, &kv)) {
 		ki->malformed++;
 		return KVF_OK;
 	}
@@ -416,6 +432,10 @@ kvf_status kvf_hashkv_compute(kvf_backend *b, const kvf_keyindex *ki, kvf_hashkv
 	}
 	if (s)
 		return s;
+	/* The pairs above the compaction were hashed while indexing: when the
+	 * bucket is in revision order they come after all the others, and
+	 * their checksum is appended to what this pass hashes before them. */
+	bool newer_hashed = ki->opts.hash_newer && !ki->out_of_order;
 	size_t k = 0;   /* next candidate in old_keep */
 	kvf_pair p;
 	bool got;
@@ -426,6 +446,8 @@ kvf_status kvf_hashkv_compute(kvf_backend *b, const kvf_keyindex *ki, kvf_hashkv
 			continue;   /* etcd would panic on these; they were counted as malformed */
 		if (rev.main > ki->at_rev)
 			continue;
+		if (rev.main > ki->compact_rev && newer_hashed)
+			break;
 		if (rev.main <= ki->compact_rev) {
 			/* revisions the compaction is deleting: only the keep set,
 			 * and only when there is one (kvstore.go HashByRev) */
@@ -445,6 +467,10 @@ kvf_status kvf_hashkv_compute(kvf_backend *b, const kvf_keyindex *ki, kvf_hashkv
 	kvf_cursor_close(c);
 	if (s)
 		return s;
+	if (newer_hashed) {
+		h = kvf_crc32c_combine(h, ki->newer_crc, ki->newer_bytes);
+		out->hashed_pairs += ki->newer_pairs;
+	}
 	out->hash = h;
 	return KVF_OK;
 }

@@ -35,6 +35,10 @@ typedef struct kvf_keyindex_opts {
 	int64_t at_rev;            /* 0: the current revision */
 	const uint8_t *prefix;     /* only keys under this prefix (NULL: all) */
 	size_t prefix_len;
+	/* hash, while indexing, the pairs kvf_hashkv_compute hashes whatever
+	 * the index says (those above the compaction), so that it reads only
+	 * the older ones again */
+	bool hash_newer;
 	/* progress: called every few thousand pairs */
 	void (*progress)(void *ctx, uint64_t pairs);
 	void *progress_ctx;
@@ -61,6 +65,13 @@ typedef struct kvf_keyindex {
 	kvf_keyindex_opts opts;
 	int64_t last_main;
 	bool partial;              /* built with a prefix: no HashKV from it */
+	/* hash_newer: CRC-32C from 0 of the pairs above compact_rev (and at
+	 * most at_rev), their bytes and count; usable while the revisions
+	 * came in increasing order */
+	uint32_t newer_crc;
+	uint64_t newer_bytes, newer_pairs;
+	kvf_revision newest_seen;
+	bool seen_any, out_of_order;
 	/* revisions on their way into the table (keyindex.c, "pipeline") */
 	struct kvf_keyindex_pending {
 		kvf_span key;

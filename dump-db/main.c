@@ -155,6 +155,7 @@ static kvf_status build_index(kvf_backend *b, const options *o, const uint8_t *p
 		.at_rev = o->rev,
 		.prefix = prefix,
 		.prefix_len = prefix ? strlen((const char *)prefix) : 0,
+		.hash_newer = strcmp(o->command, "hashkv") == 0,
 		.progress = progress_pairs,
 		.progress_ctx = &prog,
 	};
