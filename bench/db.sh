@@ -17,7 +17,7 @@
 # prints as %M). dump-db maps the db, so the pages of the file it touches
 # count in its RSS: a mode that reads the whole file shows about the file's
 # size there without allocating it. The anonymous peak (RssAnon, sampled
-# every 5 ms) is what the tool allocated. A benchmark, not a test: it
+# every 20 ms) is what the tool allocated. A benchmark, not a test: it
 # asserts nothing and meson test does not run it.
 set -euo pipefail
 

@@ -14,7 +14,7 @@
 #   RUNS       runs; the best one counts (default 5)
 #
 # Wall time from a monotonic clock, peak RSS as ru_maxrss (GNU time's %M),
-# the anonymous peak (RssAnon) sampled every 5 ms. The db is mapped three
+# the anonymous peak (RssAnon) sampled every 20 ms. The db is mapped three
 # times, so each mapping's touched pages count in RSS once more: RSS is about
 # three times the file, while the page cache holds it once. The anonymous
 # peak is what diff-db allocated (the target: heap < 1 GB). A benchmark, not

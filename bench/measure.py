@@ -3,7 +3,8 @@
 wall microseconds (monotonic clock), peak RSS in KiB (the kernel's
 ru_maxrss, the number GNU time prints as %M), and the peak of RssAnon in
 KiB (anonymous memory: heap and stacks, without the pages of mapped files),
-sampled from /proc/PID/status every 5 ms.
+sampled from /proc/PID/status every 20 ms (seldom enough not to
+compete with the command on a small machine).
 
     measure.py OUT_FILE COMMAND [ARG...]
 
@@ -27,7 +28,7 @@ while True:
     pid, st, ru = os.wait4(p.pid, os.WNOHANG)
     if pid:
         break
-    time.sleep(0.005)
+    time.sleep(0.02)
 t = time.monotonic_ns() - t0
 with open(out, "w") as f:
     f.write("%d %d %d\n" % (t // 1000, ru.ru_maxrss, anon))
