@@ -69,13 +69,14 @@ static bool rehash(kvf_keyindex *ki)
 {
 	/* the tag has 32 bits to place an entry with: no more slots than that
 	 * (2^31 keys, far beyond any memory this runs in) */
-	size_t nslots = ki->nslots ? ki->nslots * 2 : 1024;
-	if (nslots > ((size_t)1 << 32))
+	size_t nslots = ki->nslots ? ki->nslots * 2 : 1024, bytes;
+	if (nslots < ki->nslots || (uint64_t)nslots > ((uint64_t)1 << 32) ||
+	    !kvf_mul_ok(nslots, sizeof(uint64_t), &bytes))
 		return false;
-	uint64_t *slots = table_alloc(nslots * sizeof(uint64_t));
+	uint64_t *slots = table_alloc(bytes);
 	if (!slots)
 		return false;
-	memset(slots, 0, nslots * sizeof(uint64_t));
+	memset(slots, 0, bytes);
 	for (size_t i = 0; i < ki->nslots; i++) {
 		uint64_t v = ki->slots[i];
 		if (!v)
@@ -130,7 +131,9 @@ static kvf_key_entry *lookup_or_insert(kvf_keyindex *ki, kvf_span key, uint32_t 
 		 * whose pages the kernel clears on first touch, and the capacity
 		 * beyond ki->n costs no memory until it is used. Doubling had
 		 * the entries of a large index copied and cleared twice over. */
-		size_t cap = ki->cap ? ki->cap * 8 : 1024, bytes;
+		size_t cap = 1024, bytes;
+		if (ki->cap && !kvf_mul_ok(ki->cap, 8, &cap))
+			return NULL;
 		if (!kvf_mul_ok(cap, sizeof(*ki->entries), &bytes))
 			return NULL;
 		kvf_key_entry *v = table_alloc(bytes);
