@@ -52,7 +52,7 @@ bytes=$(cat "$DB" | wc -c)   # and the page cache is warm
 mkdir "$tmp/members"
 for n in a b c; do ln -s "$DB" "$tmp/members/$n"; done
 
-best= rss= anon_best=
+best='' rss='' anon_best=''
 for ((r = 1; r <= RUNS; r++)); do
 	python3 "$here/measure.py" "$tmp/m" cat "$DB" || die "cat failed"
 	read -r usec kib anon <"$tmp/m"
