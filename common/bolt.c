@@ -639,6 +639,14 @@ static kvf_status bolt_cursor_next(kvf_cursor *base, kvf_pair *pair, bool *got, 
 		if (!elem_get(&f->pg, i, &e))
 			continue;   /* reported when the page was entered */
 		if (f->pg.flags == FLAG_BRANCH) {
+			/* Start loading the next child while this one is read: a
+			 * page's first touch (its TLB entry and its header) was a
+			 * third of the time of a scan of bucket `key`, and the
+			 * hardware's prefetchers stop at page boundaries. Only a
+			 * hint: the child is checked when it is entered. */
+			bolt_elem next;
+			if (i + 1 < f->pg.count && elem_get(&f->pg, i + 1, &next) && next.child < db->npages)
+				__builtin_prefetch(db->data + next.child * db->page_size);
 			cursor_enter(c, e.child, f->pg.at, off_of(db, f->pg.p) + PAGE_HEADER +
 			             (uint64_t)i * ELEM_SIZE + 8);
 			continue;

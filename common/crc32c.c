@@ -241,3 +241,34 @@ const char *kvf_crc32c_impl(void)
 #endif
 	return "table";
 }
+
+/* ---- combining ---- */
+
+/* Polynomials mod P in the reflected form of the register: bit 31 is x^0,
+ * bit 0 is x^31. kvf_crc32c(h, b) == kvf_crc32c(0, b) ^ h * x^(8 len(b)):
+ * the inversions before and after cancel out in the xor, and what is left
+ * is the register's initial value carried through len(b) bytes of zeros. */
+#define CASTAGNOLI_REFLECTED 0x82f63b78u
+
+static uint32_t mul_mod_p(uint32_t a, uint32_t b)
+{
+	uint32_t product = 0;
+	for (uint32_t m = 1u << 31; m; m >>= 1) {
+		if (a & m)
+			product ^= b;
+		b = b & 1 ? (b >> 1) ^ CASTAGNOLI_REFLECTED : b >> 1;   /* b * x */
+	}
+	return product;
+}
+
+uint32_t kvf_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
+{
+	/* x^(8 len_b) by squaring: power holds x^(8 * 2^k) */
+	uint32_t shift = 1u << 31, power = 1u << 23;   /* x^0, x^8 */
+	for (uint64_t n = len_b; n; n >>= 1) {
+		if (n & 1)
+			shift = mul_mod_p(shift, power);
+		power = mul_mod_p(power, power);
+	}
+	return mul_mod_p(shift, crc_a) ^ crc_b;
+}

@@ -11,6 +11,11 @@
 
 uint32_t kvf_crc32c(uint32_t crc, const void *data, size_t len);
 
+/* kvf_crc32c(crc_a, b) from crc_b = kvf_crc32c(0, b) and b's length alone:
+ * a checksum of b computed before the one of what precedes it is joined to
+ * it afterwards (zlib's crc32_combine, for the Castagnoli polynomial). */
+uint32_t kvf_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+
 /* The table-driven implementation, always available (tests compare the two). */
 uint32_t kvf_crc32c_portable(uint32_t crc, const void *data, size_t len);
 

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "buf.h"
 #include "crc32c.h"
@@ -13,32 +14,77 @@ enum {
 	GEN_EMPTY,   /* a tombstone closed the last generation */
 };
 
-static uint64_t key_hash(const uint8_t *p, size_t n)
+/* The table is open addressing with linear probing. A slot holds the
+ * entry's index and 32 bits of its key's hash, so a probe past another key
+ * is settled by comparing tags in the slot array: comparing keys instead
+ * meant reading the entry and then the key in the mapped file, two cache
+ * misses per probe, and that was most of the time of `status` on a db with
+ * a million revisions. The tag also places the entry, so growing the table
+ * never reads the keys again. */
+#define SLOT_INDEX(s) ((uint32_t)(s))
+#define SLOT_TAG(s) ((uint32_t)((s) >> 32))
+
+static uint32_t key_hash(const uint8_t *p, size_t n)
 {
-	/* FNV-1a, 64-bit: keys are short and this is not an attack surface
-	 * that matters (a collision costs a probe, not correctness) */
+	/* FNV-1a, 64-bit, then murmur3's finalizer: FNV's low bits change
+	 * little between keys that differ only in their last bytes
+	 * (pod-0000001, pod-0000002), and the low bits pick the slot. Keys
+	 * are not an attack surface that matters here: a collision costs a
+	 * probe, not correctness. */
 	uint64_t h = 0xcbf29ce484222325ull;
 	for (size_t i = 0; i < n; i++) {
 		h ^= p[i];
 		h *= 0x100000001b3ull;
 	}
-	return h;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return (uint32_t)h;
+}
+
+/* The slot table and the entries are read at random, one key per pair of
+ * bucket `key`: with tens of megabytes of them, 4 KiB pages cost a TLB miss
+ * on almost every lookup and a page fault per 4 KiB on first touch. Large
+ * tables are aligned to 2 MiB and offered to the kernel as transparent huge
+ * pages (only advice: where THP is off, nothing changes). On the 1M-revision
+ * bench db this took `status` from 1.1 s to 0.8 s. */
+#define HUGE_PAGE ((size_t)2 << 20)
+
+static void *table_alloc(size_t bytes)
+{
+	if (bytes < HUGE_PAGE)
+		return malloc(bytes ? bytes : 1);
+	size_t rounded = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	if (rounded < bytes)
+		return NULL;
+	void *p = aligned_alloc(HUGE_PAGE, rounded);
+	if (p)
+		(void)madvise(p, rounded, MADV_HUGEPAGE);
+	return p;
 }
 
 static bool rehash(kvf_keyindex *ki)
 {
+	/* the tag has 32 bits to place an entry with: no more slots than that
+	 * (2^31 keys, far beyond any memory this runs in) */
 	size_t nslots = ki->nslots ? ki->nslots * 2 : 1024, bytes;
-	if (!kvf_mul_ok(nslots, sizeof(uint32_t), &bytes))
+	if (nslots < ki->nslots || (uint64_t)nslots > ((uint64_t)1 << 32) ||
+	    !kvf_mul_ok(nslots, sizeof(uint64_t), &bytes))
 		return false;
-	uint32_t *slots = calloc(nslots, sizeof(uint32_t));
+	uint64_t *slots = table_alloc(bytes);
 	if (!slots)
 		return false;
-	for (size_t i = 0; i < ki->n; i++) {
-		const kvf_key_entry *e = &ki->entries[i];
-		size_t s = key_hash(e->key.p, e->key.len) & (nslots - 1);
+	memset(slots, 0, bytes);
+	for (size_t i = 0; i < ki->nslots; i++) {
+		uint64_t v = ki->slots[i];
+		if (!v)
+			continue;
+		size_t s = SLOT_TAG(v) & (nslots - 1);
 		while (slots[s])
 			s = (s + 1) & (nslots - 1);
-		slots[s] = (uint32_t)(i + 1);
+		slots[s] = v;
 	}
 	free(ki->slots);
 	ki->slots = slots;
@@ -46,16 +92,18 @@ static bool rehash(kvf_keyindex *ki)
 	return true;
 }
 
-static size_t find_slot(const kvf_keyindex *ki, const uint8_t *key, size_t len)
+static size_t find_slot(const kvf_keyindex *ki, const uint8_t *key, size_t len, uint32_t tag)
 {
-	size_t s = key_hash(key, len) & (ki->nslots - 1);
+	size_t s = tag & (ki->nslots - 1);
 	for (;;) {
-		uint32_t i = ki->slots[s];
-		if (!i)
+		uint64_t v = ki->slots[s];
+		if (!v)
 			return s;
-		const kvf_key_entry *e = &ki->entries[i - 1];
-		if (e->key.len == len && memcmp(e->key.p, key, len) == 0)
-			return s;
+		if (SLOT_TAG(v) == tag) {
+			const kvf_key_entry *e = &ki->entries[SLOT_INDEX(v) - 1];
+			if (e->key.len == len && memcmp(e->key.p, key, len) == 0)
+				return s;
+		}
 		s = (s + 1) & (ki->nslots - 1);
 	}
 }
@@ -64,27 +112,36 @@ const kvf_key_entry *kvf_keyindex_find(const kvf_keyindex *ki, const uint8_t *ke
 {
 	if (!ki->nslots)
 		return NULL;
-	uint32_t i = ki->slots[find_slot(ki, key, len)];
+	uint32_t i = SLOT_INDEX(ki->slots[find_slot(ki, key, len, key_hash(key, len))]);
 	return i ? &ki->entries[i - 1] : NULL;
 }
 
-static kvf_key_entry *lookup_or_insert(kvf_keyindex *ki, kvf_span key)
+static kvf_key_entry *lookup_or_insert(kvf_keyindex *ki, kvf_span key, uint32_t tag)
 {
 	/* keep the table at most half full */
 	if ((ki->n + 1) * 2 > ki->nslots && !rehash(ki))
 		return NULL;
-	size_t s = find_slot(ki, key.p, key.len);
+	size_t s = find_slot(ki, key.p, key.len, tag);
 	if (ki->slots[s])
-		return &ki->entries[ki->slots[s] - 1];
+		return &ki->entries[SLOT_INDEX(ki->slots[s]) - 1];
 	if (ki->n >= UINT32_MAX - 1)
 		return NULL;
 	if (ki->n == ki->cap) {
-		size_t cap = ki->cap ? ki->cap * 2 : 1024, bytes;
+		/* Eightfold: growing copies the entries into a new array,
+		 * whose pages the kernel clears on first touch, and the capacity
+		 * beyond ki->n costs no memory until it is used. Doubling had
+		 * the entries of a large index copied and cleared twice over. */
+		size_t cap = 1024, bytes;
+		if (ki->cap && !kvf_mul_ok(ki->cap, 8, &cap))
+			return NULL;
 		if (!kvf_mul_ok(cap, sizeof(*ki->entries), &bytes))
 			return NULL;
-		kvf_key_entry *v = realloc(ki->entries, bytes);
+		kvf_key_entry *v = table_alloc(bytes);
 		if (!v)
 			return NULL;
+		if (ki->n)
+			memcpy(v, ki->entries, ki->n * sizeof(*v));
+		free(ki->entries);
 		ki->entries = v;
 		ki->cap = cap;
 	}
@@ -92,7 +149,7 @@ static kvf_key_entry *lookup_or_insert(kvf_keyindex *ki, kvf_span key)
 	memset(e, 0, sizeof(*e));
 	e->key = key;
 	e->gen = GEN_NONE;
-	ki->slots[s] = (uint32_t)(++ki->n);
+	ki->slots[s] = (uint64_t)tag << 32 | (uint32_t)(++ki->n);
 	return e;
 }
 
@@ -159,13 +216,76 @@ kvf_status kvf_keyindex_begin(kvf_backend *b, const kvf_keyindex_opts *o, kvf_ke
 	return read_compaction(b, ki, err);
 }
 
+/* The pipeline. Revisions of bucket `key` come in revision order, so each
+ * one looks up a key at random: its slot, then its entry, then (when the
+ * key is there already) the key's bytes in a page read long before; each a
+ * cache miss, and together most of the time of an index of a million
+ * revisions. So a revision waits in a ring of 16 while the ones before it
+ * are indexed: when it arrives its slot is prefetched, 6 adds later the
+ * entry its tag points to, 11 adds later that entry's key, and 16 adds
+ * later it is indexed, with its memory at hand. The prefetches are only
+ * hints: indexing looks everything up again, so a table that grew or an
+ * entry added meanwhile changes nothing but the speed. */
+enum { PIPE = 16, PIPE_ENTRY = 6, PIPE_KEY = 11 };
+
+typedef struct kvf_keyindex_pending pending;
+
+static pending *pending_at(kvf_keyindex *ki, size_t age)
+{
+	return &ki->pending[(ki->pending_head + PIPE - 1 - age) % PIPE];
+}
+
+static void prefetch_entry(const kvf_keyindex *ki, pending *q)
+{
+	if (!ki->nslots)
+		return;
+	for (size_t s = q->tag & (ki->nslots - 1);; s = (s + 1) & (ki->nslots - 1)) {
+		uint64_t v = ki->slots[s];
+		if (!v)
+			return;   /* a new key: nothing of it to fetch */
+		if (SLOT_TAG(v) == q->tag && SLOT_INDEX(v) <= ki->n) {
+			q->hint = SLOT_INDEX(v);
+			__builtin_prefetch(&ki->entries[q->hint - 1]);
+			return;
+		}
+	}
+}
+
+static kvf_status index_oldest(kvf_keyindex *ki, kvf_err *err)
+{
+	pending *q = &ki->pending[(ki->pending_head + PIPE - ki->pending_n) % PIPE];
+	ki->pending_n--;
+	kvf_key_entry *e = lookup_or_insert(ki, q->key, q->tag);
+	if (!e)
+		return kvf_err_set(err, KVF_E_NOMEM, NULL, KVF_NO_OFFSET,
+		                   "out of memory indexing %zu keys", ki->n);
+	apply(e, q->rev, q->tomb, q->kv);
+	return KVF_OK;
+}
+
 kvf_status kvf_keyindex_add(kvf_keyindex *ki, const kvf_pair *p, kvf_err *err)
 {
 	const kvf_keyindex_opts *o = &ki->opts;
 	kvf_revision rev;
 	bool tomb;
 	kvf_kv kv;
-	if (p->is_bucket || !kvf_revkey_parse(p->key, &rev, &tomb) || !kvf_kv_parse(p->value, &kv)) {
+	bool is_rev = !p->is_bucket && kvf_revkey_parse(p->key, &rev, &tomb);
+	if (is_rev && o->hash_newer) {
+		/* the pairs kvf_hashkv_compute takes as they are, whether or
+		 * not their KeyValue decodes; in order, they are the tail of
+		 * the bucket, which it then need not read */
+		if (ki->seen_any && kvf_rev_cmp(rev, ki->newest_seen) <= 0)
+			ki->out_of_order = true;
+		ki->newest_seen = rev;
+		ki->seen_any = true;
+		if (rev.main > ki->compact_rev && (o->at_rev <= 0 || rev.main <= o->at_rev)) {
+			ki->newer_crc = kvf_crc32c(ki->newer_crc, p->key.p, p->key.len);
+			ki->newer_crc = kvf_crc32c(ki->newer_crc, p->value.p, p->value.len);
+			ki->newer_bytes += p->key.len + p->value.len;
+			ki->newer_pairs++;
+		}
+	}
+	if (!is_rev || !kvf_kv_parse(p->value, &kv)) {
 		ki->malformed++;
 		return KVF_OK;
 	}
@@ -179,17 +299,36 @@ kvf_status kvf_keyindex_add(kvf_keyindex *ki, const kvf_pair *p, kvf_err *err)
 		return KVF_OK;
 	if (o->prefix && (kv.key.len < o->prefix_len || memcmp(kv.key.p, o->prefix, o->prefix_len) != 0))
 		return KVF_OK;
-	kvf_key_entry *e = lookup_or_insert(ki, kv.key);
-	if (!e)
-		return kvf_err_set(err, KVF_E_NOMEM, NULL, KVF_NO_OFFSET,
-		                   "out of memory indexing %zu keys", ki->n);
-	apply(e, rev, tomb, p->value);
+	if (ki->pending_n == PIPE) {
+		kvf_status s = index_oldest(ki, err);
+		if (s)
+			return s;
+	}
+	pending *q = &ki->pending[ki->pending_head];
+	ki->pending_head = (ki->pending_head + 1) % PIPE;
+	ki->pending_n++;
+	*q = (pending){ .key = kv.key, .kv = p->value, .rev = rev, .tomb = tomb,
+	                .tag = key_hash(kv.key.p, kv.key.len) };
+	if (ki->nslots)
+		__builtin_prefetch(&ki->slots[q->tag & (ki->nslots - 1)]);
+	if (ki->pending_n > PIPE_ENTRY)
+		prefetch_entry(ki, pending_at(ki, PIPE_ENTRY));
+	if (ki->pending_n > PIPE_KEY) {
+		const pending *k = pending_at(ki, PIPE_KEY);
+		if (k->hint && k->hint <= ki->n)
+			__builtin_prefetch(ki->entries[k->hint - 1].key.p);
+	}
 	return KVF_OK;
 }
 
 kvf_status kvf_keyindex_finish(kvf_keyindex *ki, kvf_err *err)
 {
 	const kvf_keyindex_opts *o = &ki->opts;
+	while (ki->pending_n) {
+		kvf_status s = index_oldest(ki, err);
+		if (s)
+			return s;
+	}
 	/* etcd: "the correct revision should be set to compaction revision" when
 	 * compaction removed everything above the last write */
 	ki->current_rev = ki->last_main > ki->compact_rev ? ki->last_main : ki->compact_rev;
@@ -298,6 +437,10 @@ kvf_status kvf_hashkv_compute(kvf_backend *b, const kvf_keyindex *ki, kvf_hashkv
 	}
 	if (s)
 		return s;
+	/* The pairs above the compaction were hashed while indexing: when the
+	 * bucket is in revision order they come after all the others, and
+	 * their checksum is appended to what this pass hashes before them. */
+	bool newer_hashed = ki->opts.hash_newer && !ki->out_of_order;
 	size_t k = 0;   /* next candidate in old_keep */
 	kvf_pair p;
 	bool got;
@@ -308,6 +451,8 @@ kvf_status kvf_hashkv_compute(kvf_backend *b, const kvf_keyindex *ki, kvf_hashkv
 			continue;   /* etcd would panic on these; they were counted as malformed */
 		if (rev.main > ki->at_rev)
 			continue;
+		if (rev.main > ki->compact_rev && newer_hashed)
+			break;
 		if (rev.main <= ki->compact_rev) {
 			/* revisions the compaction is deleting: only the keep set,
 			 * and only when there is one (kvstore.go HashByRev) */
@@ -327,6 +472,10 @@ kvf_status kvf_hashkv_compute(kvf_backend *b, const kvf_keyindex *ki, kvf_hashkv
 	kvf_cursor_close(c);
 	if (s)
 		return s;
+	if (newer_hashed) {
+		h = kvf_crc32c_combine(h, ki->newer_crc, ki->newer_bytes);
+		out->hashed_pairs += ki->newer_pairs;
+	}
 	out->hash = h;
 	return KVF_OK;
 }

@@ -35,6 +35,10 @@ typedef struct kvf_keyindex_opts {
 	int64_t at_rev;            /* 0: the current revision */
 	const uint8_t *prefix;     /* only keys under this prefix (NULL: all) */
 	size_t prefix_len;
+	/* hash, while indexing, the pairs kvf_hashkv_compute hashes whatever
+	 * the index says (those above the compaction), so that it reads only
+	 * the older ones again */
+	bool hash_newer;
 	/* progress: called every few thousand pairs */
 	void (*progress)(void *ctx, uint64_t pairs);
 	void *progress_ctx;
@@ -54,13 +58,30 @@ typedef struct kvf_keyindex {
 	size_t n;
 	/* internal */
 	size_t cap;
-	uint32_t *slots;
+	uint64_t *slots;           /* hash tag << 32 | entry index + 1; 0 is empty */
 	size_t nslots;
 	kvf_revision *old_keep;    /* keep revisions <= compact_rev, sorted */
 	size_t n_old_keep;
 	kvf_keyindex_opts opts;
 	int64_t last_main;
 	bool partial;              /* built with a prefix: no HashKV from it */
+	/* hash_newer: CRC-32C from 0 of the pairs above compact_rev (and at
+	 * most at_rev), their bytes and count; usable while the revisions
+	 * came in increasing order */
+	uint32_t newer_crc;
+	uint64_t newer_bytes, newer_pairs;
+	kvf_revision newest_seen;
+	bool seen_any, out_of_order;
+	/* revisions on their way into the table (keyindex.c, "pipeline") */
+	struct kvf_keyindex_pending {
+		kvf_span key;
+		kvf_span kv;
+		kvf_revision rev;
+		bool tomb;
+		uint32_t tag;
+		uint32_t hint;     /* entry index + 1 of a slot with the same tag */
+	} pending[16];
+	size_t pending_head, pending_n;
 } kvf_keyindex;
 
 /* Stream bucket `key` and build the index. A revision above the current one
@@ -71,7 +92,10 @@ kvf_status kvf_keyindex_build(kvf_backend *b, const kvf_keyindex_opts *o,
 
 /* The same, fed by a caller that streams bucket `key` itself (diff-db walks
  * several members' buckets in step): begin, add every pair in bucket order,
- * finish. */
+ * finish. Pairs are indexed a few adds later than they are given (their
+ * memory is fetched meanwhile), so the entries are complete only after
+ * finish; the pairs must stay mapped until then, as they do while the
+ * backend is open. */
 kvf_status kvf_keyindex_begin(kvf_backend *b, const kvf_keyindex_opts *o, kvf_keyindex *ki, kvf_err *err);
 kvf_status kvf_keyindex_add(kvf_keyindex *ki, const kvf_pair *p, kvf_err *err);
 kvf_status kvf_keyindex_finish(kvf_keyindex *ki, kvf_err *err);

@@ -412,6 +412,111 @@ void kvf_text_live_key(kvf_buf *b, const kvf_key_entry *e, const kvf_render_opts
 	text_kv_tail(b, &kv, o);
 }
 
+/* ---- streaming JSON for the large listings ---- */
+
+/* Bucket `key` holds a revision per write, a million on the bench db, and
+ * `keys` lists a live key per line: a jansson tree per line cost five times
+ * as much as decoding and escaping the bytes. These write the same bytes
+ * as the trees above (tests/unit/render_test.c holds them to it on every
+ * fixture db); the small buckets still go through the trees. */
+
+static void jw_k8s(kvf_buf *b, const kvf_k8s_summary *s)
+{
+	kvf_jw_raw(b, "{");
+	kvf_jw_key(b, "encoding");
+	kvf_jw_string(b, kvf_k8s_encoding_name(s->encoding));
+	if (s->encoding == KVF_K8S_ENCRYPTED) {
+		kvf_jw_key(b, "provider");
+		kvf_jw_bytes(b, (const uint8_t *)s->provider, strlen(s->provider));
+		kvf_jw_key(b, "key_name");
+		kvf_jw_bytes(b, (const uint8_t *)s->key_name, strlen(s->key_name));
+	} else {
+		const struct { const char *k; const char *v; } f[] = {
+			{ "api_version", s->api_version }, { "kind", s->kind },
+			{ "namespace", s->namespace_ }, { "name", s->name },
+		};
+		for (size_t i = 0; i < 4; i++)
+			if (f[i].v[0]) {
+				kvf_jw_key(b, f[i].k);
+				kvf_jw_bytes(b, (const uint8_t *)f[i].v, strlen(f[i].v));
+			}
+	}
+	kvf_jw_raw(b, "}");
+}
+
+/* json_kv_fields, streamed */
+static void jw_kv_fields(kvf_buf *b, const kvf_kv *kv)
+{
+	kvf_jw_key(b, "key");
+	kvf_jw_bytes(b, kv->key.p, kv->key.len);
+	kvf_jw_key(b, "create_revision");
+	kvf_jw_i64(b, kv->create_revision);
+	kvf_jw_key(b, "mod_revision");
+	kvf_jw_i64(b, kv->mod_revision);
+	kvf_jw_key(b, "version");
+	kvf_jw_i64(b, kv->version);
+	kvf_jw_key(b, "lease");
+	kvf_jw_i64(b, kv->lease);
+	kvf_jw_key(b, "value_size");
+	kvf_jw_u64(b, kv->value.len);
+	kvf_jw_key(b, "value");
+	kvf_jw_bytes(b, kv->value.p, kv->value.len);
+	kvf_k8s_summary k;
+	if (kvf_k8s_summarize(kv->value, &k)) {
+		kvf_jw_key(b, "k8s");
+		jw_k8s(b, &k);
+	}
+}
+
+void kvf_jw_db_pair(kvf_buf *b, kvf_bucket_kind kind, const kvf_pair *p, kvf_arena *arena,
+                    const kvf_render_opts *o)
+{
+	kvf_revision rev;
+	bool tomb;
+	kvf_kv kv;
+	if (kind == KVF_BUCKET_KEYS && !p->is_bucket && kvf_revkey_parse(p->key, &rev, &tomb) &&
+	    kvf_kv_parse(p->value, &kv)) {
+		kvf_jw_raw(b, "{");
+		kvf_jw_key(b, "revision");
+		kvf_jw_raw(b, "{");
+		kvf_jw_key(b, "main");
+		kvf_jw_i64(b, rev.main);
+		kvf_jw_key(b, "sub");
+		kvf_jw_i64(b, rev.sub);
+		kvf_jw_raw(b, "}");
+		kvf_jw_key(b, "tombstone");
+		kvf_jw_bool(b, tomb);
+		jw_kv_fields(b, &kv);
+		if (p->value.file_offset != KVF_NO_OFFSET) {
+			kvf_jw_key(b, "value_offset");
+			kvf_jw_u64(b, p->value.file_offset);
+		}
+		kvf_jw_raw(b, "}");
+		return;
+	}
+	json_t *obj = kvf_json_db_pair(kind, p, arena, o);
+	if (p->value.file_offset != KVF_NO_OFFSET)
+		kvf_json_set(obj, "value_offset", kvf_json_u64(p->value.file_offset));
+	kvf_json_append(b, obj, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(obj);
+}
+
+void kvf_jw_live_key(kvf_buf *b, const kvf_key_entry *e, const kvf_render_opts *o)
+{
+	kvf_kv kv;
+	kvf_jw_raw(b, "{");
+	if (!kvf_kv_parse(e->last_kv, &kv)) {
+		kvf_jw_key(b, "key");
+		kvf_jw_bytes(b, e->key.p, e->key.len);
+		kvf_jw_key(b, "undecodable");
+		kvf_jw_bool(b, true);
+	} else {
+		jw_kv_fields(b, &kv);
+	}
+	kvf_jw_raw(b, "}");
+	(void)o;
+}
+
 /* ---- structural findings ---- */
 
 json_t *kvf_json_db_finding(const kvf_db_finding *f)

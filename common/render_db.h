@@ -19,9 +19,18 @@ json_t *kvf_json_db_pair(kvf_bucket_kind kind, const kvf_pair *p, kvf_arena *are
 void kvf_text_db_pair(kvf_buf *b, kvf_bucket_kind kind, const kvf_pair *p, kvf_arena *arena,
                       const kvf_render_opts *o);
 
+/* The line dump-db prints for a pair: kvf_json_db_pair with "value_offset"
+ * (the value's byte offset in the file, when the backend knows it) as its
+ * last member, appended to b as compact JSON without a newline. Pairs of
+ * bucket `key` are streamed without building a tree. */
+void kvf_jw_db_pair(kvf_buf *b, kvf_bucket_kind kind, const kvf_pair *p, kvf_arena *arena,
+                    const kvf_render_opts *o);
+
 /* A live key as `etcdctl get` shows it: key, revisions, version, lease, value. */
 json_t *kvf_json_live_key(const kvf_key_entry *e, const kvf_render_opts *o);
 void kvf_text_live_key(kvf_buf *b, const kvf_key_entry *e, const kvf_render_opts *o);
+/* kvf_json_live_key, streamed to b as compact JSON without a newline. */
+void kvf_jw_live_key(kvf_buf *b, const kvf_key_entry *e, const kvf_render_opts *o);
 
 json_t *kvf_json_k8s(const kvf_k8s_summary *s);
 void kvf_text_k8s(kvf_buf *b, const kvf_k8s_summary *s);

@@ -89,3 +89,26 @@ Test(crc32c, long_buffers_agree_with_the_table_across_block_sizes)
 	cr_assert_eq(kvf_crc32c(0, buf, N), kvf_crc32c_portable(0, buf, N));
 	free(buf);
 }
+
+Test(crc32c, combines_a_checksum_computed_out_of_order)
+{
+	/* kvf_crc32c(h, b) from kvf_crc32c(0, b): how HashKV joins the part
+	 * of bucket `key` it hashed while indexing to the part before it */
+	static uint8_t buf[20000];
+	uint32_t seed = 7;
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		seed = seed * 1103515245u + 12345u;
+		buf[i] = (uint8_t)(seed >> 16);
+	}
+	static const size_t cuts[] = { 0, 1, 3, 8, 17, 1000, 4096, 12345, 20000 };
+	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		size_t a = cuts[i], b = sizeof(buf) - a;
+		uint32_t whole = kvf_crc32c(0, buf, sizeof(buf));
+		uint32_t crc_a = kvf_crc32c(0, buf, a), crc_b = kvf_crc32c(0, buf + a, b);
+		cr_assert_eq(kvf_crc32c_combine(crc_a, crc_b, b), whole, "cut at %zu", a);
+		/* any running value, not just a checksum from 0 */
+		uint32_t h = 0xdeadbeefu ^ (uint32_t)a;
+		cr_assert_eq(kvf_crc32c_combine(h, crc_b, b), kvf_crc32c(h, buf + a, b), "from %08x", h);
+	}
+	cr_assert_eq(kvf_crc32c_combine(0x12345678u, 0, 0), 0x12345678u, "nothing appended");
+}

@@ -259,3 +259,108 @@ Test(render, streamed_wal_records_match_the_tree_on_every_fixture)
 	cr_assert_geq(findings, 10, "damage and tails of the fixtures: %zu", findings);
 	cr_assert_geq(lines, entries);
 }
+
+/* ---- db pairs and live keys: the stream is the tree, on every fixture db ---- */
+
+#include "backend.h"
+#include "keyindex.h"
+#include "render_db.h"
+
+typedef struct bucket_names {
+	char name[64][64];
+	size_t n;
+} bucket_names;
+
+static bool collect_bucket(void *ctx, kvf_span name)
+{
+	bucket_names *bn = ctx;
+	if (bn->n < 64 && name.len < 64) {
+		memcpy(bn->name[bn->n], name.p, name.len);
+		bn->name[bn->n][name.len] = '\0';
+		bn->n++;
+	}
+	return true;
+}
+
+Test(render, streamed_db_pairs_and_live_keys_match_the_tree_on_every_fixture)
+{
+	const char *fx = getenv("KVF_FIXTURES");
+	cr_assert(fx, "KVF_FIXTURES is set by meson");
+	static const char *const patterns[] = {
+		"/*/node*/member/snap/db", "/peer-etcd/*.db", "/peer-auger/boltdb/db",
+	};
+	size_t dbs = 0, revisions = 0, other_pairs = 0, live = 0, k8s = 0, base64 = 0;
+	kvf_buf b = KVF_BUF_INIT;
+	kvf_arena arena;
+	kvf_arena_init(&arena);
+	const kvf_render_opts o = { 0 };
+	for (size_t pi = 0; pi < sizeof(patterns) / sizeof(patterns[0]); pi++) {
+		char pat[4096];
+		snprintf(pat, sizeof(pat), "%s%s", fx, patterns[pi]);
+		glob_t g;
+		if (glob(pat, 0, NULL, &g) != 0)
+			continue;
+		for (size_t gi = 0; gi < g.gl_pathc; gi++) {
+			const char *path = g.gl_pathv[gi];
+			kvf_backend *be;
+			kvf_err err;
+			if (kvf_backend_open(&be, path, &err) != KVF_OK)
+				continue;   /* a db too damaged to open has no pairs to show */
+			dbs++;
+			bucket_names bn = { .n = 0 };
+			kvf_backend_buckets(be, collect_bucket, &bn, &err);
+			for (size_t bi = 0; bi < bn.n; bi++) {
+				kvf_cursor *c;
+				if (kvf_cursor_open(be, bn.name[bi], strlen(bn.name[bi]), &c, &err) != KVF_OK)
+					continue;
+				kvf_span name = { (const uint8_t *)bn.name[bi], strlen(bn.name[bi]), KVF_NO_OFFSET };
+				kvf_bucket_kind kind = kvf_bucket_kind_of(name);
+				kvf_pair p;
+				bool got;
+				while (kvf_cursor_next(c, &p, &got, &err) == KVF_OK && got) {
+					kvf_arena_reset(&arena);
+					kvf_buf_reset(&b);
+					kvf_jw_db_pair(&b, kind, &p, &arena, &o);
+					kvf_arena_reset(&arena);
+					json_t *v = kvf_json_db_pair(kind, &p, &arena, &o);
+					if (p.value.file_offset != KVF_NO_OFFSET)
+						kvf_json_set(v, "value_offset", kvf_json_u64(p.value.file_offset));
+					same_json(v, &b, path);
+					if (kind == KVF_BUCKET_KEYS)
+						revisions++;
+					else
+						other_pairs++;
+					k8s += strstr(b.p, "\"k8s\":{") != NULL;
+					base64 += strstr(b.p, "{\"base64\":") != NULL;
+				}
+				kvf_cursor_close(c);
+			}
+			kvf_keyindex_opts ko = { 0 };
+			kvf_keyindex ki;
+			if (kvf_keyindex_build(be, &ko, &ki, &err) == KVF_OK) {
+				const kvf_key_entry **v;
+				size_t n;
+				cr_assert_eq(kvf_keyindex_sorted(&ki, false, &v, &n, &err), KVF_OK);
+				for (size_t i = 0; i < n; i++) {
+					kvf_buf_reset(&b);
+					kvf_jw_live_key(&b, v[i], &o);
+					same_json(kvf_json_live_key(v[i], &o), &b, path);
+					live++;
+				}
+				free(v);
+				kvf_keyindex_free(&ki);
+			}
+			kvf_backend_close(be);
+		}
+		globfree(&g);
+	}
+	kvf_arena_free(&arena);
+	kvf_buf_free(&b);
+	cr_log_info("%zu dbs, %zu revisions, %zu other pairs, %zu keys, %zu k8s, %zu base64",
+	            dbs, revisions, other_pairs, live, k8s, base64);
+	cr_assert_geq(dbs, 10, "the fixture dbs: %zu", dbs);
+	cr_assert_geq(revisions, 10000, "the revisions of the fixtures: %zu", revisions);
+	cr_assert_geq(other_pairs, 50, "meta, members, auth, leases: %zu", other_pairs);
+	cr_assert_geq(live, 1000, "keys of the fixtures: %zu", live);
+	cr_assert_gt(k8s, 0, "Kubernetes objects among the values");
+}

@@ -134,3 +134,57 @@ Test(k8s, json_objects_and_encrypted_values)
 	cr_assert_not(kvf_k8s_summarize(span("renew-3", 7), &s));
 	cr_assert_not(kvf_k8s_summarize(span("k8s\0\xff\xff", 6), &s), "a broken envelope is not claimed");
 }
+
+/* ---- HashKV: the pass that hashes while indexing gives the same hash ---- */
+
+#include <glob.h>
+#include <stdlib.h>
+
+#include "backend.h"
+#include "keyindex.h"
+
+static kvf_hashkv hashkv_at(kvf_backend *b, int64_t rev, bool hash_newer)
+{
+	kvf_keyindex_opts o = { .at_rev = rev, .hash_newer = hash_newer };
+	kvf_keyindex ki;
+	kvf_err err;
+	cr_assert_eq(kvf_keyindex_build(b, &o, &ki, &err), KVF_OK, "%s", err.msg);
+	kvf_hashkv h;
+	cr_assert_eq(kvf_hashkv_compute(b, &ki, &h, &err), KVF_OK, "%s", err.msg);
+	kvf_keyindex_free(&ki);
+	return h;
+}
+
+Test(keyindex, hashkv_hashed_while_indexing_equals_the_second_pass_at_every_revision)
+{
+	const char *fx = getenv("KVF_FIXTURES");
+	cr_assert(fx, "KVF_FIXTURES is set by meson");
+	char pat[4096];
+	snprintf(pat, sizeof(pat), "%s/*/node*/member/snap/db", fx);
+	glob_t g;
+	cr_assert_eq(glob(pat, 0, NULL, &g), 0);
+	size_t compared = 0, compacted = 0;
+	for (size_t gi = 0; gi < g.gl_pathc; gi++) {
+		kvf_backend *b;
+		kvf_err err;
+		cr_assert_eq(kvf_backend_open(&b, g.gl_pathv[gi], &err), KVF_OK, "%s", err.msg);
+		kvf_hashkv cur = hashkv_at(b, 0, false);
+		/* the current revision, and revisions between the compaction and
+		 * it, where the split between the two passes falls differently */
+		for (int step = 0; step <= 4; step++) {
+			int64_t rev = step == 0 ? 0
+			            : cur.compact_rev + 1 + (cur.current_rev - cur.compact_rev - 1) * step / 4;
+			if (rev > cur.current_rev || (rev && rev <= cur.compact_rev))
+				continue;
+			kvf_hashkv two = hashkv_at(b, rev, false), one = hashkv_at(b, rev, true);
+			cr_assert_eq(one.hash, two.hash, "%s at %lld", g.gl_pathv[gi], (long long)rev);
+			cr_assert_eq(one.hashed_pairs, two.hashed_pairs, "%s at %lld", g.gl_pathv[gi], (long long)rev);
+			compared++;
+		}
+		compacted += cur.compact_rev > 0;
+		kvf_backend_close(b);
+	}
+	globfree(&g);
+	cr_assert_geq(compared, 20, "revisions compared: %zu", compared);
+	cr_assert_geq(compacted, 3, "compacted fixture dbs: %zu", compacted);
+}
