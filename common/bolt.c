@@ -477,7 +477,7 @@ static void cursor_push(bolt_cursor *c, const bolt_page *pg)
 	f->pg.damaged = false;
 	f->index = 0;
 	for (uint32_t i = 0; i < pg->count; i++) {
-		bolt_elem e;
+		bolt_elem e = { 0 };   /* zeroed: gcc -O3 cannot prove every path sets it (-Wmaybe-uninitialized) */
 		if (!elem_get(pg, i, &e)) {
 			report_bad_elem(c->db, &c->rep, pg, i);
 			f->pg.damaged = true;
@@ -540,7 +540,7 @@ static bool cursor_enter_root(bolt_cursor *c)
 /* Last element whose key is <= key (bbolt cursor.searchPage), or 0. */
 static uint32_t branch_search(const bolt_page *pg, const uint8_t *key, uint32_t len)
 {
-	bolt_elem e;
+	bolt_elem e = { 0 };
 	if (pg->damaged) {
 		uint32_t pick = pg->count, i;
 		for (i = 0; i < pg->count; i++) {
@@ -568,7 +568,7 @@ static uint32_t branch_search(const bolt_page *pg, const uint8_t *key, uint32_t 
 /* First element whose key is >= key (bbolt cursor.nsearch). */
 static uint32_t leaf_search(const bolt_page *pg, const uint8_t *key, uint32_t len)
 {
-	bolt_elem e;
+	bolt_elem e = { 0 };
 	if (pg->damaged) {
 		for (uint32_t i = 0; i < pg->count; i++)
 			if (elem_get(pg, i, &e) && keycmp(e.key, e.ksize, key, len) >= 0)
@@ -612,7 +612,7 @@ static kvf_status bolt_cursor_seek(kvf_cursor *base, const void *key, size_t len
 		}
 		uint32_t i = branch_search(&f->pg, k, (uint32_t)len);
 		f->index = i + 1;
-		bolt_elem e;
+		bolt_elem e = { 0 };
 		if (i >= f->pg.count || !elem_get(&f->pg, i, &e))
 			return KVF_OK;
 		if (!cursor_enter(c, e.child, f->pg.at, off_of(c->db, f->pg.p) + PAGE_HEADER +
@@ -635,7 +635,7 @@ static kvf_status bolt_cursor_next(kvf_cursor *base, kvf_pair *pair, bool *got, 
 			continue;
 		}
 		uint32_t i = f->index++;
-		bolt_elem e;
+		bolt_elem e = { 0 };
 		if (!elem_get(&f->pg, i, &e))
 			continue;   /* reported when the page was entered */
 		if (f->pg.flags == FLAG_BRANCH) {
@@ -735,7 +735,7 @@ static kvf_status find_bucket(kvf_backend *b, const void *name, size_t len,
                               kvf_span *val, uint64_t *at, kvf_err *err)
 {
 	bolt *db = b->impl;
-	bolt_cursor *rc;
+	bolt_cursor *rc = NULL;
 	kvf_status st = root_cursor(b, &rc, err);
 	if (st)
 		return st;
@@ -769,7 +769,7 @@ static kvf_status bolt_cursor_open(kvf_backend *b, const void *bucket, size_t le
 	kvf_status st = find_bucket(b, bucket, len, &val, &at, err);
 	if (st)
 		return st;
-	bolt_cursor *c;
+	bolt_cursor *c = NULL;
 	if ((st = cursor_new(b, &c, err)))
 		return st;
 	cursor_set_bucket(c, val, at);
@@ -779,7 +779,7 @@ static kvf_status bolt_cursor_open(kvf_backend *b, const void *bucket, size_t le
 
 static kvf_status bolt_buckets(kvf_backend *b, kvf_bucket_fn fn, void *ctx, kvf_err *err)
 {
-	bolt_cursor *c;
+	bolt_cursor *c = NULL;
 	kvf_status st = root_cursor(b, &c, err);
 	if (st)
 		return st;
@@ -1105,7 +1105,7 @@ static void walk_trees(walker *w)
 			continue;
 		}
 		uint32_t i = f->index++;
-		bolt_elem e;
+		bolt_elem e = { 0 };
 		if (!elem_get(&f->pg, i, &e)) {
 			report_bad_elem(db, &w->rep, &f->pg, i);
 			continue;
