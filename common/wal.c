@@ -592,13 +592,16 @@ static kvf_status recover(kvf_wal_reader *r, const frame *f, probe_result pr,
 	}
 	if (st)
 		return st;
-	/* Nothing valid follows. At the end of the last segment a short frame or
-	 * one with a never-written sector is a torn write, as etcd sees it. */
-	bool torn = pr == P_SHORT || (pr != P_BADLEN && f->frame_len && has_zero_sector(f));
+	/* Nothing valid follows. At the end of the last segment a frame with a
+	 * never-written sector is a torn write, as etcd sees it. A file that
+	 * ends inside a frame is not: etcd preallocates every segment to its
+	 * full size and zero-fills past the records (wal.go ReadAll ZeroToEnd),
+	 * so a crash leaves zeros, and a short file is a copy cut short. */
+	bool torn = pr != P_SHORT && pr != P_BADLEN && f->frame_len && has_zero_sector(f);
 	if (torn && is_last_segment(r))
 		finding(r, KVF_WAL_TORN_TAIL, off, off,
 		        "torn write: the last whole frame ends at %" PRIu64 " (%s)", off, what);
-	else if (torn)
+	else if (torn || pr == P_SHORT)
 		finding(r, KVF_WAL_TRUNCATED, off, off,
 		        "segment is cut short: the last whole frame ends at %" PRIu64 " (%s)", off, what);
 	else

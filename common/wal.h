@@ -63,7 +63,7 @@ typedef enum kvf_wal_finding_kind {
 	KVF_WAL_CRC_MISMATCH,     /* stored crc differs from the chained value */
 	KVF_WAL_BAD_FRAME,        /* length word or record encoding impossible */
 	KVF_WAL_SKIPPED,          /* bytes skipped to resynchronise after damage */
-	KVF_WAL_TRUNCATED,        /* a segment other than the last ends inside a frame */
+	KVF_WAL_TRUNCATED,        /* a segment ends inside a frame: the file was cut short */
 	KVF_WAL_TRAILING_DATA,    /* non-zero bytes after the end-of-records marker */
 	KVF_WAL_SEGMENT_GAP,      /* sequence numbers skip: a segment is missing */
 	KVF_WAL_SEGMENT_DUP,      /* two segments with the same sequence number */
