@@ -18,6 +18,13 @@ static void listing(const kvf_wal_segments *segs)
 	if (kvf_raftlog_open(&log, segs, &lo, &err) != KVF_OK)
 		return;
 	kvf_render_opts ro[2] = { { .values = true, .color = true }, { .show_secrets = false } };
+	/* dump-wal's filters: kinds, key prefixes (empty too), users, indexes */
+	const kvf_entry_filter filters[] = {
+		{ .kinds = "put,txn,lease_*,auth_*,conf,v2,empty", .has_key_prefix = true,
+		  .key_prefix = (const uint8_t *)"/registry/", .key_prefix_len = 10, .user = "root" },
+		{ .has_key_prefix = true, .key_prefix = (const uint8_t *)"", .key_prefix_len = 0, .user = "" },
+		{ .has_index = true, .index_from = 3, .index_to = 20 },
+	};
 	kvf_buf line = KVF_BUF_INIT;
 	kvf_log_item it;
 	unsigned n = 0;
@@ -28,6 +35,8 @@ static void listing(const kvf_wal_segments *segs)
 			kvf_text_wal_finding(&line, &it.ev, o);
 			fuzz_dump(kvf_json_wal_finding(&it.ev));
 		}
+		for (size_t k = 0; k < sizeof(filters) / sizeof(filters[0]); k++)
+			kvf_entry_filter_match(&filters[k], &it);
 		kvf_buf_reset(&line);
 		kvf_text_wal_item(&line, &it, o, true);
 		kvf_buf_reset(&line);
