@@ -202,7 +202,10 @@ static const char *hex(char *out, size_t outlen, const uint8_t *p, uint32_t n)
 
 static int keycmp(const uint8_t *a, uint32_t al, const uint8_t *b, uint32_t bl)
 {
-	int c = memcmp(a, b, al < bl ? al : bl);
+	/* an empty key may be (NULL, 0) (a seek to the start), and memcmp with
+	 * a NULL pointer is undefined even for 0 bytes */
+	uint32_t n = al < bl ? al : bl;
+	int c = n ? memcmp(a, b, n) : 0;
 	if (c)
 		return c;
 	return al < bl ? -1 : al > bl;

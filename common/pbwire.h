@@ -32,7 +32,9 @@ typedef struct kvf_pb_field {
 
 static inline kvf_pb_reader kvf_pb_init(const void *p, size_t n)
 {
-	kvf_pb_reader r = { p, (const uint8_t *)p + n };
+	/* An absent field is (NULL, 0) (an entry without data, say), and NULL + 0
+	 * is undefined behaviour in C (UBSan reports it): no arithmetic then. */
+	kvf_pb_reader r = { p, n ? (const uint8_t *)p + n : (const uint8_t *)p };
 	return r;
 }
 

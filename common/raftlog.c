@@ -499,7 +499,9 @@ typedef struct prefix_probe {
 
 static int bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 {
-	int c = memcmp(a, b, an < bn ? an : bn);
+	/* protobuf-c leaves an absent bytes field (NULL, 0): no memcmp on NULL */
+	size_t n = an < bn ? an : bn;
+	int c = n ? memcmp(a, b, n) : 0;
 	return c ? c : (an < bn ? -1 : an > bn);
 }
 
@@ -508,7 +510,7 @@ static void probe_key(void *ctx, const char *op, ProtobufCBinaryData key, Protob
 {
 	(void)op;
 	prefix_probe *pp = ctx;
-	if (key.len >= pp->n && memcmp(key.data, pp->p, pp->n) == 0) {
+	if (key.len >= pp->n && (pp->n == 0 || memcmp(key.data, pp->p, pp->n) == 0)) {
 		pp->hit = true;
 		return;
 	}
@@ -540,7 +542,8 @@ bool kvf_entry_filter_match(const kvf_entry_filter *f, const kvf_log_item *it)
 		return false;
 	if (f->user) {
 		size_t n = strlen(f->user);
-		if (!r->has_header || r->username.len != n || memcmp(r->username.data, f->user, n) != 0)
+		if (!r->has_header || r->username.len != n ||
+		    (n && memcmp(r->username.data, f->user, n) != 0))   /* (NULL, 0) when absent */
 			return false;
 	}
 	if (f->has_key_prefix) {

@@ -25,6 +25,12 @@ void kvf_revkey_make(kvf_revision rev, uint8_t out[17])
 bool kvf_kv_parse(kvf_span v, kvf_kv *kv)
 {
 	memset(kv, 0, sizeof(*kv));
+	/* An absent key or value is the empty string (proto3). Point it at the
+	 * value, never at NULL: keys are sorted and compared with memcmp, which
+	 * may not be passed NULL even for 0 bytes (a KeyValue without a key
+	 * reached memcmp(NULL, ..) in the key index: UB, found by fuzz_bolt). */
+	static const uint8_t empty[1];
+	kv->key = kv->value = (kvf_span){ v.p ? v.p : empty, 0, v.file_offset };
 	kvf_pb_reader r = kvf_pb_init(v.p, v.len);
 	kvf_pb_field f;
 	int rc;

@@ -581,6 +581,10 @@ static kvf_status recover(kvf_wal_reader *r, const frame *f, probe_result pr,
 {
 	kvf_status st = KVF_OK;
 	uint64_t off = r->off, found;
+	/* Whether the frame is torn is decided now: f->rec points into the
+	 * stream's window, which resync's reads may move or reallocate (a gzip
+	 * segment's window grows by realloc), so f->rec is stale after it. */
+	bool torn = pr != P_SHORT && pr != P_BADLEN && f->frame_len && has_zero_sector(f);
 	kvf_stream_release(&r->st, off);
 	if (resync(r, off + 8, &found, err, &st)) {
 		finding(r, KVF_WAL_BAD_FRAME, off, off, "%s", what);
@@ -597,7 +601,6 @@ static kvf_status recover(kvf_wal_reader *r, const frame *f, probe_result pr,
 	 * ends inside a frame is not: etcd preallocates every segment to its
 	 * full size and zero-fills past the records (wal.go ReadAll ZeroToEnd),
 	 * so a crash leaves zeros, and a short file is a copy cut short. */
-	bool torn = pr != P_SHORT && pr != P_BADLEN && f->frame_len && has_zero_sector(f);
 	if (torn && is_last_segment(r))
 		finding(r, KVF_WAL_TORN_TAIL, off, off,
 		        "torn write: the last whole frame ends at %" PRIu64 " (%s)", off, what);

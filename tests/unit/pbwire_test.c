@@ -97,3 +97,15 @@ Test(pbwire, arena_allocates_and_resets)
 	cr_assert(r != NULL);
 	kvf_arena_free(&a);
 }
+
+/* Found by fuzz_raft: an absent field is (NULL, 0), and kvf_pb_init used to
+ * compute NULL + 0 (undefined behaviour). The empty reader must be empty
+ * without pointing anywhere. */
+Test(pbwire, reader_over_an_absent_field_is_empty)
+{
+	kvf_pb_reader r = kvf_pb_init(NULL, 0);
+	cr_assert_null(r.p);
+	cr_assert_eq(r.p, r.end);
+	kvf_pb_field f;
+	cr_assert_eq(kvf_pb_next(&r, &f), 0);
+}

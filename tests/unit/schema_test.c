@@ -66,6 +66,26 @@ Test(schema, keyvalue_in_place_agrees_with_protobuf_c)
 	cr_assert_not(kvf_kv_parse(span(buf, n - 1), &got), "truncated KeyValue is refused");
 }
 
+/* Found by fuzz_bolt: a KeyValue without a key left key.p NULL, and the key
+ * index sorted it with memcmp(NULL, ..) (undefined). Absent fields are
+ * empty and point into the value. */
+Test(schema, keyvalue_without_key_or_value_has_empty_non_null_spans)
+{
+	Mvccpb__KeyValue kv = MVCCPB__KEY_VALUE__INIT;
+	kv.mod_revision = 7;
+	uint8_t buf[32];
+	size_t n = mvccpb__key_value__pack(&kv, buf);
+	kvf_kv got;
+	cr_assert(kvf_kv_parse(span(buf, n), &got));
+	cr_assert_eq(got.mod_revision, 7);
+	cr_assert_eq(got.key.len, 0);
+	cr_assert_eq(got.value.len, 0);
+	cr_assert_not_null(got.key.p);
+	cr_assert_not_null(got.value.p);
+	cr_assert(kvf_kv_parse(span(NULL, 0), &got), "the empty message is a KeyValue");
+	cr_assert_not_null(got.key.p);
+}
+
 static char *slurp(const char *rel, size_t *n)
 {
 	char *path;

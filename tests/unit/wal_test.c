@@ -408,3 +408,44 @@ Test(raftlog, reports_an_index_gap_not_covered_by_a_snapshot)
 	kvf_raftlog_close(l);
 	kvf_wal_segments_free(&segs);
 }
+
+/* Found by fuzz_wal: a frame whose record is unreadable because its first
+ * sector was never written, followed by megabytes of bytes that are no
+ * frame. Looking for frames further on moves the stream's window (a gzip
+ * segment's window is reallocated), and the torn-write test then read the
+ * frame through a stale pointer (heap use after free under ASan). The
+ * answer must be the same torn tail for the plain and the gzip segment. */
+Test(wal, a_torn_frame_followed_by_junk_reads_the_same_plain_and_gzipped)
+{
+	walgen g = three_entries();
+	size_t whole = g.b.len;
+	static uint8_t big[2048];
+	memset(big, 'q', sizeof(big));
+	wg_entry(&g, 1, 4, big, sizeof(big));
+	/* the record's bytes up to the end of their first sector: never written */
+	size_t sect_end = (whole + 8) / 512 * 512 + 512;
+	memset(g.b.p + whole + 8, 0, sect_end - (whole + 8));
+	static uint8_t junk[1 << 16];
+	memset(junk, 0xff, sizeof(junk));
+	for (int i = 0; i < 40; i++)   /* 2.5 MiB: more than one read-ahead chunk */
+		kvf_buf_append(&g.b, junk, sizeof(junk));
+	char *dir = wg_tmpdir();
+	char *plain = wg_write(dir, SEG0, &g, 0);
+	char *gzpath;
+	cr_assert(asprintf(&gzpath, "%s/gz/" SEG0 ".gz", dir) > 0);
+	char *gzdir;
+	cr_assert(asprintf(&gzdir, "%s/gz", dir) > 0);
+	cr_assert_eq(mkdir(gzdir, 0700), 0);
+	gzFile out = gzopen(gzpath, "wb1");
+	cr_assert(out);
+	cr_assert_eq(gzwrite(out, g.b.p, (unsigned)g.b.len), (int)g.b.len);
+	gzclose(out);
+	seen *a = read_one(plain), *b = read_one(gzpath);
+	for (int k = 0; k < 2; k++) {
+		const seen *s = k ? b : a;
+		const kvf_wal_finding *t = find(s, KVF_WAL_TORN_TAIL);
+		cr_assert(t, "%s: the unwritten sector makes it a torn write", k ? "gzip" : "plain");
+		cr_assert_eq(t->offset, whole);
+		cr_assert_eq(s->records, 5);
+	}
+}
