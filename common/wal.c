@@ -650,6 +650,15 @@ static kvf_status step_frames(kvf_wal_reader *r, kvf_err *err)
 		r->off += f.frame_len;
 		return KVF_OK;
 	case P_END:
+		/* etcd truncates a segment to its records only when it cuts the
+		 * next one; the segment it writes to is preallocated and zeros
+		 * follow its records (wal.go cut, ReadAll ZeroToEnd). A last
+		 * segment ending right after a record is a copy cut short on a
+		 * frame boundary: whatever followed is not in the evidence. */
+		if (is_last_segment(r) && r->seg_records)
+			finding(r, KVF_WAL_TRUNCATED, r->off, r->off,
+			        "the last segment ends right after the record ending at %" PRIu64
+			        ", without the zeros etcd preallocates: a copy cut short", r->off);
 		r->state = SEG_END;
 		return KVF_OK;
 	case P_ZERO:

@@ -141,7 +141,12 @@ Test(wal, decodes_etcds_new_wal_bytes)
 	cr_assert_eq(s->rec_type[1], KVF_WAL_METADATA);
 	cr_assert_eq(s->rec_type[2], KVF_WAL_SNAPSHOT);
 	cr_assert_eq(s->crc_ok, 3);
-	cr_assert_eq(damage_count(s), 0);
+	/* etcd's test keeps only the bytes it compares, not the preallocated
+	 * zeros: a copy cut short right after the snapshot record */
+	const kvf_wal_finding *t = find(s, KVF_WAL_TRUNCATED);
+	cr_assert(t);
+	cr_assert_eq(t->offset, 72);
+	cr_assert_eq(damage_count(s), 1);
 }
 
 /* ---- planted damage ---- */
@@ -203,7 +208,7 @@ Test(wal, a_cut_segment_that_is_not_the_last_is_damage)
 	a.b.len = cut;
 	char *dir = wg_tmpdir();
 	const char *p[2] = { wg_write(dir, SEG0, &a, 0),
-	                     wg_write(dir, "0000000000000001-0000000000000004.wal", &b, 0) };
+	                     wg_write(dir, "0000000000000001-0000000000000004.wal", &b, 4096) };
 	seen *s = read_all(p, 2);
 	const kvf_wal_finding *t = find(s, KVF_WAL_TRUNCATED);
 	cr_assert(t);
@@ -265,7 +270,7 @@ Test(wal, reports_missing_segments)
 	wg_entry(&b, 1, 10, "x", 1);
 	char *dir = wg_tmpdir();
 	const char *p[2] = { wg_write(dir, SEG0, &a, 0),
-	                     wg_write(dir, "0000000000000002-000000000000000a.wal", &b, 0) };
+	                     wg_write(dir, "0000000000000002-000000000000000a.wal", &b, 4096) };
 	seen *s = read_all(p, 2);
 	const kvf_wal_finding *gap = find(s, KVF_WAL_SEGMENT_GAP);
 	cr_assert(gap);
@@ -280,7 +285,7 @@ Test(wal, orders_segments_by_sequence_not_argument_order)
 	wg_crc(&b);
 	wg_entry(&b, 1, 4, "x", 1);
 	char *dir = wg_tmpdir();
-	const char *p[2] = { wg_write(dir, "0000000000000001-0000000000000004.wal", &b, 0),
+	const char *p[2] = { wg_write(dir, "0000000000000001-0000000000000004.wal", &b, 4096),
 	                     wg_write(dir, SEG0, &a, 0) };
 	seen *s = read_all(p, 2);
 	cr_assert_eq(s->crc_bad, 0);
@@ -347,7 +352,7 @@ Test(raftlog, flags_overwritten_and_uncommitted_entries)
 		wg_entry(&g, 2, i, NULL, 0);
 	wg_state(&g, 2, 1, 5);
 	char *dir = wg_tmpdir();
-	const char *path = wg_write(dir, SEG0, &g, 0);
+	const char *path = wg_write(dir, SEG0, &g, 4096);
 	kvf_wal_segments segs = { 0 };
 	kvf_err err;
 	cr_assert_eq(kvf_wal_segments_add(&segs, path, &err), KVF_OK);
@@ -392,7 +397,7 @@ Test(raftlog, reports_an_index_gap_not_covered_by_a_snapshot)
 	wg_entry(&g, 1, 2, NULL, 0);
 	wg_entry(&g, 1, 7, NULL, 0);
 	char *dir = wg_tmpdir();
-	const char *path = wg_write(dir, SEG0, &g, 0);
+	const char *path = wg_write(dir, SEG0, &g, 4096);
 	kvf_wal_segments segs = { 0 };
 	kvf_err err;
 	cr_assert_eq(kvf_wal_segments_add(&segs, path, &err), KVF_OK);
