@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "buf.h"
 #include "source.h"
@@ -24,8 +25,21 @@ kvf_status kvf_etcd_db_path(const char *path, char **db_path, kvf_err *err)
 		dd.db_path = NULL;
 		kvf_datadir_free(&dd);
 		return KVF_OK;
+	case KVF_PATH_DIR: {   /* an LMDB environment directory, or nothing we read */
+		kvf_datadir_free(&dd);
+		struct stat sb;
+		kvf_buf mdb = KVF_BUF_INIT;
+		bool has_mdb = kvf_buf_printf(&mdb, "%s/data.mdb", path) && stat(mdb.p, &sb) == 0;
+		kvf_buf_free(&mdb);
+		if (!has_mdb)
+			return kvf_err_set(err, KVF_E_NOTFOUND, path, KVF_NO_OFFSET,
+			                   "neither an etcd data dir (no member/snap/db) nor an LMDB "
+			                   "environment (no data.mdb)");
+		if (!(*db_path = strdup(path)))
+			return kvf_err_set(err, KVF_E_NOMEM, path, KVF_NO_OFFSET, "out of memory");
+		return KVF_OK;
+	}
 	case KVF_PATH_FILE:
-	case KVF_PATH_DIR:   /* an LMDB environment directory, or an error from the backend */
 		kvf_datadir_free(&dd);
 		if (!(*db_path = strdup(path)))
 			return kvf_err_set(err, KVF_E_NOMEM, path, KVF_NO_OFFSET, "out of memory");
