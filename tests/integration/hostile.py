@@ -510,6 +510,10 @@ def os_cases(tmp):
     shutil.copyfile(WAL_FX, w / SEG0)
     os.chmod(w / SEG0, 0o600)
     prefix = AS_NOBODY if root else ()
+    if not root:
+        # our own 0600 file is readable to us: take the owner's bit away too
+        os.chmod(f, 0)
+        os.chmod(w / SEG0, 0)
     case = "dump-db permission denied" + (" (setpriv nobody)" if root else "")
     p, _ = db_check(case, f, {2}, inputs=[f], prefix=prefix)
     if p and "ermission" not in p.stderr:
