@@ -131,8 +131,17 @@ static kvf_status inflate_all(int fd, const char *path, kvf_map *m, kvf_err *err
 			                 "gzip stream damaged after %zu inflated bytes: %s", len, msg);
 			break;
 		}
-		if (n == 0)
+		if (n == 0) {
+			/* zlib reports a stream cut short (no end block, no CRC/ISIZE
+			 * trailer) only through gzerror, with Z_BUF_ERROR: without this
+			 * check a truncated .gz reads as a short, clean file. */
+			int zerr;
+			const char *msg = gzerror(gz, &zerr);
+			if (zerr != Z_OK)
+				st = kvf_err_set(err, KVF_E_TRUNCATED, path, len,
+				                 "gzip stream ends early after %zu inflated bytes: %s", len, msg);
 			break;
+		}
 		len += (size_t)n;
 	}
 	gzclose(gz);
@@ -319,8 +328,16 @@ static kvf_status gz_read(kvf_stream *s, uint8_t *dst, size_t n, size_t *got, kv
 		return kvf_err_set(err, KVF_E_CORRUPT, s->path, s->win_off + s->win_len,
 		                   "gzip stream damaged: %s", msg);
 	}
-	if (r == 0)
+	if (r == 0) {
+		/* a stream cut short is only visible through gzerror (Z_BUF_ERROR,
+		 * "unexpected end of file"): say so rather than end quietly */
+		int zerr;
+		const char *msg = gzerror(s->gzf, &zerr);
+		if (zerr != Z_OK)
+			return kvf_err_set(err, KVF_E_TRUNCATED, s->path, s->win_off + s->win_len,
+			                   "gzip stream ends early: %s", msg);
 		s->eof = true;
+	}
 	*got = (size_t)r;
 	return KVF_OK;
 }

@@ -5,8 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "diff.h"
+#include "etcddb.h"
+#include "render_db.h"
 #include "render_diff.h"
+#include "schema.h"
 #include "tool.h"
 
 static void usage(void)
@@ -34,6 +38,24 @@ static void progress(void *ctx, const char *stage, uint64_t done)
 	kvf_progress *p = ctx;
 	p->what = stage;
 	kvf_progress_update(p, done, 0, "");
+}
+
+/* Can this member's db be opened and its bookkeeping read? The same steps
+ * kvf_diff_run takes first, so a failure here is the one it would stop at. */
+static bool readable(const char *path, kvf_err *err)
+{
+	char *db_path = NULL;
+	kvf_backend *b = NULL;
+	kvf_etcd_state st;
+	bool ok = !kvf_etcd_db_path(path, &db_path, err) && !kvf_backend_open(&b, db_path, err) &&
+	          !kvf_etcd_read_state(b, &st, err);
+	if (!ok && !err->file && db_path) {
+		snprintf(err->path, sizeof(err->path), "%s", db_path);
+		err->file = err->path;
+	}
+	kvf_backend_close(b);
+	free(db_path);
+	return ok;
 }
 
 int main(int argc, char **argv)
@@ -83,6 +105,7 @@ int main(int argc, char **argv)
 	kvf_err err;
 	kvf_err_clear(&err);
 	int rc = KVF_EXIT_TROUBLE;
+	bool skipped = false;
 	for (int i = optind; i < argc; i++) {
 		/* NAME=PATH, unless PATH itself exists with an '=' in it */
 		char *arg = argv[i], *eq = strchr(arg, '=');
@@ -92,8 +115,21 @@ int main(int argc, char **argv)
 			label = arg;
 			path = eq + 1;
 		}
+		/* One unreadable replica must not hide what the others say: name
+		 * it, leave it out, compare the rest, and exit 2 (trouble). */
+		if (!readable(path, &err)) {
+			kvf_report(&err);
+			kvf_err_clear(&err);
+			skipped = true;
+			continue;
+		}
 		if (kvf_diff_add_node(&d, label, path, NULL, &err))
 			goto fail;
+	}
+	if (d.n < 2) {
+		kvf_warn("fewer than two readable members: nothing to compare");
+		kvf_diff_free(&d);
+		return KVF_EXIT_TROUBLE;
 	}
 	for (int i = 0; i < n_wals; i++) {
 		char *eq = strchr(wals[i], '=');
@@ -118,6 +154,21 @@ int main(int argc, char **argv)
 		kvf_buf_free(&b);
 	}
 	rc = d.differ ? KVF_EXIT_FINDINGS : KVF_EXIT_CLEAN;
+	/* Pages the readers had to skip (damaged, cyclic, past the end) make the
+	 * comparison partial: never silent, and not a clean answer either. */
+	for (size_t i = 0; i < d.n; i++) {
+		const kvf_db_finding *f;
+		size_t nf = d.nodes[i].be ? kvf_backend_findings(d.nodes[i].be, &f) : 0;
+		for (size_t j = 0; j < nf; j++) {
+			kvf_buf b = KVF_BUF_INIT;
+			kvf_text_db_finding(&b, &f[j]);
+			kvf_warn("%s: %s", d.nodes[i].db_path, b.p);
+			kvf_buf_free(&b);
+			rc = KVF_EXIT_TROUBLE;
+		}
+	}
+	if (skipped)
+		rc = KVF_EXIT_TROUBLE;
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		kvf_warn("write error on standard output");
 		rc = KVF_EXIT_TROUBLE;

@@ -1,35 +1,27 @@
 #!/usr/bin/env python3
-"""Hostile evidence: every tool, on damaged copies of real files.
+"""Bad input for the three tools: damaged copies of real etcd files.
 
-Each case damages a copy of a file a real etcd wrote (in a temp dir; never
-the fixtures), runs a tool on it, and requires:
-- it ends by itself within TIME_LIMIT seconds, never by a signal, and no
-  sanitizer report appears (the suite also runs built with ASan/UBSan);
-- exit status 1 (damage found) or 2 (could not run), as the man pages say;
-- the output names the file and the place of the damage: the byte offset
-  or the page id the test computed from the damage it made itself;
-- every input file keeps its sha256, size and mtime, and every input
-  directory its listing (no lock file, nothing created beside it).
+Every case damages a COPY of a fixture file in a temporary directory (the
+fixtures are never touched), runs a tool on it and asserts:
+  (a) it ends within 20 s, not by a signal, with no sanitizer report;
+  (b) exit 1 (damage found) or 2 (could not run) as man/*.1 EXIT STATUS say;
+      exit 0 only on the undamaged baselines (and a read-only copy); byte
+      flips skip frame padding, which no CRC covers and etcd never reads;
+  (c) the file is named, and for damage inside a file, the byte offset (WAL)
+      or page id (db) that this test computed from the damage it made;
+and that nothing the tool read changed: sha256, size and mtime of every input
+file, the listing of every input directory (so no lock.mdb, no temp files).
 
-Layouts used to place the damage (facts from etcd's wal and bbolt sources):
-- WAL frame: u64 little-endian length word (low 56 bits: record size; the
-  top bit set means the low 3 bits of the top byte are padding bytes), the
-  record, padding to 8 bytes; a zero length word ends the records.
-- bbolt page: id u64, flags u16 (1 branch, 2 leaf, 4 meta, 0x10 freelist),
-  count u16, overflow u32, then 16-byte elements; a branch element is
-  pos u32, ksize u32, child page id u64.
+Sampling, to stay under two minutes on two cores: WAL truncation at the first
+40 frame boundaries and 40 mid-frame points; every page boundary and one
+mid-page point per page of the 21-page bbolt db; 32 seeded byte flips.
 
-Sampling, to stay within a couple of minutes on 2 cores: truncation at the
-first 24 frame boundaries, the last one, and 16 seeded mid-frame points;
-24 seeded byte flips; truncation at every page boundary of the db (21
-pages) and 8 seeded mid-page points.
-
-usage: hostile.py DUMP_WAL DUMP_DB DIFF_DB FIXTURES_DIR
+usage: hostile.py DUMP_WAL DUMP_DB DIFF_DB FIXTURES_DIR   (env KVF_BUILD)
 """
 import gzip
 import hashlib
+import json
 import os
-import pwd
 import random
 import shutil
 import stat
@@ -40,372 +32,614 @@ import tempfile
 import time
 from pathlib import Path
 
-TIME_LIMIT = 20
-SANITIZER = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer")
-PAGE = 4096
+DUMP_WAL, DUMP_DB, DIFF_DB, FX = sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])
+BOLT2LMDB = str(Path(os.environ["KVF_BUILD"]) / "tests" / "bolt2lmdb")
+WAL_FX = FX / "healthy/node1/member/wal/0000000000000000-0000000000000000.wal"
+DB_FX = FX / "healthy/node1/member/snap/db"
+SEG0 = WAL_FX.name
+PS = 4096
+AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 
 failures = []
-counts = {"cases": 0}
+ncases = 0
 
+
+def fail(case, what):
+    failures.append(f"{case}: {what}")
+
+
+# ---- immutability ----
 
 def fingerprint(paths):
-    """sha256, size, mtime of every file, and the listing of every dir."""
+    """sha256, size, mtime of every file under paths; listing of every dir."""
     out = {}
-    for p in paths:
-        p = Path(p)
+
+    def file_fp(p):
+        st = p.lstat()
+        if not stat.S_ISREG(st.st_mode):
+            return ("type", stat.S_IFMT(st.st_mode), st.st_mtime_ns)
+        h = hashlib.sha256()
+        if st.st_size > (256 << 20):
+            # the 5 GiB sparse file: hashing it all would take the whole budget;
+            # its allocated blocks, first and last MiB stand for its bytes
+            with open(p, "rb") as f:
+                h.update(f.read(1 << 20))
+                f.seek(st.st_size - (1 << 20))
+                h.update(f.read(1 << 20))
+            return (h.hexdigest(), st.st_size, st.st_mtime_ns, st.st_blocks)
+        with open(p, "rb") as f:
+            h.update(f.read())
+        return (h.hexdigest(), st.st_size, st.st_mtime_ns)
+
+    for p in map(Path, paths):
         if p.is_symlink() or not p.exists():
-            out[str(p)] = ("absent or link",)
+            out[str(p)] = ("absent-or-link", os.path.lexists(p))
         elif p.is_dir():
-            out[str(p)] = tuple(sorted(os.listdir(p)))
-            for q in sorted(p.rglob("*")):
-                if q.is_file() and not q.is_symlink():
-                    st = q.stat()
-                    out[str(q)] = (hashlib.sha256(q.read_bytes()).hexdigest(), st.st_size, st.st_mtime_ns)
-        elif p.is_file():
-            st = p.stat()
-            if st.st_size > 64 << 20:   # the sparse file: its size and mtime say enough
-                out[str(p)] = (st.st_size, st.st_mtime_ns)
-            else:
-                out[str(p)] = (hashlib.sha256(p.read_bytes()).hexdigest(), st.st_size, st.st_mtime_ns)
+            for d, dirs, files in os.walk(p):
+                out[d] = ("dir", sorted(dirs + files), os.stat(d).st_mtime_ns)
+                for f in files:
+                    fp = Path(d) / f
+                    if fp.is_file() and not stat.S_ISFIFO(fp.lstat().st_mode):
+                        out[str(fp)] = file_fp(fp)
+        elif stat.S_ISFIFO(p.lstat().st_mode):
+            out[str(p)] = ("fifo", p.lstat().st_mtime_ns)
         else:
-            st = p.lstat()
-            out[str(p)] = (stat.S_IFMT(st.st_mode), st.st_mtime_ns)
+            out[str(p)] = file_fp(p)
+            out[str(p.parent)] = ("dir", sorted(os.listdir(p.parent)))
     return out
 
 
-def case(name, argv, inputs, want_rc=(1, 2), must_say=(), as_user=None):
-    """Run one tool on damaged input and check everything a case promises."""
-    counts["cases"] += 1
+# ---- running a tool ----
+
+def run(case, cmd, inputs, want, prefix=()):
+    """Run cmd; check (a), (b) and immutability of inputs. want: allowed exit codes."""
+    global ncases
+    ncases += 1
     before = fingerprint(inputs)
-    if as_user:
-        pw = pwd.getpwnam(as_user)
-        argv = ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups", *argv]
     t0 = time.monotonic()
     try:
-        p = subprocess.run([str(a) for a in argv], capture_output=True, timeout=TIME_LIMIT,
-                           stdin=subprocess.DEVNULL)
+        p = subprocess.run([*prefix, *map(str, cmd)], capture_output=True, text=True,
+                           errors="replace", timeout=20, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        failures.append(f"{name}: no answer within {TIME_LIMIT}s")
+        fail(case, f"did not end within 20 s: {cmd}")
         return None
-    took = time.monotonic() - t0
-    out = p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
-    problems = []
+    dt = time.monotonic() - t0
     if p.returncode < 0:
-        problems.append(f"killed by signal {-p.returncode}")
-    if any(s in out for s in SANITIZER):
-        problems.append("sanitizer report")
-    if p.returncode not in want_rc:
-        problems.append(f"exit {p.returncode}, want {want_rc}")
-    for s in must_say:
-        if str(s) not in out:
-            problems.append(f"does not say {str(s)!r}")
-    if fingerprint(inputs) != before:
-        problems.append("the input changed")
-    if problems:
-        failures.append(f"{name}: {'; '.join(problems)}\n    {' '.join(map(str, argv))}\n    "
-                        + "\n    ".join(out.strip().splitlines()[-6:]))
-    return out, took
+        fail(case, f"killed by signal {-p.returncode}: {cmd}\n{p.stderr[-2000:]}")
+    if "AddressSanitizer" in p.stderr or "runtime error:" in p.stderr or "LeakSanitizer" in p.stderr:
+        fail(case, f"sanitizer report: {p.stderr[-3000:]}")
+    if p.returncode not in want:
+        fail(case, f"exit {p.returncode}, want {sorted(want)}: {' '.join(map(str, cmd))}\n"
+                   f"stderr: {p.stderr.strip()[-1500:]}\nstdout: {p.stdout.strip()[:800]}")
+    after = fingerprint(inputs)
+    if before != after:
+        diff = {k: (before.get(k), after.get(k)) for k in set(before) | set(after) if before.get(k) != after.get(k)}
+        fail(case, f"input changed: {diff}")
+    p.elapsed = dt
+    return p
 
 
-# --- WAL ---------------------------------------------------------------
+def names(case, p, path):
+    """(c): the file is named in stderr or stdout."""
+    if p is not None and str(path) not in p.stderr and str(path) not in p.stdout \
+            and Path(path).name not in p.stderr + p.stdout:
+        fail(case, f"{path} not named: stderr {p.stderr.strip()[:500]!r}")
 
-def frames(data, padding=None):
-    """Start offsets of the frames, and where the records end; the padding
-    byte ranges go to `padding` when given."""
-    starts, off = [], 0
+
+# ---- WAL ----
+
+def wal_frames(data):
+    """(offset, end, record_len) of every frame up to the zero length word."""
+    frames, off = [], 0
     while off + 8 <= len(data):
         word = struct.unpack_from("<Q", data, off)[0]
         if word == 0:
             break
-        size = word & ((1 << 56) - 1)
-        pad = (word >> 56) & 7 if word >> 63 else 0
-        starts.append(off)
-        if padding is not None and pad:
-            padding.append((off + 8 + size, off + 8 + size + pad))
-        off += 8 + size + pad
-    return starts, off
+        n = word & ((1 << 56) - 1)
+        pad = (word >> 56) & 0x7 if word >> 63 else 0
+        end = off + 8 + n + pad
+        frames.append((off, end, n))
+        off = end
+    return frames
 
 
-def wal_cases(dump_wal, fx, tmp, rnd):
-    src = next((fx / "healthy" / "node1" / "member" / "wal").glob("*.wal"))
-    data = src.read_bytes()
-    padding = []
-    starts, end = frames(data, padding)
-    # the records and 64 KiB of the preallocated zeros: the same file as far
-    # as any reader can tell, without writing 64 MB for every case
-    data = data[:end + 65536]
-    d = tmp / "wal"
+def wal_run(case, d, want, segment=SEG0):
+    p = run(case, [DUMP_WAL, "--verify", "-o", "json", "--no-snap", d], [d], want)
+    if p is None:
+        return None, []
+    try:
+        doc = json.loads(p.stdout) if p.stdout.strip() else {}
+    except json.JSONDecodeError:
+        fail(case, f"--verify -o json is not one JSON document: {p.stdout[:300]!r}")
+        return p, []
+    findings = doc.get("findings", [])
+    if isinstance(findings, dict):  # summary-style counts; the list is damage_list
+        findings = doc.get("damage_list", [])
+    return p, findings
+
+
+def wal_dir(tmp, name, data, seg=SEG0):
+    d = tmp / name
     d.mkdir()
-    seg = d / src.name
+    (d / seg).write_bytes(data)
+    return d
 
-    def write(b):
-        seg.write_bytes(b)
 
-    # truncation on frame boundaries: the last whole frame ends there
-    boundaries = starts[1:25] + [end]
-    for cut in boundaries:
-        write(data[:cut])
-        case(f"wal cut at frame boundary {cut}", [dump_wal, "--verify", seg], [d],
-             want_rc=(1,), must_say=[seg.name, f"offset {cut}", "truncated"])
-    # truncation inside a frame: reported where the last whole frame ends
-    for _ in range(16):
-        i = rnd.randrange(1, len(starts))
-        cut = rnd.randrange(starts[i - 1] + 1, starts[i])
-        write(data[:cut])
-        case(f"wal cut mid-frame at {cut}", [dump_wal, "--verify", seg], [d],
-             want_rc=(1,), must_say=[seg.name, f"offset {starts[i - 1]}", "truncated"])
-    # seeded byte flips inside the records: found at or before that frame.
-    # Padding bytes are outside every record and its CRC, and etcd never
-    # reads them: a flip there is harmless, so those positions are not drawn.
-    for _ in range(24):
-        pos = rnd.randrange(0, end)
-        while any(a <= pos < b for a, b in padding):
-            pos = rnd.randrange(0, end)
-        b = bytearray(data)
-        b[pos] ^= 1 << rnd.randrange(8)
-        write(bytes(b))
-        frame = max(s for s in starts if s <= pos)
-        out = case(f"wal byte flip at {pos}", [dump_wal, "--verify", seg], [d], want_rc=(1,),
-                   must_say=[seg.name])
-        if out:
-            offs = [int(w.split()[1].rstrip(":")) for w in out[0].splitlines()
-                    if w.startswith("!! ") for w in [w[w.index("offset"):]] if "offset" in w]
-            if not offs or min(offs) > frame:
-                failures.append(f"wal byte flip at {pos}: first damage reported at {offs[:1]}, "
-                                f"want at or before the frame at {frame}")
-    # a zero-filled range in the middle of the records
-    b = bytearray(data)
-    z0, z1 = starts[100], starts[140]
-    b[z0:z1] = bytes(z1 - z0)
-    write(bytes(b))
-    case("wal zeros in the middle", [dump_wal, "--verify", seg], [d], want_rc=(1,),
-         must_say=[seg.name, f"offset {z0}"])
+def wal_cases(tmp):
+    full = WAL_FX.read_bytes()
+    frames = wal_frames(full)
+    rec_end = frames[-1][1]
+    # the fixture's records plus 8 KiB of its zero preallocation: same records,
+    # a shorter tail, so each case copies 50 KB and not 64 MB
+    base = full[:rec_end + 8192]
+    assert base[rec_end:] == bytes(8192)
+    print(f"WAL: {len(frames)} frames, records end at {rec_end}")
+
+    d = wal_dir(tmp, "wal-base", base)
+    p, fs = wal_run("wal base", d, {0})
+    if any(f.get("damage") for f in fs):
+        fail("wal base", f"the shortened copy is not clean: {fs}")
+    shutil.rmtree(d)
+
+    def damage(fs):
+        return [f for f in fs if f.get("damage")]
+
+    # truncation at frame boundaries: the rest is a complete, crc-chained WAL,
+    # but etcd preallocates the segment it writes and zero-fills it past the
+    # records, so a last segment that ends right after a record is a copy cut
+    # short: damage (truncated) at exactly the cut, and none before it.
+    for i, (off, end, n) in enumerate(frames[:40]):
+        case = f"wal truncated at frame boundary {off}"
+        d = wal_dir(tmp, f"wal-tb{i}", base[:off])
+        p, fs = wal_run(case, d, {1})
+        if p:
+            want = "empty_segment" if off == 0 else "truncated"
+            if not [f for f in damage(fs) if f["finding"] == want and f["offset"] == off]:
+                fail(case, f"no {want} at {off}: {fs}")
+            bad = [f for f in damage(fs) if f["offset"] < off]
+            if bad:
+                fail(case, f"damage reported before the cut: {bad}")
+        shutil.rmtree(d)
+    # truncation mid-frame: the file ends inside a frame. A crash leaves the
+    # preallocated zeros after a torn frame, never a short file, so this is a
+    # copy cut short: truncated (damage, exit 1) where the last whole frame ends.
+    rnd = random.Random(1)
+    for i, (off, end, n) in enumerate(frames[:40]):
+        cut = rnd.randrange(off + 1, end)
+        case = f"wal truncated mid-frame at {cut} (frame {off})"
+        d = wal_dir(tmp, f"wal-tm{i}", base[:cut])
+        p, fs = wal_run(case, d, {1})
+        if p:
+            if not [f for f in damage(fs) if f["finding"] == "truncated" and f["offset"] == off]:
+                fail(case, f"no truncated finding at {off}: {fs}")
+            for f in fs:
+                if f.get("segment") != SEG0:
+                    fail(case, f"finding does not name {SEG0}: {f}")
+        shutil.rmtree(d)
+
+    # zero-filled range in the middle: etcd would read it as the end of the log
+    mid = frames[len(frames) // 2]
+    zlen = 4096
+    data = bytearray(base)
+    data[mid[0]:mid[0] + zlen] = bytes(zlen)
+    case = f"wal zeroed {zlen} bytes at {mid[0]}"
+    d = wal_dir(tmp, "wal-zero", bytes(data))
+    p, fs = wal_run(case, d, {1})
+    if p and not [f for f in damage(fs) if mid[0] <= f["offset"] <= mid[0] + zlen]:
+        fail(case, f"no damage reported at {mid[0]}..{mid[0] + zlen}: {fs}")
+    shutil.rmtree(d)
+
+    # 32 seeded byte flips in length words and record bytes (not in padding:
+    # etcd never reads padding and the crc does not cover it, so a flip there is
+    # harmless and not detectable)
+    rnd = random.Random(20261125)
+    covered = [(off, off + 8 + n) for off, end, n in frames]
+    for i in range(32):
+        fo, fe = covered[rnd.randrange(len(covered))]
+        pos = rnd.randrange(fo, fe)
+        data = bytearray(base)
+        data[pos] ^= 1 << rnd.randrange(8)
+        case = f"wal byte flip at {pos} (frame {fo})"
+        d = wal_dir(tmp, f"wal-flip{i}", bytes(data))
+        p, fs = wal_run(case, d, {1})
+        if p:
+            dm = damage(fs)
+            if not dm:
+                fail(case, f"no damage reported: {fs}")
+            elif dm[0]["offset"] > fo:
+                fail(case, f"first damage at {dm[0]['offset']}, after the flipped frame {fo}: {dm[0]}")
+            elif dm[0]["segment"] != SEG0:
+                fail(case, f"segment not named: {dm[0]}")
+        shutil.rmtree(d)
+
     # a length word claiming 2^56-1 bytes
-    b = bytearray(data)
-    struct.pack_into("<Q", b, starts[50], (1 << 56) - 1)
-    write(bytes(b))
-    case("wal length word of 2^56-1", [dump_wal, "--verify", seg], [d], want_rc=(1,),
-         must_say=[seg.name, f"offset {starts[50]}"])
-    # an empty segment
-    write(b"")
-    case("wal empty segment", [dump_wal, "--verify", seg], [d], want_rc=(1,), must_say=[seg.name])
-    # a truncated gzip segment
-    write(b"")
-    seg.unlink()
-    gz = d / (src.name + ".gz")
-    packed = gzip.compress(data[:end + 4096])
-    gz.write_bytes(packed[:len(packed) // 2])
-    case("wal truncated .gz", [dump_wal, "--verify", gz], [d], want_rc=(1, 2), must_say=[gz.name])
-    gz.unlink()
-    # a directory without WAL segments
-    case("wal dir without segments", [dump_wal, d], [d], want_rc=(2,), must_say=[d])
-    # segments with a gap in their sequence
-    seq = sorted((fx / "multiseg" / "node1" / "member" / "wal").glob("*.wal"))
-    if len(seq) >= 3:
-        g = tmp / "walgap"
-        g.mkdir()
-        for s in (seq[0], seq[2]):
-            os.symlink(s, g / s.name)
-        case("wal segment missing from the sequence", [dump_wal, "--verify", g], [g] + seq[:3:2],
-             want_rc=(1,), must_say=["segment_gap"])
+    data = bytearray(base)
+    struct.pack_into("<Q", data, mid[0], (1 << 56) - 1)
+    case = f"wal length 2^56-1 at {mid[0]}"
+    d = wal_dir(tmp, "wal-huge", bytes(data))
+    p, fs = wal_run(case, d, {1})
+    if p and not [f for f in damage(fs) if f["offset"] == mid[0]]:
+        fail(case, f"no damage at {mid[0]}: {fs}")
+    shutil.rmtree(d)
+
+    # a 0-byte segment: nothing to read
+    case = "wal 0-byte segment"
+    d = wal_dir(tmp, "wal-empty", b"")
+    p, fs = wal_run(case, d, {1, 2})
+    if p:
+        names(case, p, SEG0)
+    shutil.rmtree(d)
+
+    # a directory with no WAL in it
+    case = "wal dir without segments"
+    d = tmp / "wal-none"
+    d.mkdir()
+    (d / "README").write_text("no wal here\n")
+    p = run(case, [DUMP_WAL, d], [d], {2})
+    if p:
+        names(case, p, d)
+    shutil.rmtree(d)
+
+    # gzip'd segment, the .gz cut in half
+    gz = gzip.compress(base)
+    case = f"wal .gz truncated at {len(gz) // 2}"
+    d = tmp / "wal-gz"
+    d.mkdir()
+    (d / (SEG0 + ".gz")).write_bytes(gz[:len(gz) // 2])
+    p = run(case, [DUMP_WAL, "--verify", "--no-snap", d], [d], {1, 2})
+    if p:
+        names(case, p, SEG0 + ".gz")
+    shutil.rmtree(d)
 
 
-# --- bbolt -------------------------------------------------------------
+# ---- bbolt ----
 
-def reachable(data):
-    """Branch and leaf pages reachable from the newer meta (bbolt: meta
-    root bucket @16+16, txid @16+48; a leaf element with flag 1 is a bucket
-    whose value starts with its root page id, 0 for an inline bucket).
-    Pages the last transactions freed are in the file but not in the tree;
-    damage there changes nothing, so the cases damage reachable ones."""
-    meta = max((0, 1), key=lambda m: struct.unpack_from("<Q", data, m * PAGE + 16 + 48)[0])
-    todo = [struct.unpack_from("<Q", data, meta * PAGE + 16 + 16)[0]]
-    leaves, branches = [], []
+def bolt_meta(data, i):
+    m = data[i * PS + 16:i * PS + 16 + 64]
+    magic, version, psz, flags, root, seq, freelist, pgid, txid, cksum = struct.unpack("<IIIIQQQQQQ", m)
+    return {"root": root, "pgid": pgid, "txid": txid, "magic": magic}
+
+
+def bolt_pages(data):
+    """Reachable pages: {pgid: 'branch'|'leaf'} from the newer meta, walking
+    buckets (nested roots) and branch children."""
+    meta = max((bolt_meta(data, 0), bolt_meta(data, 1)), key=lambda m: m["txid"])
+    kinds, todo = {}, [meta["root"]]
     while todo:
-        pid = todo.pop()
-        base = pid * PAGE
-        _, flags, count, _ = struct.unpack_from("<QHHI", data, base)
-        if flags == 1:
-            branches.append(pid)
-            todo += [struct.unpack_from("<Q", data, base + 16 + 16 * i + 8)[0] for i in range(count)]
-        elif flags == 2:
-            leaves.append(pid)
+        pg = todo.pop()
+        if pg in kinds:
+            continue
+        off = pg * PS
+        _, flags, count, _ = struct.unpack_from("<QHHI", data, off)
+        if flags & 0x01:
+            kinds[pg] = "branch"
             for i in range(count):
-                el = base + 16 + 16 * i
-                eflags, pos, ksize, vsize = struct.unpack_from("<IIII", data, el)
-                if eflags & 1:
-                    root = struct.unpack_from("<Q", data, el + pos + ksize)[0]
+                todo.append(struct.unpack_from("<IIQ", data, off + 16 + 16 * i)[2])
+        elif flags & 0x02:
+            kinds[pg] = "leaf"
+            for i in range(count):
+                eo = off + 16 + 16 * i
+                fl, pos, ks, vs = struct.unpack_from("<IIII", data, eo)
+                if fl & 1:
+                    root = struct.unpack_from("<Q", data, eo + pos + ks)[0]
                     if root:
                         todo.append(root)
-    return sorted(leaves), sorted(branches)
+    return meta, kinds
 
 
-def bolt_cases(dump_db, fx, tmp, rnd):
-    src = fx / "healthy" / "node1" / "member" / "snap" / "db"
-    data = src.read_bytes()
-    d = tmp / "bolt"
-    d.mkdir()
-    db = d / "db"
-    leaves, branches = reachable(data)
+def db_check(case, db, want, page_ids=None, inputs=None, prefix=()):
+    """dump-db check -o json; page_ids: one of them must be named."""
+    p = run(case, [DUMP_DB, "-o", "json", "check", db], inputs or [db], want, prefix)
+    if p is None:
+        return None, []
+    names(case, p, db)
+    fs = []
+    if p.returncode in (0, 1):
+        try:
+            fs = json.loads(p.stdout)["findings"]
+        except (json.JSONDecodeError, KeyError):
+            fail(case, f"check -o json output: {p.stdout[:300]!r}")
+    if page_ids is not None and p.returncode != 0:
+        named = {f.get("page") for f in fs}
+        named |= {f["offset"] // PS for f in fs if f.get("offset") is not None}
+        if p.returncode == 2:
+            # could not run: kvf_err "file: offset N: page P: message"
+            named |= {int(w) for w in p.stderr.replace(":", " ").split() if w.isdigit()}
+            named |= {int(w) // PS for w in p.stderr.replace(":", " ").split() if w.isdigit()}
+        if not named & set(page_ids):
+            fail(case, f"none of pages {sorted(page_ids)[:10]} named: {fs or p.stderr.strip()}")
+    return p, fs
+
+
+def bolt_cases(tmp):
+    base = DB_FX.read_bytes()
+    npages = len(base) // PS
+    meta, kinds = bolt_pages(base)
+    branches = sorted(pg for pg, k in kinds.items() if k == "branch")
+    leaves = sorted(pg for pg, k in kinds.items() if k == "leaf")
+    print(f"bbolt: {npages} pages, high water {meta['pgid']}, branch {branches}, leaf {leaves}")
     assert branches and leaves, "the fixture db has branch and leaf pages"
 
-    def damaged(name, b, must_say, cmds=("check", "status")):
-        db.write_bytes(bytes(b))
-        for cmd in cmds:
-            case(f"db {name} ({cmd})", [dump_db, cmd, db], [d], want_rc=(1,),
-                 must_say=[db.name, *must_say] if cmd == "check" else [db.name])
+    def db_file(name, data):
+        f = tmp / name
+        f.write_bytes(data)
+        return f
 
-    n = len(data) // PAGE
-    for k in range(2, n):   # every page boundary past the metas
-        damaged(f"cut at page {k}", data[:k * PAGE], [f"page {k}"], cmds=("check",))
-    for _ in range(8):
-        cut = rnd.randrange(2 * PAGE + 1, len(data))
-        if cut % PAGE == 0:
-            cut += 1
-        damaged(f"cut mid-page at {cut}", data[:cut], [f"page {cut // PAGE}"], cmds=("check",))
-    for kind, victim in (("leaf", leaves[-1]), ("branch", branches[0])):
-        b = bytearray(data)
-        b[victim * PAGE:(victim + 1) * PAGE] = bytes(PAGE)
-        damaged(f"zeroed {kind} page {victim}", b, [f"page {victim}"])
-    br = branches[0]
-    child_at = br * PAGE + 16 + 8   # first element's child page id
-    for what, target, say in (("past EOF", n + 1000, n + 1000), ("at meta page 1", 1, br),
-                              ("at itself (cycle)", br, br)):
-        b = bytearray(data)
-        struct.pack_into("<Q", b, child_at, target)
-        damaged(f"branch {br} child {what}", b, [f"page {say}"])
-    b = bytearray(data)
-    struct.pack_into("<H", b, leaves[0] * PAGE + 10, 0xFFFF)
-    damaged(f"leaf {leaves[0]} count 0xFFFF", b, [f"page {leaves[0]}"])
-    b = bytearray(data)
-    struct.pack_into("<I", b, leaves[0] * PAGE + 12, 0xFFFFFFFF)
-    damaged(f"leaf {leaves[0]} overflow past EOF", b, [f"page {leaves[0]}"])
-    # meta checksums: one bad falls back to the other (and says so); both bad
-    metas = sorted((struct.unpack_from("<Q", data, m * PAGE + 16 + 48)[0], m) for m in (0, 1))
-    newer = metas[-1][1]
-    b = bytearray(data)
-    b[newer * PAGE + 16 + 56] ^= 0xFF   # the checksum field
-    db.write_bytes(bytes(b))
-    out = case("db newer meta checksum bad", [dump_db, "check", db], [d], want_rc=(1,),
-               must_say=[db.name, f"page {newer}"])
-    case("db newer meta checksum bad: status still answers from the other",
-         [dump_db, "status", db], [d], want_rc=(0, 1), must_say=["meta " + str(1 - newer) + " in use"])
-    b[(1 - newer) * PAGE + 16 + 56] ^= 0xFF
-    db.write_bytes(bytes(b))
-    case("db both meta checksums bad", [dump_db, "status", db], [d], want_rc=(2,),
-         must_say=[db.name, "no valid meta page"])
-    db.write_bytes(b"")
-    case("db empty file", [dump_db, "status", db], [d], want_rc=(2,), must_say=[db.name])
-    db.write_bytes(rnd.randbytes(4096))
-    case("db 4 KiB of random bytes", [dump_db, "status", db], [d], want_rc=(2,), must_say=[db.name])
-    # diff-db with one replica damaged among good ones
-    b = bytearray(data)
-    b[leaves[-1] * PAGE:(leaves[-1] + 1) * PAGE] = bytes(PAGE)
-    db.write_bytes(bytes(b))
-    good = [fx / "healthy" / f"node{i}" / "member" / "snap" / "db" for i in (2, 3)]
-    case("diff-db with a damaged replica", [os.environ["DIFF_DB"], f"bad={db}", *(f"n{i}={g}" for i, g in enumerate(good))],
-         [d, *good], want_rc=(1, 2), must_say=[db.name])
+    p, fs = db_check("db base", db_file("db-base", base), {0})
 
+    # truncation at each page boundary, and one point inside each page
+    reach = sorted(kinds)
+    rnd = random.Random(2)
+    for pg in range(npages):
+        for cut in (pg * PS, pg * PS + rnd.randrange(1, PS)):
+            case = f"db truncated at {cut} (page {pg})"
+            f = db_file(f"db-t{cut}", base[:cut])
+            lost = [q for q in reach if q >= pg]
+            if cut < 2 * PS:
+                # the metas are gone or cut: not a bbolt file any more (or a
+                # fallback to meta 0 that points at missing pages)
+                p, _ = db_check(case, f, {1, 2})
+            elif lost:
+                p, _ = db_check(case, f, {1, 2}, page_ids=lost + [pg])
+            else:
+                # only pages nothing reaches are gone (free pages below the
+                # high-water mark): no data is lost, but the file is shorter
+                # than its meta says, which check must still report
+                p, _ = db_check(case, f, {1}, page_ids=range(pg, max(meta["pgid"], pg + 1)))
+            f.unlink()
 
-# --- LMDB --------------------------------------------------------------
+    def patched(name, edits):
+        data = bytearray(base)
+        for off, b in edits:
+            data[off:off + len(b)] = b
+        return db_file(name, bytes(data))
 
-def lmdb_cases(dump_db, fx, tmp):
-    bolt2lmdb = Path(os.environ["KVF_BUILD"]) / "tests" / "bolt2lmdb"
-    env = tmp / "lmdb"
-    subprocess.run([bolt2lmdb, fx / "healthy" / "node1" / "member" / "snap" / "db", env],
-                   check=True, capture_output=True, timeout=60)
-    (env / "lock.mdb").unlink()
-    data = (env / "data.mdb").read_bytes()
-    n = len(data) // PAGE
-    (env / "data.mdb").write_bytes(data[:(n // 2) * PAGE])
-    case("lmdb truncated data.mdb", [dump_db, "check", env], [env], want_rc=(1,), must_say=["data.mdb"])
-    # the main database's root (MDB_meta: dbs[1] @88, its root @88+40;
-    # txnid @144; the meta with the larger txnid is the one in use)
-    meta = max((0, 1), key=lambda m: struct.unpack_from("<Q", data, m * PAGE + 144)[0])
-    root = struct.unpack_from("<Q", data, meta * PAGE + 128)[0]
-    b = bytearray(data)
-    b[root * PAGE:(root + 1) * PAGE] = bytes(PAGE)
-    (env / "data.mdb").write_bytes(bytes(b))
-    case(f"lmdb zeroed root page {root}", [dump_db, "check", env], [env], want_rc=(1, 2),
-         must_say=["data.mdb", f"page {root}"])
-    b = bytearray(data)
-    b[16:20] = b"\0\0\0\0"   # meta 0's magic
-    b[PAGE + 16:PAGE + 20] = b"\0\0\0\0"
-    (env / "data.mdb").write_bytes(bytes(b))
-    case("lmdb both metas damaged", [dump_db, "status", env], [env], want_rc=(2,), must_say=["data.mdb"])
+    leaf, branch = leaves[-1], branches[0]
+    f = patched("db-zleaf", [(leaf * PS, bytes(PS))])
+    db_check(f"db zeroed leaf page {leaf}", f, {1}, page_ids=[leaf])
+    f = patched("db-zbranch", [(branch * PS, bytes(PS))])
+    db_check(f"db zeroed branch page {branch}", f, {1}, page_ids=[branch])
+
+    el = branch * PS + 16 + 8  # first branch element's pgid
+    for what, target, ok in (("past EOF", npages + 1000, [branch, npages + 1000]),
+                             ("at meta 0", 0, [branch, 0]),
+                             ("at meta 1", 1, [branch, 1]),
+                             ("at itself (cycle)", branch, [branch])):
+        f = patched(f"db-br{target}", [(el, struct.pack("<Q", target))])
+        db_check(f"db branch {branch} child {what}", f, {1}, page_ids=ok)
+
+    f = patched("db-count", [(leaf * PS + 10, struct.pack("<H", 0xFFFF))])
+    db_check(f"db leaf {leaf} count 0xFFFF", f, {1}, page_ids=[leaf])
+    f = patched("db-ovf", [(leaf * PS + 12, struct.pack("<I", npages))])
+    db_check(f"db leaf {leaf} overflow {npages} past EOF", f, {1}, page_ids=[leaf])
+
+    # one meta's checksum damaged: the newer one, so the reader must fall back
+    newer = 0 if bolt_meta(base, 0)["txid"] > bolt_meta(base, 1)["txid"] else 1
+    ck = newer * PS + 16 + 56
+    f = patched("db-meta1", [(ck, bytes(b ^ 0xFF for b in base[ck:ck + 8]))])
+    case = f"db meta {newer} checksum damaged"
+    p, fs = db_check(case, f, {1}, page_ids=[newer])
+    if p and p.returncode == 1 and not json.loads(p.stdout).get("meta_fallback"):
+        fail(case, "check does not say it fell back to the other meta")
+    # and still answers: status works from the older meta, and says so
+    p = run(case + " (status)", [DUMP_DB, "-o", "json", "status", f], [f], {1})
+    if p and p.returncode == 1:
+        st = json.loads(p.stdout)
+        if not st.get("meta_fallback") or st.get("meta_in_use") == newer:
+            fail(case, f"status did not fall back: {st.get('meta_in_use')}, {st.get('meta_fallback')}")
+        if "revision" not in st:
+            fail(case, "status did not answer")
+        names(case, p, f)
+    old = 1 - newer
+    ck2 = old * PS + 16 + 56
+    f = patched("db-meta2", [(ck, bytes(b ^ 0xFF for b in base[ck:ck + 8])),
+                             (ck2, bytes(b ^ 0xFF for b in base[ck2:ck2 + 8]))])
+    db_check("db both meta checksums damaged", f, {2}, page_ids=[0, 1])
+
+    db_check("db empty file", db_file("db-empty", b""), {2})
+    db_check("db 4 KiB random", db_file("db-random", random.Random(3).randbytes(4096)), {2})
 
 
-# --- the operating system's share --------------------------------------
+# ---- LMDB twin ----
 
-def os_cases(tools, fx, tmp):
-    dump_wal, dump_db, diff_db = tools
-    missing = tmp / "no-such-dir"
-    for t in tools:
-        args = [t, missing] if t != dump_db else [t, "status", missing]
-        if t == diff_db:
-            args = [t, missing, fx / "healthy" / "node1"]
-        case(f"{Path(t).name} on a missing path", args, [tmp], want_rc=(2,), must_say=[missing])
-    fifo = tmp / "fifo.wal"
+def lmdb_cases(tmp):
+    twin = tmp / "lmdb-base"
+    subprocess.run([BOLT2LMDB, DB_FX, twin], check=True, capture_output=True, timeout=60)
+    (twin / "lock.mdb").unlink()
+    base = (twin / "data.mdb").read_bytes()
+    shutil.rmtree(twin)
+
+    def env(name, data):
+        d = tmp / name
+        d.mkdir()
+        (d / "data.mdb").write_bytes(data)
+        return d
+
+    # MDB_meta after the 16-byte page header: magic, version, address, mapsize,
+    # dbs[2] (48 bytes each: FREE_DBI, MAIN_DBI), last_pg, txnid
+    def meta(i):
+        o = i * PS + 16
+        root = struct.unpack_from("<Q", base, o + 24 + 48 + 40)[0]
+        txn = struct.unpack_from("<Q", base, o + 24 + 96 + 8)[0]
+        return root, txn
+    newer = 0 if meta(0)[1] > meta(1)[1] else 1
+    main_root = meta(newer)[0]
+    npages = len(base) // PS
+    print(f"lmdb: {npages} pages, meta {newer} in use, main root {main_root}")
+
+    d = env("lmdb-ok", base)
+    db_check("lmdb base", d, {0}, inputs=[d])
+    for cut in (PS * 2, PS * (npages // 2), len(base) - 100):
+        d = env(f"lmdb-t{cut}", base[:cut])
+        db_check(f"lmdb data.mdb truncated at {cut}", d, {1, 2}, inputs=[d])
+    data = bytearray(base)
+    data[main_root * PS:(main_root + 1) * PS] = bytes(PS)
+    d = env("lmdb-zero", bytes(data))
+    db_check(f"lmdb zeroed main root page {main_root}", d, {1, 2}, page_ids=[main_root], inputs=[d])
+    data = bytearray(base)
+    data[newer * PS + 16:newer * PS + 20] = b"\0\0\0\0"
+    d = env("lmdb-meta", bytes(data))
+    p, fs = db_check(f"lmdb meta {newer} magic damaged", d, {1, 2}, page_ids=[newer], inputs=[d])
+    for d in tmp.glob("lmdb-*"):
+        if (d / "lock.mdb").exists():
+            fail("lmdb", f"{d}/lock.mdb created")
+
+
+# ---- OS level ----
+
+def os_cases(tmp):
+    root = os.geteuid() == 0
+    for tool, cmd in (("dump-db", [DUMP_DB, "check"]), ("dump-wal", [DUMP_WAL]),
+                      ("diff-db", [DIFF_DB, DB_FX])):
+        case = f"{tool} missing path"
+        missing = tmp / "no-such-file"
+        p = run(case, [*cmd, missing], [tmp], {2})
+        if p:
+            names(case, p, missing)
+
+    # permission denied: a 0600 file read by someone else (root reads anything)
+    os.chmod(tmp, 0o755)
+    priv = tmp / "priv"
+    priv.mkdir(mode=0o755)
+    os.chmod(priv, 0o755)
+    f = priv / "db"
+    shutil.copyfile(DB_FX, f)
+    os.chmod(f, 0o600)
+    w = priv / "wal"
+    w.mkdir(mode=0o755)
+    os.chmod(w, 0o755)
+    shutil.copyfile(WAL_FX, w / SEG0)
+    os.chmod(w / SEG0, 0o600)
+    prefix = AS_NOBODY if root else ()
+    if not root:
+        # our own 0600 file is readable to us: take the owner's bit away too
+        os.chmod(f, 0)
+        os.chmod(w / SEG0, 0)
+    case = "dump-db permission denied" + (" (setpriv nobody)" if root else "")
+    p, _ = db_check(case, f, {2}, inputs=[f], prefix=prefix)
+    if p and "ermission" not in p.stderr:
+        fail(case, f"does not say permission denied: {p.stderr.strip()}")
+    case = "dump-wal permission denied" + (" (setpriv nobody)" if root else "")
+    p = run(case, [DUMP_WAL, w], [w], {2}, prefix)
+    if p:
+        names(case, p, SEG0)
+        if "ermission" not in p.stderr:
+            fail(case, f"does not say permission denied: {p.stderr.strip()}")
+
+    # a FIFO must not block (nobody writes to it)
+    fifo = tmp / "fifo-db"
     os.mkfifo(fifo)
-    case("dump-wal on a FIFO", [dump_wal, fifo], [tmp], want_rc=(2,), must_say=[fifo.name])
-    case("dump-db on a FIFO", [dump_db, "status", fifo], [tmp], want_rc=(2,), must_say=[fifo.name])
-    loop = tmp / "loop"
-    os.symlink(loop, loop)
-    case("dump-db on a symlink loop", [dump_db, "status", loop], [tmp], want_rc=(2,), must_say=[loop.name])
-    case("dump-wal on a symlink loop", [dump_wal, loop], [tmp], want_rc=(2,), must_say=[loop.name])
-    nodb = tmp / "datadir-without-db"
-    (nodb / "member" / "snap").mkdir(parents=True)
-    case("dump-db on a data dir without member/snap/db", [dump_db, "status", nodb], [nodb],
-         want_rc=(2,), must_say=["member/snap/db"])
-    sparse = tmp / "sparse" / "db"
-    sparse.parent.mkdir()
-    with open(sparse, "wb") as f:
-        f.truncate(5 << 30)
-    out = case("dump-db on a 5 GiB sparse file", [dump_db, "status", sparse], [sparse.parent],
-               want_rc=(2,), must_say=[sparse.name])
-    sparse.unlink()
-    # permission denied: as root, drop to nobody so the mode bites
-    private = tmp / "private"
-    private.mkdir()
-    seg = private / "0000000000000000-0000000000000000.wal"
-    shutil.copyfile(next((fx / "healthy" / "node1" / "member" / "wal").glob("*.wal")), seg)
-    os.chmod(seg, 0o600)
-    os.chmod(private, 0o711)
-    user = "nobody" if os.geteuid() == 0 else None
-    if user is None:
-        os.chmod(seg, 0)
-    case("dump-wal permission denied", [dump_wal, "--verify", seg], [private], want_rc=(2,),
-         must_say=[seg.name, "ermission denied"], as_user=user)
-    os.chmod(seg, 0o600)
-    # a read-only data dir is read like any other, and stays as it was
-    ro = tmp / "readonly"
-    shutil.copytree(fx / "healthy" / "node1", ro)
-    for p in sorted(ro.rglob("*"), reverse=True):
-        os.chmod(p, 0o555 if p.is_dir() else 0o444)
+    db_check("dump-db on a FIFO", fifo, {2}, inputs=[fifo])
+    fw = tmp / "fifo-wal"
+    fw.mkdir()
+    os.mkfifo(fw / SEG0)
+    p = run("dump-wal on a FIFO segment", [DUMP_WAL, fw], [fw], {1, 2})
+    if p:
+        names("dump-wal on a FIFO segment", p, SEG0)
+
+    # a symlink loop
+    a, b = tmp / "loop-a", tmp / "loop-b"
+    a.symlink_to(b)
+    b.symlink_to(a)
+    db_check("dump-db symlink loop", a, {2}, inputs=[a, b])
+    p = run("dump-wal symlink loop", [DUMP_WAL, a], [a, b], {2})
+    if p:
+        names("dump-wal symlink loop", p, a)
+
+    # a directory where a file is expected
+    dd = tmp / "dir-db"
+    dd.mkdir()
+    db_check("dump-db on a directory without a db", dd, {2}, inputs=[dd])
+    wd = tmp / "dir-wal"
+    (wd / SEG0).mkdir(parents=True)
+    p = run("dump-wal: a directory named like a segment", [DUMP_WAL, wd], [wd], {1, 2})
+    if p:
+        names("dump-wal: a directory named like a segment", p, SEG0)
+
+    # a 5 GiB sparse file named db: all zeros, no meta
+    sd = tmp / "sparse"
+    sd.mkdir()
+    big = sd / "db"
+    with open(big, "wb") as fh:
+        fh.truncate(5 << 30)
+    p, _ = db_check("dump-db 5 GiB sparse db", big, {2})
+    if p and p.elapsed > 5:
+        fail("dump-db 5 GiB sparse db", f"took {p.elapsed:.1f} s")
+    big.unlink()
+
+    # a read-only directory: the reader must not need to create anything
+    ro = tmp / "ro"
+    ro.mkdir()
+    shutil.copyfile(DB_FX, ro / "db")
+    os.chmod(ro / "db", 0o444)
     os.chmod(ro, 0o555)
-    for argv in ([dump_wal, "--verify", ro], [dump_db, "check", ro], [dump_db, "hashkv", ro]):
-        case(f"{Path(argv[0]).name} {argv[1]} on a read-only data dir", argv, [ro], want_rc=(0,),
-             as_user="nobody" if os.geteuid() == 0 else None)
-    for p in [ro, *ro.rglob("*")]:
-        os.chmod(p, 0o755 if p.is_dir() else 0o644)
+    case = "dump-db in a 0555 directory" + (" (setpriv nobody)" if root else "")
+    db_check(case, ro / "db", {0}, inputs=[ro], prefix=prefix)
+    subprocess.run([BOLT2LMDB, DB_FX, tmp / "ro-lmdb"], check=True, capture_output=True, timeout=60)
+    (tmp / "ro-lmdb" / "lock.mdb").unlink()
+    os.chmod(tmp / "ro-lmdb" / "data.mdb", 0o444)
+    os.chmod(tmp / "ro-lmdb", 0o555)
+    case = "dump-db LMDB in a 0555 directory" + (" (setpriv nobody)" if root else "")
+    db_check(case, tmp / "ro-lmdb", {0}, inputs=[tmp / "ro-lmdb"], prefix=prefix)
+
+
+# ---- diff-db with one damaged replica ----
+
+def diff_cases(tmp):
+    dbs = [FX / f"healthy/node{i}/member/snap/db" for i in (1, 2, 3)]
+    d = tmp / "diff"
+    d.mkdir()
+    copies = []
+    for i, db in enumerate(dbs, 1):
+        c = d / f"node{i}.db"
+        shutil.copyfile(db, c)
+        copies.append(c)
+    args = [f"node{i}={c}" for i, c in enumerate(copies, 1)]
+    p = run("diff-db healthy copies", [DIFF_DB, *args], [d], {0})
+
+    # node3 unreadable: both metas damaged
+    data = bytearray(copies[2].read_bytes())
+    for m in (0, 1):
+        data[m * PS + 16:m * PS + 20] = b"\0\0\0\0"
+    copies[2].write_bytes(bytes(data))
+    case = "diff-db with node3 unreadable"
+    p = run(case, [DIFF_DB, *args], [d], {2})
+    if p:
+        names(case, p, copies[2])
+        if "node1" not in p.stdout or "node2" not in p.stdout:
+            fail(case, f"no report on the readable members: {p.stdout[:500]!r}")
+    # node3 readable but with a zeroed leaf page: the damage is found and named
+    base = dbs[2].read_bytes()
+    _, kinds = bolt_pages(base)
+    leaf = max(pg for pg, k in kinds.items() if k == "leaf")
+    data = bytearray(base)
+    data[leaf * PS:(leaf + 1) * PS] = bytes(PS)
+    copies[2].write_bytes(bytes(data))
+    case = f"diff-db with node3 leaf {leaf} zeroed"
+    p = run(case, [DIFF_DB, *args], [d], {1, 2})
+    if p:
+        names(case, p, copies[2])
+        if f"page {leaf}" not in p.stderr + p.stdout and f"offset {leaf * PS}" not in p.stderr + p.stdout:
+            fail(case, f"page {leaf} not named: {p.stderr.strip()[:500]}")
 
 
 def main():
-    dump_wal, dump_db, diff_db, fx = sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])
-    os.environ["DIFF_DB"] = diff_db
-    rnd = random.Random(20261125)
     t0 = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="kvf-hostile-") as tmp:
-        tmp = Path(tmp)
-        os.chmod(tmp, 0o755)   # nobody must reach the cases that run as nobody
-        wal_cases(dump_wal, fx, tmp, rnd)
-        bolt_cases(dump_db, fx, tmp, rnd)
-        lmdb_cases(dump_db, fx, tmp)
-        os_cases((dump_wal, dump_db, diff_db), fx, tmp)
-    print(f"{counts['cases']} cases in {time.monotonic() - t0:.1f}s, {len(failures)} failed")
-    if failures:
-        print("\n".join(failures), file=sys.stderr)
-        sys.exit(1)
+    with tempfile.TemporaryDirectory(prefix="kvf-hostile-") as t:
+        tmp = Path(t)
+        fx_before = fingerprint([WAL_FX.parent, DB_FX])
+        for part in (wal_cases, bolt_cases, lmdb_cases, os_cases, diff_cases):
+            t1 = time.monotonic()
+            part(tmp)
+            print(f"{part.__name__}: {time.monotonic() - t1:.1f} s")
+        if fingerprint([WAL_FX.parent, DB_FX]) != fx_before:
+            fail("fixtures", "a fixture changed")
+        for root, dirs, files in os.walk(tmp):  # let TemporaryDirectory clean up
+            os.chmod(root, 0o755)
+    print(f"{ncases} cases in {time.monotonic() - t0:.1f} s, {len(failures)} failures")
+    for f in failures:
+        print("FAIL", f)
+    sys.exit(1 if failures else 0)
 
 
 if __name__ == "__main__":
