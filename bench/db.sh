@@ -37,16 +37,9 @@ command -v python3 >/dev/null || die "python3 is missing (it reads the clock and
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-if [[ ! -f $DB ]]; then
-	tarball=
-	for c in "$repo/../shared/bench/etcd-1m.tar.gz" "$repo/../../shared/bench/etcd-1m.tar.gz"; do
-		if [[ -f $c ]]; then tarball=$c; break; fi
-	done
-	[[ -n $tarball ]] || die "$DB does not exist, and no ../shared/bench/etcd-1m.tar.gz to unpack"
-	echo "unpacking the db of $tarball into $tmp (removed at exit)" >&2
-	tar -xzf "$tarball" -C "$tmp" data/member/snap/db
-	DB=$tmp/data/member/snap/db
-fi
+# shellcheck source=bench/common.sh
+. "$here/common.sh"
+DB=$(bench_input "$DB" member/snap/db db) || exit 2
 bytes=$(cat "$DB" | wc -c)   # and the page cache is warm
 
 modes=(cat status hashkv check keys dump pages)

@@ -33,16 +33,9 @@ command -v python3 >/dev/null || die "python3 is missing (it reads the monotonic
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-if [[ ! -d $WAL ]]; then
-	tarball=
-	for c in "$repo/../shared/bench/etcd-1m.tar.gz" "$repo/../../shared/bench/etcd-1m.tar.gz"; do
-		if [[ -f $c ]]; then tarball=$c; break; fi
-	done
-	[[ -n $tarball ]] || die "$WAL does not exist, and no ../shared/bench/etcd-1m.tar.gz to unpack"
-	echo "unpacking the WAL of $tarball into $tmp (removed at exit)" >&2
-	tar -xzf "$tarball" -C "$tmp" data/member/wal
-	WAL=$tmp/data/member/wal
-fi
+# shellcheck source=bench/common.sh
+. "$here/common.sh"
+WAL=$(bench_input "$WAL" member/wal WAL) || exit 2
 
 shopt -s nullglob
 segs=("$WAL"/*.wal)
