@@ -835,6 +835,30 @@ static void explain_key(kvf_diff *d, const wal_scan *w, kvf_divergent_key *dk)
 			not_yet |= tc->fate[i] == KVF_NOT_YET;
 		}
 	}
+	/* A member's samples bound its authRevision at an entry to lo..hi; when
+	 * lo <= header < hi the samples cannot say whether it had already risen
+	 * above the header when it applied the entry: a rise with no auth change
+	 * in the log (a double apply at restart, etcd issue 11651) happens
+	 * between two of its requests, at no entry of its own. Seen on a live
+	 * cluster: writes proposed through a normal member right after a restart,
+	 * before the skewed member proposed anything. For the key's newest touch,
+	 * a put or delete that some member applied, the member's own state
+	 * decides: such an entry sets the key whatever it was before, so a state
+	 * other than the one it sets means the member refused it, and the header
+	 * revision below its hi is the refusal isOpPermitted makes. */
+	if (dk->n_touches) {
+		kvf_touch *tc = &dk->touches[dk->n_touches - 1];
+		bool some_applied = false;
+		for (size_t i = 0; i < n; i++)
+			some_applied |= tc->fate[i] == KVF_APPLIED;
+		for (size_t i = 0; i < n && some_applied && strcmp(tc->kind, "txn") != 0; i++) {
+			if (tc->fate[i] == KVF_FATE_UNKNOWN && tc->auth_revision &&
+			    tc->auth_revision < tc->auth_hi[i] && dk->v[i].present == tc->deletes) {
+				tc->fate[i] = KVF_REJECTED_AUTH;
+				rejected = true;
+			}
+		}
+	}
 	/* replay the kept touches on every member (they are the newest). Before
 	 * the first one the key did not exist, if the log starts at index 1 and
 	 * we kept every touch; otherwise its earlier state is unknown. */
@@ -872,11 +896,17 @@ static void explain_key(kvf_diff *d, const wal_scan *w, kvf_divergent_key *dk)
 		if (!mixed)
 			continue;
 		for (size_t i = 0; i < n; i++) {
-			if (tc->fate[i] == KVF_REJECTED_AUTH)
+			if (tc->fate[i] == KVF_REJECTED_AUTH && tc->auth_lo[i] > tc->auth_revision)
 				appendf(dk->reason, sizeof(dk->reason),
 				        "%s%s has authRevision %" PRIu64 ", entry %" PRIu64 " carried auth_revision %"
 				        PRIu64 ": rejected at apply", dk->reason[0] ? "; " : "", d->nodes[i].label,
 				        tc->auth_lo[i], tc->index, tc->auth_revision);
+			else if (tc->fate[i] == KVF_REJECTED_AUTH)   /* inferred from its state, above */
+				appendf(dk->reason, sizeof(dk->reason),
+				        "%s%s's authRevision rose from %" PRIu64 " to %" PRIu64 " around entry %" PRIu64
+				        ", which carried auth_revision %" PRIu64 " and did not take effect there: rejected at apply",
+				        dk->reason[0] ? "; " : "", d->nodes[i].label, tc->auth_lo[i], tc->auth_hi[i],
+				        tc->index, tc->auth_revision);
 			else if (tc->fate[i] == KVF_NOT_YET)
 				appendf(dk->reason, sizeof(dk->reason),
 				        "%s%s has consistent_index %" PRIu64 ", entry %" PRIu64 " came later: not applied",
