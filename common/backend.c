@@ -30,8 +30,15 @@ static kvf_status is_lmdb_file(const char *path, bool *yes, kvf_err *err)
 		return st;
 	uint8_t hdr[24];
 	ssize_t n = pread(fd, hdr, sizeof(hdr), 0);
-	close(fd);
 	*yes = n == (ssize_t)sizeof(hdr) && kvf_le32(hdr + 16) == LMDB_MAGIC;
+	/* Page 0 damaged: LMDB keeps a second meta on page 1, whose offset is
+	 * the page size (a power of two, 512 B to 64 KiB as lmdbx.c accepts).
+	 * bbolt's second meta carries its own magic there, so no confusion. */
+	for (uint64_t ps = 512; !*yes && ps <= 65536 && ps + sizeof(hdr) <= size; ps *= 2) {
+		n = pread(fd, hdr, sizeof(hdr), (off_t)ps);
+		*yes = n == (ssize_t)sizeof(hdr) && kvf_le32(hdr + 16) == LMDB_MAGIC;
+	}
+	close(fd);
 	return KVF_OK;
 }
 

@@ -43,6 +43,10 @@ struct kvf_raftlog {
 	bool has_pending;
 	kvf_wal_event pending;
 	bool ended;
+	/* the first metadata record's bytes: every later one must be equal */
+	uint8_t *metadata_bytes;
+	size_t metadata_len;
+	bool have_metadata_bytes;
 };
 
 int kvf_kind_index(const char *kind)
@@ -297,6 +301,24 @@ static void on_record(kvf_raftlog *l, kvf_log_item *it)
 		/* Not every WAL holds an etcdserverpb.Metadata here (etcd's own
 		 * tests write arbitrary bytes): shown raw, never an error. */
 		it->payload_ok = kvf_wal_metadata_parse(rec->data, rec->len, &it->md);
+		/* etcd writes the same metadata at the head of every segment and
+		 * its ReadAll fails with ErrMetadataConflict when one differs
+		 * (wal/wal.go). The record's crc covers only its data, so a
+		 * damaged type field can turn a state record into a "metadata"
+		 * record whose crc still chains: only this comparison sees it. */
+		if (!l->have_metadata_bytes) {
+			l->metadata_bytes = malloc(rec->len ? rec->len : 1);
+			if (l->metadata_bytes) {
+				memcpy(l->metadata_bytes, rec->data, rec->len);
+				l->metadata_len = rec->len;
+				l->have_metadata_bytes = true;
+			}
+		} else if (rec->len != l->metadata_len ||
+		           memcmp(rec->data, l->metadata_bytes, rec->len) != 0) {
+			pend(l, &it->ev, KVF_WAL_METADATA_CONFLICT,
+			     "metadata record differs from the first one (etcd refuses such a WAL: metadata conflict)");
+			break;
+		}
 		if (it->payload_ok) {
 			s->have_metadata = true;
 			s->metadata = it->md;
@@ -402,6 +424,7 @@ void kvf_raftlog_close(kvf_raftlog *l)
 	kvf_log_summary_free(&l->sum);
 	free(l->trunc);
 	free(l->suffix_min);
+	free(l->metadata_bytes);
 	free(l);
 }
 

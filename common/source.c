@@ -237,6 +237,19 @@ bool kvf_stream_size(const kvf_stream *s, uint64_t *size)
 	return true;
 }
 
+uint64_t kvf_stream_next_data(const kvf_stream *s, uint64_t off)
+{
+	if (s->is_gz || s->fd < 0 || off >= s->file_size)
+		return off;
+	/* bytes already in the window are known; the hole question is about the rest */
+	if (off < s->win_off + s->win_len)
+		return off;
+	off_t d = lseek(s->fd, (off_t)off, SEEK_DATA);
+	if (d < 0)
+		return errno == ENXIO ? s->file_size : off;   /* ENXIO: a hole to the end */
+	return (uint64_t)d > off ? (uint64_t)d : off;
+}
+
 /* Room for `need` bytes in the window (its content is kept). A window that
  * grew for one large frame is given back once requests are small again. */
 static kvf_status win_reserve(kvf_stream *s, size_t need, size_t chunk, uint64_t off, kvf_err *err)

@@ -67,6 +67,11 @@ kvf_status kvf_stream_get(kvf_stream *s, uint64_t off, size_t want,
 void kvf_stream_release(kvf_stream *s, uint64_t off);
 /* Total content size when it is known without reading (plain files). */
 bool kvf_stream_size(const kvf_stream *s, uint64_t *size);
+/* The first offset at or after `off` that may hold data: holes of a sparse
+ * plain file read as zeros, so a scan for non-zero bytes can jump them
+ * (SEEK_DATA) instead of reading gigabytes of zeros. Returns `off` when it
+ * cannot tell (gzip, or a filesystem without SEEK_DATA). */
+uint64_t kvf_stream_next_data(const kvf_stream *s, uint64_t off);
 
 /* Where an etcd data directory keeps things. Any field may be NULL. */
 typedef struct kvf_datadir {

@@ -57,6 +57,7 @@ const char *kvf_wal_finding_name(kvf_wal_finding_kind k)
 	case KVF_WAL_BAD_STATE: return "bad_state";
 	case KVF_WAL_BAD_SNAPSHOT: return "bad_snapshot";
 	case KVF_WAL_LOST_ENTRIES: return "lost_entries";
+	case KVF_WAL_METADATA_CONFLICT: return "metadata_conflict";
 	case KVF_WAL_FINDING_KINDS: break;
 	}
 	return "unknown";
@@ -532,6 +533,8 @@ static kvf_status scan_tail(kvf_wal_reader *r, uint64_t off, kvf_err *err)
 		const uint8_t *p;
 		size_t got;
 		kvf_stream_release(&r->st, q);
+		/* a sparse segment's holes are zeros: skip them unread */
+		q = kvf_stream_next_data(&r->st, q);
 		kvf_status st = kvf_stream_get(&r->st, q, SCAN_CHUNK, &p, &got, err);
 		if (st)
 			return st;

@@ -77,6 +77,7 @@ typedef enum kvf_wal_finding_kind {
 	KVF_WAL_BAD_STATE,        /* damage: state record that is not a raftpb.HardState */
 	KVF_WAL_BAD_SNAPSHOT,     /* damage: snapshot record that is not a walpb.Snapshot */
 	KVF_WAL_LOST_ENTRIES,     /* entries missing where damage was already reported */
+	KVF_WAL_METADATA_CONFLICT, /* damage: a metadata record unlike the first one */
 	KVF_WAL_FINDING_KINDS
 } kvf_wal_finding_kind;
 

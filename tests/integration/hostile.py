@@ -217,6 +217,30 @@ def wal_cases(tmp):
                     fail(case, f"finding does not name {SEG0}: {f}")
         shutil.rmtree(d)
 
+    # a state record's type byte turned into "metadata": the record's crc
+    # covers only its data, so the chain still holds; only the comparison
+    # with the first metadata record (etcd: ErrMetadataConflict) sees it.
+    # walpb.Record: field 1 (type) is the first byte pair, 0x08 then the type.
+    state_at = next(off for off, end, n in frames if base[off + 8:off + 10] == b"\x08\x03")
+    data = bytearray(base)
+    data[state_at + 9] = 1
+    case = f"wal state record at {state_at} typed as metadata"
+    d = wal_dir(tmp, "wal-mdconflict", bytes(data))
+    p, fs = wal_run(case, d, {1})
+    if p and not [f for f in damage(fs) if f["finding"] == "metadata_conflict"]:
+        fail(case, f"no metadata_conflict: {fs}")
+    shutil.rmtree(d)
+
+    # the preallocated tail as a 5 GiB hole: read as zeros without reading
+    # them (SEEK_DATA), well inside the time limit
+    d = wal_dir(tmp, "wal-sparse", base)
+    with open(d / SEG0, "r+b") as f:
+        f.truncate(5 << 30)
+    p, fs = wal_run("wal segment with a 5 GiB sparse tail", d, {0})
+    if p and p.elapsed > 10:
+        fail("wal segment with a 5 GiB sparse tail", f"took {p.elapsed:.1f}s: the hole was read")
+    shutil.rmtree(d)
+
     # zero-filled range in the middle: etcd would read it as the end of the log
     mid = frames[len(frames) // 2]
     zlen = 4096
@@ -480,6 +504,11 @@ def lmdb_cases(tmp):
     data[newer * PS + 16:newer * PS + 20] = b"\0\0\0\0"
     d = env("lmdb-meta", bytes(data))
     p, fs = db_check(f"lmdb meta {newer} magic damaged", d, {1, 2}, page_ids=[newer], inputs=[d])
+    # meta 0 unreadable: still found to be LMDB by the meta on page 1, and read
+    data = bytearray(base)
+    data[16:20] = b"\0\0\0\0"
+    d = env("lmdb-meta0", bytes(data))
+    db_check("lmdb meta 0 magic damaged: detected by meta 1", d, {1}, page_ids=[0], inputs=[d])
     for d in tmp.glob("lmdb-*"):
         if (d / "lock.mdb").exists():
             fail("lmdb", f"{d}/lock.mdb created")
