@@ -309,12 +309,13 @@ static void on_record(kvf_raftlog *l, kvf_log_item *it)
 		if (!l->have_metadata_bytes) {
 			l->metadata_bytes = malloc(rec->len ? rec->len : 1);
 			if (l->metadata_bytes) {
-				memcpy(l->metadata_bytes, rec->data, rec->len);
+				if (rec->len)   /* an empty record's data may be NULL */
+					memcpy(l->metadata_bytes, rec->data, rec->len);
 				l->metadata_len = rec->len;
 				l->have_metadata_bytes = true;
 			}
 		} else if (rec->len != l->metadata_len ||
-		           memcmp(rec->data, l->metadata_bytes, rec->len) != 0) {
+		           (rec->len && memcmp(rec->data, l->metadata_bytes, rec->len) != 0)) {
 			pend(l, &it->ev, KVF_WAL_METADATA_CONFLICT,
 			     "metadata record differs from the first one (etcd refuses such a WAL: metadata conflict)");
 			break;
