@@ -36,6 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from etcdcluster import Cluster, EtcdMissing  # noqa: E402
+from livecheck import check, failures, member_logs, report, timings  # noqa: E402
 
 BUILD = Path(os.environ["KVF_BUILD"])
 DUMP_DB = str(BUILD / "dump-db" / "dump-db")
@@ -43,15 +44,6 @@ DIFF_DB = str(BUILD / "diff-db" / "diff-db")
 SKEWED = int(os.environ.get("KVF_SKEWED_MEMBER", "2"))
 NODES = (1, 2, 3)
 NORMAL = tuple(i for i in NODES if i != SKEWED)
-
-failures = []
-timings = {}
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def text(v):
@@ -232,15 +224,10 @@ def main():
         print(f"diff-db verdict: {v['explanation']}")
         if failures:
             print(p.stdout[:3000], file=sys.stderr)
-            for i in NODES:
-                print(f"--- node{i} log ({c.log_path(i)}):\n{c.log_tail(i, 10)}", file=sys.stderr)
+        member_logs(c, 10)
     timings["total"] = time.monotonic() - t0
-    print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
-    print(f"skewed member node{SKEWED}: authRevision {N} -> {N + 2}; divergent keys expected "
+    return report(f"skewed member node{SKEWED}: authRevision {N} -> {N + 2}; divergent keys expected "
           f"{len(expect_div)}, diff-db {len(d['divergent_keys'])}")
-    for f in failures:
-        print("FAIL:", f, file=sys.stderr)
-    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -42,19 +42,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from etcdcluster import Cluster, EtcdMissing  # noqa: E402
+from livecheck import check, member_logs, report, timings  # noqa: E402
 
 BUILD = Path(os.environ["KVF_BUILD"])
 DUMP_DB = str(BUILD / "dump-db" / "dump-db")
 DUMP_WAL = str(BUILD / "dump-wal" / "dump-wal")
-
-failures = []
-timings = {}
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def b(s):
@@ -303,16 +295,10 @@ def main():
             check(after_fp == before, f"node{i}: dump-db changed the data dir: "
                   f"{sorted(k for k in set(before) | set(after_fp) if before.get(k) != after_fp.get(k))}")
         timings["dump-db checks"] = time.monotonic() - t
-        if failures:
-            for i in (1, 2, 3):
-                print(f"--- node{i} log ({c.log_path(i)}):\n{c.log_tail(i, 10)}", file=sys.stderr)
+        member_logs(c, 10)
     timings["total"] = time.monotonic() - t0
-    print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
-    print(f"revisions: compact {marks['compact']}, middle {marks['middle']}, head {head}; "
+    return report(f"revisions: compact {marks['compact']}, middle {marks['middle']}, head {head}; "
           f"live keys {len(want_keys)}; applied index {applied}")
-    for f in failures:
-        print("FAIL:", f, file=sys.stderr)
-    return 1 if failures else 0
 
 
 if __name__ == "__main__":

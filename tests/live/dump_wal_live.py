@@ -38,19 +38,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from etcdcluster import Cluster, CtlError, EtcdMissing  # noqa: E402
+from livecheck import check, member_logs, report, timings  # noqa: E402
 
 BUILD = Path(os.environ["KVF_BUILD"])
 DUMP_WAL = str(BUILD / "dump-wal" / "dump-wal")
 DATA_KINDS = {"put", "delete_range", "txn", "lease_grant"}
-
-failures = []
-timings = {}
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def dump_wal(*args, rc=0):
@@ -345,16 +337,10 @@ def main():
               + str(next((a for a, b, c3 in zip(*same) if not a == b == c3), None)))
         check(len(same[0]) == committed, f"{len(same[0])} entries up to {committed}")
 
-        if failures:
-            for m in (1, 2, 3):
-                print(f"--- node{m} log ({c.log_path(m)}):\n{c.log_tail(m, 15)}", file=sys.stderr)
+        member_logs(c, 15)
     timings["total"] = time.monotonic() - t0
-    print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
-    print(f"committed entries per member: {committed}; writes checked: {len(s.writes)}; "
+    return report(f"committed entries per member: {committed}; writes checked: {len(s.writes)}; "
           f"auth changes checked: {len(s.auth)}; final authRevision {c.auth_revision}")
-    for f in failures:
-        print("FAIL:", f, file=sys.stderr)
-    return 1 if failures else 0
 
 
 if __name__ == "__main__":
