@@ -12,8 +12,8 @@
 #include "etcdserverpb.pb-c.h"
 #include "leasepb.pb-c.h"
 #include "raftlog.h"
-#include "render.h"
 #include "source.h"
+#include "text.h"
 
 /* Touches kept per divergent key for the report; the simulation sees all. */
 #define MAX_SHOWN_TOUCHES 16

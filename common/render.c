@@ -10,32 +10,6 @@
 #define JSON_SAFE_INT (UINT64_C(1) << 53)
 #define MAX_MESSAGE_DEPTH 64
 
-/* Length of the printable UTF-8 sequence that starts with the non-ASCII
- * byte p[0], or 0: valid, shortest form, no surrogates, nothing beyond
- * Unicode, no C1 controls. */
-static size_t utf8_printable_seq(const uint8_t *p, size_t n)
-{
-	uint8_t c = p[0];
-	size_t len;
-	uint32_t cp;
-	if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1f; }
-	else if ((c & 0xf0) == 0xe0) { len = 3; cp = c & 0x0f; }
-	else if ((c & 0xf8) == 0xf0) { len = 4; cp = c & 0x07; }
-	else return 0;
-	if (n < len)
-		return 0;
-	for (size_t k = 1; k < len; k++) {
-		if ((p[k] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[k] & 0x3f);
-	}
-	/* overlong forms, surrogates, beyond Unicode, C1 controls */
-	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || (cp >= 0x80 && cp < 0xa0))
-		return 0;
-	return len;
-}
-
 /* ASCII for JSON: printable as is, printable once escaped, or not printable
  * at all (what kvf_utf8_printable refuses). */
 enum { A_PLAIN, A_ESCAPE, A_CONTROL };
@@ -47,25 +21,6 @@ static inline int ascii_class(uint8_t c)
 	if (c < 0x20 || c == 0x7f)
 		return A_CONTROL;
 	return A_PLAIN;
-}
-
-bool kvf_utf8_printable(const uint8_t *p, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		uint8_t c = p[i];
-		if (c < 0x80) {
-			if (ascii_class(c) == A_CONTROL)
-				return false;
-			i++;
-			continue;
-		}
-		size_t len = utf8_printable_seq(p + i, n - i);
-		if (!len)
-			return false;
-		i += len;
-	}
-	return true;
 }
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -338,42 +293,6 @@ bool kvf_json_write_doc(FILE *out, json_t *v)
 	return write_json(out, v, JSON_INDENT(2) | JSON_ENCODE_ANY);
 }
 
-static bool plain_byte(uint8_t c)
-{
-	return c > 0x20 && c < 0x7f && c != '"' && c != '\\';
-}
-
-bool kvf_text_bytes(kvf_buf *b, const uint8_t *p, size_t n)
-{
-	bool plain = n > 0;
-	for (size_t i = 0; i < n && plain; i++)
-		plain = plain_byte(p[i]);
-	if (!plain && n && kvf_utf8_printable(p, n)) {
-		/* non-ASCII but printable and without blanks: keep as is */
-		plain = true;
-		for (size_t i = 0; i < n && plain; i++)
-			plain = p[i] >= 0x80 || plain_byte(p[i]);
-	}
-	if (plain)
-		return kvf_buf_append(b, p, n);
-	bool ok = kvf_buf_putc(b, '"');
-	bool utf8 = kvf_utf8_printable(p, n);
-	for (size_t i = 0; i < n && ok; i++) {
-		uint8_t c = p[i];
-		if (c == '"' || c == '\\')
-			ok = kvf_buf_putc(b, '\\') && kvf_buf_putc(b, (char)c);
-		else if (c == '\n')
-			ok = kvf_buf_puts(b, "\\n");
-		else if (c == '\t')
-			ok = kvf_buf_puts(b, "\\t");
-		else if ((c >= 0x20 && c < 0x7f) || (utf8 && c >= 0x80))
-			ok = kvf_buf_putc(b, (char)c);
-		else
-			ok = kvf_buf_printf(b, "\\x%02x", c);
-	}
-	return ok && kvf_buf_putc(b, '"');
-}
-
 /* s (n bytes) in a field of `width`, blanks before it or after it */
 static bool text_field(kvf_buf *b, const char *s, size_t n, int width, bool right)
 {
@@ -606,7 +525,7 @@ void kvf_jw_bytes(kvf_buf *b, const uint8_t *p, size_t n)
 				i++;
 				continue;
 			}
-			size_t len = utf8_printable_seq(p + i, n - i);
+			size_t len = kvf_utf8_printable_seq(p + i, n - i);
 			if (!len)
 				goto not_text;
 			memcpy(w, p + i, len);

@@ -19,15 +19,13 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "buf.h"
+#include "text.h"
 
 typedef struct kvf_render_opts {
 	bool show_secrets;   /* passwords and simple tokens from the raft log */
 	bool values;         /* text: show values, not just their length */
 	bool color;          /* text: ANSI colour (terminal, no NO_COLOR) */
 } kvf_render_opts;
-
-/* Printable UTF-8: valid, and no control characters but \t \n \r. */
-bool kvf_utf8_printable(const uint8_t *p, size_t n);
 
 json_t *kvf_json_bytes(const uint8_t *p, size_t n);
 json_t *kvf_json_u64(uint64_t v);
@@ -81,9 +79,6 @@ void kvf_jw_dec_string(kvf_buf *b, uint64_t v);
 void kvf_jw_bool(kvf_buf *b, bool v);
 void kvf_jw_message(kvf_buf *b, const ProtobufCMessage *m, const kvf_render_opts *opts);
 
-/* Text: bytes as they are when printable and free of blanks and quotes,
- * otherwise double-quoted with \" \\ \n \t \xNN escapes (lossless). */
-bool kvf_text_bytes(kvf_buf *b, const uint8_t *p, size_t n);
 /* printf's "%*" PRIu64 and "%-*s", without printf: a listing prints a
  * million lines, and printf was a quarter of its time. */
 bool kvf_text_uint(kvf_buf *b, uint64_t v, int width);
