@@ -1,4 +1,6 @@
-/* For implementations of backend.h only (bolt.c, lmdbx.c). */
+/* For implementations of backend.h only (bolt.c, lmdbx.c): the operations
+ * table and the shared parts in backend.c. The readers include this and
+ * nothing of the dispatch (backend_open.c), which includes them. */
 #ifndef KVF_BACKEND_IMPL_H
 #define KVF_BACKEND_IMPL_H
 
@@ -37,9 +39,5 @@ struct kvf_cursor {
 /* Record a finding on the backend (bounded: past 10,000 only counted). */
 void kvf_backend_add_finding(kvf_backend *b, uint64_t pgid, uint64_t offset,
                              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-/* The implementations. *b is allocated by them (calloc), ops and info set. */
-kvf_status kvf_bolt_open(kvf_backend **b, const char *path, kvf_err *err);
-kvf_status kvf_lmdb_open(kvf_backend **b, const char *path, kvf_err *err);
 
 #endif

@@ -19,6 +19,7 @@
  * make a walk shorter but never endless. Damage is reported as a finding
  * (page id, byte offset) and the damaged subtree skipped. */
 #include "backend_impl.h"
+#include "bolt.h"
 
 #include <inttypes.h>
 #include <stdarg.h>

@@ -79,6 +79,7 @@
  * Not supported: MDB_DUPSORT databases (several values per key; etcd never
  * makes them): listed, but reading them is KVF_E_UNSUPPORTED. */
 #include "backend_impl.h"
+#include "lmdbx.h"
 
 #include <errno.h>
 #include <lmdb.h>

@@ -5,19 +5,10 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include "backend_impl.h"
+#include "backend.h"
 #include "boltgen.h"
 #include "bytes.h"
 #include "mvccpb.pb-c.h"
-
-/* backend.c dispatches LMDB files to kvf_lmdb_open (lmdbx.c, written on
- * another branch). These tests only open bbolt files; a weak stand-in lets
- * them link before lmdbx.c exists, and yields to the real one after. */
-__attribute__((weak)) kvf_status kvf_lmdb_open(kvf_backend **b, const char *path, kvf_err *err)
-{
-	*b = NULL;
-	return kvf_err_set(err, KVF_E_UNSUPPORTED, path, 0, "LMDB reader not linked into this test");
-}
 
 static char *fixture(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *fixture(const char *fmt, ...)

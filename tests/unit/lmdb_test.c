@@ -16,6 +16,7 @@
 
 #include "backend.h"
 #include "backend_impl.h"
+#include "lmdbx.h"
 
 /* ---- the model: what we write, hence what must be read back ---- */
 
