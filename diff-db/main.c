@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "diff.h"
-#include "etcddb.h"
-#include "render_db.h"
-#include "render_diff.h"
-#include "schema.h"
-#include "tool.h"
+#include "db/backend.h"
+#include "analysis/diff.h"
+#include "db/etcddb.h"
+#include "render/render_db.h"
+#include "render/render_diff.h"
+#include "db/schema.h"
+#include "cli/tool.h"
 
 static void usage(void)
 {

@@ -8,11 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "etcddb.h"
-#include "keyindex.h"
-#include "render_db.h"
-#include "tool.h"
+#include "db/backend.h"
+#include "db/etcddb.h"
+#include "db/keyindex.h"
+#include "render/render_db.h"
+#include "cli/tool.h"
 
 typedef struct options {
 	kvf_format format;

@@ -7,13 +7,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "crc32c.h"
-#include "raft.h"
-#include "raftlog.h"
-#include "render.h"
-#include "render_wal.h"
-#include "source.h"
-#include "tool.h"
+#include "io/crc32c.h"
+#include "wal/raft.h"
+#include "wal/raftlog.h"
+#include "render/render.h"
+#include "render/render_wal.h"
+#include "io/source.h"
+#include "cli/tool.h"
 
 /* stdout's buffer when it is not a terminal */
 #define OUT_BUFFER (1u << 20)

@@ -20,7 +20,7 @@
 
 #include <jansson.h>
 
-#include "buf.h"
+#include "io/buf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,10 +8,10 @@
 
 #include "fuzz_common.h"
 
-#include "backend.h"
-#include "etcddb.h"
-#include "keyindex.h"
-#include "render_db.h"
+#include "db/backend.h"
+#include "db/etcddb.h"
+#include "db/keyindex.h"
+#include "render/render_db.h"
 
 /* Bounds so that one input stays quick; the walks themselves are bounded by
  * the file (that is what is being tested), these only bound our own work. */

@@ -2,8 +2,8 @@
  * protobuf behind "k8s\0", encrypted "k8s:enc:...") and its renderings. */
 #include "fuzz_common.h"
 
-#include "k8s.h"
-#include "render_db.h"
+#include "encoding/k8s.h"
+#include "render/render_db.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

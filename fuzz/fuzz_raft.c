@@ -5,9 +5,9 @@
  * in text and JSON, its keys walked, its cheap kind held to the decode. */
 #include "fuzz_common.h"
 
-#include "raft.h"
-#include "render_wal.h"
-#include "request.h"
+#include "wal/raft.h"
+#include "render/render_wal.h"
+#include "wal/request.h"
 
 static void on_key(void *ctx, const char *op, ProtobufCBinaryData key, ProtobufCBinaryData end)
 {

@@ -6,8 +6,8 @@
  * decode) and the summary (kinds counted by the wire scan). */
 #include "fuzz_common.h"
 
-#include "raftlog.h"
-#include "render_wal.h"
+#include "wal/raftlog.h"
+#include "render/render_wal.h"
 
 static void listing(const kvf_wal_segments *segs)
 {

@@ -1,4 +1,4 @@
-#include "diff.h"
+#include "analysis/diff.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authpb.pb-c.h"
-#include "buf.h"
-#include "etcdserverpb.pb-c.h"
-#include "leasepb.pb-c.h"
-#include "raftlog.h"
-#include "source.h"
-#include "text.h"
+#include "encoding/proto/authpb.pb-c.h"
+#include "io/buf.h"
+#include "encoding/proto/etcdserverpb.pb-c.h"
+#include "encoding/proto/leasepb.pb-c.h"
+#include "wal/raftlog.h"
+#include "io/source.h"
+#include "io/text.h"
 
 /* Touches kept per divergent key for the report; the simulation sees all. */
 #define MAX_SHOWN_TOUCHES 16

@@ -23,9 +23,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "etcddb.h"
-#include "keyindex.h"
-#include "raft.h"
+#include "db/etcddb.h"
+#include "db/keyindex.h"
+#include "wal/raft.h"
 
 #define KVF_DIFF_MAX_NODES 64
 

@@ -1,4 +1,4 @@
-#include "tool.h"
+#include "cli/tool.h"
 
 #include <inttypes.h>
 #include <stdarg.h>

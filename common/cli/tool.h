@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "err.h"
+#include "io/err.h"
 
 /* Exit codes, as diff(1): 0 clean/identical, 1 findings, 2 could not run. */
 enum { KVF_EXIT_CLEAN = 0, KVF_EXIT_FINDINGS = 1, KVF_EXIT_TROUBLE = 2 };

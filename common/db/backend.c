@@ -1,4 +1,4 @@
-#include "backend_impl.h"
+#include "db/backend_impl.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -15,8 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bytes.h"
-#include "err.h"
+#include "io/bytes.h"
+#include "io/err.h"
 
 typedef enum kvf_backend_format {
 	KVF_FORMAT_BBOLT,

@@ -4,7 +4,7 @@
 #ifndef KVF_BACKEND_IMPL_H
 #define KVF_BACKEND_IMPL_H
 
-#include "backend.h"
+#include "db/backend.h"
 
 typedef struct kvf_backend_ops {
 	void (*close)(kvf_backend *b);

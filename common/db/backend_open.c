@@ -2,15 +2,15 @@
  * It sits apart from backend.c so that the readers (bolt.c, lmdbx.c), which
  * use backend.c's shared parts through backend_impl.h, never depend on it:
  * open -> readers -> backend, with no way back. */
-#include "backend.h"
+#include "db/backend.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "bolt.h"
-#include "lmdbx.h"
-#include "source.h"
+#include "db/bolt.h"
+#include "db/lmdbx.h"
+#include "io/source.h"
 
 #define LMDB_MAGIC 0xBEEFC0DEu
 

@@ -18,8 +18,8 @@
  * pages entered (sized from the file size) and a fixed stack, so damage can
  * make a walk shorter but never endless. Damage is reported as a finding
  * (page id, byte offset) and the damaged subtree skipped. */
-#include "backend_impl.h"
-#include "bolt.h"
+#include "db/backend_impl.h"
+#include "db/bolt.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "source.h"
+#include "io/source.h"
 
 #define PAGE_HEADER 16
 #define ELEM_SIZE 16

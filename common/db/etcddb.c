@@ -1,11 +1,11 @@
-#include "etcddb.h"
+#include "db/etcddb.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "buf.h"
-#include "source.h"
+#include "io/buf.h"
+#include "io/source.h"
 
 kvf_status kvf_etcd_db_path(const char *path, char **db_path, kvf_err *err)
 {

@@ -3,9 +3,9 @@
 #ifndef KVF_ETCDDB_H
 #define KVF_ETCDDB_H
 
-#include "backend.h"
-#include "keyindex.h"
-#include "schema.h"
+#include "db/backend.h"
+#include "db/keyindex.h"
+#include "db/schema.h"
 
 /* Resolve PATH (an etcd data dir, a member dir, a db file, or an LMDB
  * environment) to the db to open. *db_path is allocated. */

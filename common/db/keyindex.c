@@ -1,11 +1,11 @@
-#include "keyindex.h"
+#include "db/keyindex.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
-#include "buf.h"
-#include "crc32c.h"
+#include "io/buf.h"
+#include "io/crc32c.h"
 
 /* Generation states, as etcd's keyIndex would see the key so far. */
 enum {

@@ -17,8 +17,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "backend.h"
-#include "schema.h"
+#include "db/backend.h"
+#include "db/schema.h"
 
 typedef struct kvf_key_entry {
 	kvf_span key;              /* the user key */

@@ -78,8 +78,8 @@
  *
  * Not supported: MDB_DUPSORT databases (several values per key; etcd never
  * makes them): listed, but reading them is KVF_E_UNSUPPORTED. */
-#include "backend_impl.h"
-#include "lmdbx.h"
+#include "db/backend_impl.h"
+#include "db/lmdbx.h"
 
 #include <errno.h>
 #include <lmdb.h>
@@ -90,7 +90,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "source.h"
+#include "io/source.h"
 
 #define LM_PAGEHDRSZ 16u
 #define LM_NODESIZE 8u

@@ -3,7 +3,7 @@
 #ifndef KVF_LMDBX_H
 #define KVF_LMDBX_H
 
-#include "backend.h"
+#include "db/backend.h"
 
 /* *b is allocated here (calloc), ops and info set; kvf_backend_close frees it. */
 kvf_status kvf_lmdb_open(kvf_backend **b, const char *path, kvf_err *err);

@@ -1,4 +1,4 @@
-#include "schema.h"
+#include "db/schema.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -18,10 +18,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "backend.h"
-#include "bytes.h"
-#include "err.h"
-#include "pbwire.h"
+#include "db/backend.h"
+#include "io/bytes.h"
+#include "io/err.h"
+#include "encoding/pbwire.h"
 
 typedef struct kvf_revision {
 	int64_t main, sub;

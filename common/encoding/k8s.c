@@ -1,10 +1,10 @@
-#include "k8s.h"
+#include "encoding/k8s.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "pbwire.h"
+#include "encoding/pbwire.h"
 
 const char *kvf_k8s_encoding_name(kvf_k8s_encoding e)
 {

@@ -11,7 +11,7 @@
 
 #include <stdbool.h>
 
-#include "bytes.h"
+#include "io/bytes.h"
 
 typedef enum kvf_k8s_encoding {
 	KVF_K8S_NONE,        /* not a Kubernetes object */

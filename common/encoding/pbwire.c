@@ -1,4 +1,4 @@
-#include "pbwire.h"
+#include "encoding/pbwire.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-#include "buf.h"
+#include "io/buf.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-#include "crc32c.h"
+#include "io/crc32c.h"
 
 #include <stdbool.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-#include "err.h"
+#include "io/err.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -1,4 +1,4 @@
-#include "source.h"
+#include "io/source.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "buf.h"
+#include "io/buf.h"
 
 /* A plain stream reads this much at a time: measured on the bench WAL
  * (bench/), 256 KiB reads beat 64 KiB (syscalls) and 1 MiB (the buffer

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "io/err.h"
 
 typedef struct kvf_map {
 	char *path;

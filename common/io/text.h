@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "io/buf.h"
 
 /* Length of the printable UTF-8 sequence that starts with the non-ASCII
  * byte p[0], or 0: valid, shortest form, no surrogates, nothing beyond

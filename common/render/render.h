@@ -18,8 +18,8 @@
 #include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
 
-#include "buf.h"
-#include "text.h"
+#include "io/buf.h"
+#include "io/text.h"
 
 typedef struct kvf_render_opts {
 	bool show_secrets;   /* passwords and simple tokens from the raft log */

@@ -1,13 +1,13 @@
-#include "render_db.h"
+#include "render/render_db.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "authpb.pb-c.h"
-#include "etcdserverpb.pb-c.h"
-#include "leasepb.pb-c.h"
+#include "encoding/proto/authpb.pb-c.h"
+#include "encoding/proto/etcdserverpb.pb-c.h"
+#include "encoding/proto/leasepb.pb-c.h"
 
 /* ---- Kubernetes summaries ---- */
 

@@ -3,13 +3,13 @@
 #ifndef KVF_RENDER_DB_H
 #define KVF_RENDER_DB_H
 
-#include "backend.h"
-#include "etcddb.h"
-#include "k8s.h"
-#include "keyindex.h"
-#include "pbwire.h"
-#include "render.h"
-#include "schema.h"
+#include "db/backend.h"
+#include "db/etcddb.h"
+#include "encoding/k8s.h"
+#include "db/keyindex.h"
+#include "encoding/pbwire.h"
+#include "render/render.h"
+#include "db/schema.h"
 
 /* One pair of a bucket, decoded according to the bucket (etcd's schema) or
  * shown as bytes for a bucket we do not know. The arena holds protobuf

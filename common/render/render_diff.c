@@ -1,4 +1,4 @@
-#include "render_diff.h"
+#include "render/render_diff.h"
 
 #include <inttypes.h>
 #include <string.h>

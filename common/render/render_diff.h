@@ -3,8 +3,8 @@
 #ifndef KVF_RENDER_DIFF_H
 #define KVF_RENDER_DIFF_H
 
-#include "diff.h"
-#include "render.h"
+#include "analysis/diff.h"
+#include "render/render.h"
 
 json_t *kvf_json_diff(const kvf_diff *d);
 /* all_keys: list every divergent key instead of summarising runs by prefix. */

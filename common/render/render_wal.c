@@ -1,4 +1,4 @@
-#include "render_wal.h"
+#include "render/render_wal.h"
 
 #include <inttypes.h>
 #include <string.h>

@@ -2,9 +2,9 @@
 #ifndef KVF_RENDER_WAL_H
 #define KVF_RENDER_WAL_H
 
-#include "raftlog.h"
-#include "render.h"
-#include "request.h"
+#include "wal/raftlog.h"
+#include "render/render.h"
+#include "wal/request.h"
 
 json_t *kvf_json_request(const kvf_request *r, const kvf_render_opts *o);
 json_t *kvf_json_header(const kvf_request *r);

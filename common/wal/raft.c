@@ -1,14 +1,14 @@
-#include "raft.h"
+#include "wal/raft.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "crc32c.h"
-#include "snappb.pb-c.h"
-#include "source.h"
-#include "walpb.pb-c.h"
+#include "io/crc32c.h"
+#include "encoding/proto/snappb.pb-c.h"
+#include "io/source.h"
+#include "encoding/proto/walpb.pb-c.h"
 
 bool kvf_raft_entry_parse(const uint8_t *p, size_t n, kvf_raft_entry *e)
 {

@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
-#include "pbwire.h"
-#include "raftpb.pb-c.h"
+#include "io/err.h"
+#include "encoding/pbwire.h"
+#include "encoding/proto/raftpb.pb-c.h"
 
 enum { KVF_ENTRY_NORMAL = 0, KVF_ENTRY_CONF_CHANGE = 1, KVF_ENTRY_CONF_CHANGE_V2 = 2 };
 

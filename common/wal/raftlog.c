@@ -1,4 +1,4 @@
-#include "raftlog.h"
+#include "wal/raftlog.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "io/buf.h"
 
 /* A point where the log was truncated: the entry at (seg, off) has index
  * `index`, at or below the last index before it. */

@@ -19,9 +19,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "raft.h"
-#include "request.h"
-#include "wal.h"
+#include "wal/raft.h"
+#include "wal/request.h"
+#include "wal/wal.h"
 
 typedef struct kvf_log_item {
 	kvf_wal_event ev;          /* what the WAL reader yielded */

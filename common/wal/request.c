@@ -1,4 +1,4 @@
-#include "request.h"
+#include "wal/request.h"
 
 #include <limits.h>
 #include <string.h>

@@ -15,10 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "etcdserver_v2.pb-c.h"
-#include "etcdserverpb.pb-c.h"
-#include "pbwire.h"
-#include "raft.h"
+#include "encoding/proto/etcdserver_v2.pb-c.h"
+#include "encoding/proto/etcdserverpb.pb-c.h"
+#include "encoding/pbwire.h"
+#include "wal/raft.h"
 
 typedef enum kvf_request_class {
 	KVF_REQ_EMPTY,            /* EntryNormal without data: leader no-op */

@@ -1,4 +1,4 @@
-#include "wal.h"
+#include "wal/wal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -9,11 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "bytes.h"
-#include "crc32c.h"
-#include "pbwire.h"
-#include "source.h"
+#include "io/buf.h"
+#include "io/bytes.h"
+#include "io/crc32c.h"
+#include "encoding/pbwire.h"
+#include "io/source.h"
 
 /* No etcd record comes near this (3.5 refuses records of 10 MiB); a length
  * word above it is damage, and refusing it bounds what we ever buffer. */

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "io/err.h"
 
 typedef enum kvf_wal_rec_type {
 	KVF_WAL_METADATA = 1,   /* etcdserverpb.Metadata: node and cluster id */

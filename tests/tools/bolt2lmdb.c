@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "backend.h"
+#include "db/backend.h"
 
 /* Commit every so many pairs: keeps liblmdb's dirty-page list short. */
 #define PAIRS_PER_TXN 50000

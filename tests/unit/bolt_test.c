@@ -5,10 +5,10 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include "backend.h"
+#include "db/backend.h"
 #include "boltgen.h"
-#include "bytes.h"
-#include "mvccpb.pb-c.h"
+#include "io/bytes.h"
+#include "encoding/proto/mvccpb.pb-c.h"
 
 static char *fixture(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *fixture(const char *fmt, ...)

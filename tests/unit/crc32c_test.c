@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crc32c.h"
+#include "io/crc32c.h"
 
 /* Published CRC-32C check values: the "123456789" check of the Castagnoli
  * polynomial, and the iSCSI test patterns of RFC 3720 appendix B.4. */

@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "backend_impl.h"
-#include "lmdbx.h"
+#include "db/backend.h"
+#include "db/backend_impl.h"
+#include "db/lmdbx.h"
 
 /* ---- the model: what we write, hence what must be read back ---- */
 

@@ -1,10 +1,10 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "etcdserverpb.pb-c.h"
-#include "mvccpb.pb-c.h"
-#include "pbwire.h"
-#include "raft.h"
+#include "encoding/proto/etcdserverpb.pb-c.h"
+#include "encoding/proto/mvccpb.pb-c.h"
+#include "encoding/pbwire.h"
+#include "wal/raft.h"
 
 Test(pbwire, reads_varints_up_to_ten_bytes)
 {

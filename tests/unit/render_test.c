@@ -1,8 +1,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "render.h"
-#include "etcdserverpb.pb-c.h"
+#include "render/render.h"
+#include "encoding/proto/etcdserverpb.pb-c.h"
 
 static char *dump(json_t *v)
 {
@@ -77,8 +77,8 @@ Test(render, enums_render_by_name)
 #include <glob.h>
 #include <stdlib.h>
 
-#include "raftlog.h"
-#include "render_wal.h"
+#include "wal/raftlog.h"
+#include "render/render_wal.h"
 
 /* What jansson prints for v (dropped), next to what the stream wrote. */
 static void same_json(json_t *v, const kvf_buf *streamed, const char *what)
@@ -262,9 +262,9 @@ Test(render, streamed_wal_records_match_the_tree_on_every_fixture)
 
 /* ---- db pairs and live keys: the stream is the tree, on every fixture db ---- */
 
-#include "backend.h"
-#include "keyindex.h"
-#include "render_db.h"
+#include "db/backend.h"
+#include "db/keyindex.h"
+#include "render/render_db.h"
 
 typedef struct bucket_names {
 	char name[64][64];

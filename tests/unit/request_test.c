@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "raftlog.h"
-#include "request.h"
+#include "wal/raftlog.h"
+#include "wal/request.h"
 
 static kvf_arena arena;
 
@@ -216,7 +216,7 @@ Test(request, kind_patterns)
 
 #include <glob.h>
 
-#include "wal.h"
+#include "wal/wal.h"
 
 /* Every WAL of the fixtures: real etcd output, damaged copies included. */
 static size_t fixture_wals(size_t max, kvf_wal_segments *out)

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "k8s.h"
-#include "mvccpb.pb-c.h"
-#include "schema.h"
+#include "encoding/k8s.h"
+#include "encoding/proto/mvccpb.pb-c.h"
+#include "db/schema.h"
 
 static kvf_span span(const void *p, size_t n)
 {
@@ -160,8 +160,8 @@ Test(k8s, json_objects_and_encrypted_values)
 #include <glob.h>
 #include <stdlib.h>
 
-#include "backend.h"
-#include "keyindex.h"
+#include "db/backend.h"
+#include "db/keyindex.h"
 
 static kvf_hashkv hashkv_at(kvf_backend *b, int64_t rev, bool hash_newer)
 {

@@ -3,8 +3,8 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "raftlog.h"
-#include "wal.h"
+#include "wal/raftlog.h"
+#include "wal/wal.h"
 #include "walgen.h"
 
 /* Everything the reader yielded, flattened for assertions. */

@@ -11,10 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "crc32c.h"
-#include "raftpb.pb-c.h"
-#include "walpb.pb-c.h"
+#include "io/buf.h"
+#include "io/crc32c.h"
+#include "encoding/proto/raftpb.pb-c.h"
+#include "encoding/proto/walpb.pb-c.h"
 
 typedef struct walgen {
 	kvf_buf b;
