@@ -10,6 +10,8 @@ json_t *kvf_json_request(const kvf_request *r, const kvf_render_opts *o);
 json_t *kvf_json_header(const kvf_request *r);
 json_t *kvf_json_request_keys(const kvf_request *r);
 json_t *kvf_json_conf_state(const Raftpb__ConfState *cs);
+/* " voters=ID,.. learners=ID,.." (hex member ids, as etcdctl prints them) */
+void kvf_text_conf_state(kvf_buf *b, const Raftpb__ConfState *cs);
 void kvf_text_request(kvf_buf *b, const kvf_request *r, const kvf_render_opts *o);
 
 /* One JSON object per record or finding; NULL for items that have none. */
