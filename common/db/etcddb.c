@@ -129,7 +129,11 @@ kvf_status kvf_db_status_read(kvf_backend *b, const kvf_keyindex *ki_in, kvf_db_
 	st->malformed = ki->malformed;
 	if (!ki_in)
 		kvf_keyindex_free(&own);
-	if ((s = collect(b, "authUsers", &st->users, NULL, NULL, err)) ||
+	kvf_db_schema_detect(&st->state, &st->schema);
+	if ((st->has_conf_state = st->state.conf_state.p != NULL))
+		st->conf_state_ok = kvf_conf_state_parse(st->state.conf_state, &st->conf_state);
+	if ((s = kvf_compaction_tombstones(b, st->compact_revision, &st->compaction_tombstones, err)) ||
+	    (s = collect(b, "authUsers", &st->users, NULL, NULL, err)) ||
 	    (s = collect(b, "authRoles", &st->roles, NULL, NULL, err)) ||
 	    (s = collect(b, "lease", NULL, NULL, &st->leases, err)) ||
 	    (s = collect(b, "members", &st->member_ids, &st->member_json, NULL, err)) ||
