@@ -513,6 +513,38 @@ json_t *kvf_json_wal_item(const kvf_log_item *it, const kvf_render_opts *o)
 	return obj;
 }
 
+json_t *kvf_json_snap_v2(const kvf_snap_v2 *v)
+{
+	if (!v->parsed)
+		return json_null();
+	return json_pack("{s:I,s:I,s:I,s:o,s:o,s:o}", "members", (json_int_t)v->members,
+	                 "learners", (json_int_t)v->learners, "removed_members", (json_int_t)v->removed,
+	                 "version", v->version[0] ? json_string(v->version) : json_null(),
+	                 "other_keys", kvf_json_u64(v->other_keys),
+	                 "first_other_key", v->other_keys ? kvf_json_bytes((const uint8_t *)v->first_other,
+	                                                                   strlen(v->first_other)) : json_null());
+}
+
+void kvf_text_snap_v2(kvf_buf *b, const kvf_snap_v2 *v)
+{
+	if (!v->parsed)
+		return;
+	kvf_buf_printf(b, " v2store: members=%u", v->members);
+	if (v->learners)
+		kvf_buf_printf(b, " learners=%u", v->learners);
+	if (v->removed)
+		kvf_buf_printf(b, " removed=%u", v->removed);
+	if (v->version[0])
+		kvf_buf_printf(b, " version=%s", v->version);
+	if (!v->other_keys) {
+		kvf_buf_puts(b, " membership only");
+		return;
+	}
+	kvf_buf_printf(b, " other_keys=%" PRIu64 " (", v->other_keys);
+	kvf_text_bytes(b, (const uint8_t *)v->first_other, strlen(v->first_other));
+	kvf_buf_puts(b, v->other_keys > 1 ? ", ...)" : ")");
+}
+
 void kvf_text_conf_state(kvf_buf *b, const Raftpb__ConfState *cs)
 {
 	const struct { const char *name; size_t n; const uint64_t *v; } lists[] = {

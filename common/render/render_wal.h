@@ -10,6 +10,10 @@ json_t *kvf_json_request(const kvf_request *r, const kvf_render_opts *o);
 json_t *kvf_json_header(const kvf_request *r);
 json_t *kvf_json_request_keys(const kvf_request *r);
 json_t *kvf_json_conf_state(const Raftpb__ConfState *cs);
+/* What the v2 store of a .snap file holds (membership only from 3.6 on). */
+json_t *kvf_json_snap_v2(const kvf_snap_v2 *v);
+/* " v2store: members=N ... membership only" (nothing when it did not parse) */
+void kvf_text_snap_v2(kvf_buf *b, const kvf_snap_v2 *v);
 /* " voters=ID,.. learners=ID,.." (hex member ids, as etcdctl prints them) */
 void kvf_text_conf_state(kvf_buf *b, const Raftpb__ConfState *cs);
 void kvf_text_request(kvf_buf *b, const kvf_request *r, const kvf_render_opts *o);
