@@ -332,6 +332,10 @@ kvf_status kvf_keyindex_finish(kvf_keyindex *ki, kvf_err *err)
 	/* etcd: "the correct revision should be set to compaction revision" when
 	 * compaction removed everything above the last write */
 	ki->current_rev = ki->last_main > ki->compact_rev ? ki->last_main : ki->compact_rev;
+	/* an empty store is at revision 1 (kvstore.go: currentRev starts at 1,
+	 * and restoreIntoIndex's currentRev too), as a new member reports it */
+	if (ki->current_rev < 1)
+		ki->current_rev = 1;
 	if (o->at_rev > ki->current_rev)
 		return kvf_err_set(err, KVF_E_USAGE, NULL, KVF_NO_OFFSET,
 		                   "revision %lld is a future revision (current %lld)",
