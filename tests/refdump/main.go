@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"go.etcd.io/bbolt"
 	"go.uber.org/zap"
@@ -73,6 +75,13 @@ func dumpWAL(dir string) {
 	}
 	out["valid_snapshots"] = ss
 	md, hs, ents, err := readAll(dir, snapRec{})
+	if err != nil && strings.Contains(err.Error(), "slice bounds out of range") && len(snaps) > 1 {
+		// a member that joined from a leader's snapshot has no entries
+		// from index 1: etcd reads its WAL from a snapshot record
+		// (ErrSliceOutOfRange otherwise); so do we, from the first
+		md, hs, ents, err = readAll(dir, snaps[1])
+		out["read_from_snapshot"] = snaps[1].index
+	}
 	if err != nil {
 		out["read_error"] = err.Error()
 	}
@@ -115,31 +124,42 @@ func dumpSnap(path string) {
 	}
 	out := map[string]interface{}{"etcd": etcdVersion, "index": index, "term": term,
 		"conf_state": conf, "data_bytes": len(data)}
-	// the v2 store: the node paths it holds (3.6+ writes membership only,
-	// GetMembershipInfoInV2Format)
+	// the v2 store (up to 3.5 the member's whole v2 store; 3.6+ write only
+	// membership, GetMembershipInfoInV2Format): its keys (nodes whose
+	// Children is null) and directories, and /0/version's value
 	var root struct{ Root json.RawMessage }
 	if json.Unmarshal(data, &root) == nil {
-		out["v2_paths"] = v2Paths(root.Root)
+		keys, dirs := []string{}, []string{}
+		values := map[string]string{}
+		v2Nodes(root.Root, &keys, &dirs, values)
+		sort.Strings(keys)
+		sort.Strings(dirs)
+		out["v2_keys"], out["v2_dirs"] = keys, dirs
+		if v, ok := values["/0/version"]; ok {
+			out["v2_version"] = v
+		}
 	}
 	rc.Emit(out)
 }
 
-func v2Paths(raw json.RawMessage) []string {
+func v2Nodes(raw json.RawMessage, keys, dirs *[]string, values map[string]string) {
 	var n struct {
 		Path     string
+		Value    string
 		Children map[string]json.RawMessage
 	}
-	paths := []string{}
 	if json.Unmarshal(raw, &n) != nil {
-		return paths
+		return
 	}
-	if n.Path != "" && n.Path != "/" {
-		paths = append(paths, n.Path)
+	if n.Children == nil {
+		*keys = append(*keys, n.Path)
+		values[n.Path] = n.Value
+		return
 	}
+	*dirs = append(*dirs, n.Path)
 	for _, c := range n.Children {
-		paths = append(paths, v2Paths(c)...)
+		v2Nodes(c, keys, dirs, values)
 	}
-	return paths
 }
 
 func dumpDB(path string, revs []int64) {
