@@ -41,6 +41,8 @@ mkdir -p "$CACHE" || { say "cannot create $CACHE"; exit 2; }
 MANIFEST=${KVF_ETCD_MANIFEST:-$CACHE/versions.json}
 mkdir -p "$(dirname "$MANIFEST")"
 
+# Go keeps its caches under $HOME; without one (a bare CI environment), beside ours
+if [ -z "${HOME:-}" ]; then export GOCACHE="$CACHE/.go-build" GOMODCACHE="$CACHE/.go-mod"; fi
 GO=${KVF_GO-$(command -v go || true)}
 [ -n "$GO" ] || [ ! -x /usr/local/go/bin/go ] || GO=/usr/local/go/bin/go
 
