@@ -169,8 +169,9 @@ def main():
               f"{name}: consistent_index {st['consistent_index']}, raftAppliedIndex {es['raftAppliedIndex']}")
         check(st["term"] == es["raftTerm"], f"{name}: term {st['term']}, raftTerm {es['raftTerm']}")
         if minor >= (3, 6):
-            check(st.get("storage_version") == es.get("storageVersion"),
-                  f"{name}: storage version {st.get('storage_version')}, endpoint status {es.get('storageVersion')}")
+            # endpoint status's storageVersion is DetectSchemaVersion (server.go)
+            check(st["schema"]["version"] == es.get("storageVersion"),
+                  f"{name}: schema {st['schema']}, endpoint status storageVersion {es.get('storageVersion')}")
         size = db_size(dump_db, d)
         check(size == es["dbSize"], f"{name}: db size {size}, endpoint status dbSize {es['dbSize']}")
         want_m = sorted((f"{int(m['ID']):016x}", m.get("name", ""), m["peerURLs"], bool(m.get("isLearner")))
