@@ -500,6 +500,25 @@ static bool version_difference(kvf_span key, char *const *values, size_t n)
 	return true;
 }
 
+static bool span_is(kvf_span s, const char *name)
+{
+	return s.len == strlen(name) && memcmp(s.p, name, s.len) == 0;
+}
+
+/* Members that save consistent_index from the applied index (3.5+) and
+ * members that save it only with a write (3.4): a rolling upgrade's mix. */
+static bool mixed_index_saving(const kvf_diff *d)
+{
+	bool applied = false, writes = false;
+	for (size_t i = 0; i < d->n; i++) {
+		if (kvf_schema_saves_applied_index(&d->nodes[i].st.schema))
+			applied = true;
+		else
+			writes = true;
+	}
+	return applied && writes;
+}
+
 static kvf_status compare_bucket(kvf_diff *d, const char *bucket, kvf_err *err)
 {
 	size_t n = d->n;
@@ -553,6 +572,9 @@ static kvf_status compare_bucket(kvf_diff *d, const char *bucket, kvf_err *err)
 		}
 		if (!same && kind == KVF_BUCKET_META && kvf_meta_key_version_dependent(rows[r].raw_key))
 			same = version_difference(rows[r].raw_key, rows[r].values, n);
+		if (!same && kind == KVF_BUCKET_META && mixed_index_saving(d) &&
+		    (span_is(rows[r].raw_key, "consistent_index") || span_is(rows[r].raw_key, "term")))
+			same = true;   /* 3.4 and 3.5+ members save it differently (db/version.h) */
 		if (same || st || !kvf_grow_array((void **)&d->items, &d->cap_items, d->n_items, sizeof(*d->items))) {
 			free(rows[r].key);
 			for (size_t i = 0; i < n; i++)

@@ -70,6 +70,11 @@ kvf_status kvf_compaction_tombstones(kvf_backend *b, int64_t compact_rev, uint64
 	return s;
 }
 
+bool kvf_schema_saves_applied_index(const kvf_db_schema *s)
+{
+	return s->source != KVF_SCHEMA_NONE;
+}
+
 bool kvf_meta_key_version_dependent(kvf_span key)
 {
 	static const char *const keys[] = { "term", "confState", "storageVersion" };

@@ -64,6 +64,15 @@ bool kvf_hashkv_at_compaction_ok(const kvf_db_schema *s);
  * tombstones the older versions delete: scheduledCompactRev tells.) */
 kvf_status kvf_compaction_tombstones(kvf_backend *b, int64_t compact_rev, uint64_t *count, kvf_err *err);
 
+/* How consistent_index is saved: 3.4 only with a write that changes the
+ * key space or auth (mvcc/kvstore.go saveIndex, auth since 3.4.8), so it
+ * stays behind entries that change nothing (a leader's empty entry, an
+ * Authenticate); 3.5+ at every backend commit, from the last applied index
+ * (backendHooks.OnPreCommitUnsafe). Members of a 3.4/3.5 mixed cluster
+ * that applied the same entries can therefore differ on it. True for a db
+ * that saves the applied index (one with term). */
+bool kvf_schema_saves_applied_index(const kvf_db_schema *s);
+
 /* Meta keys whose presence or value depends on the etcd version and not
  * on the data (see above): term, confState, storageVersion. */
 bool kvf_meta_key_version_dependent(kvf_span key);
