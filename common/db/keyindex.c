@@ -430,7 +430,9 @@ kvf_status kvf_hashkv_compute(kvf_backend *b, const kvf_keyindex *ki, kvf_hashkv
 		                   "internal: HashKV needs an index of every key");
 	out->revision = ki->at_rev;
 	out->current_rev = ki->current_rev;
-	out->compact_rev = ki->compact_rev;
+	/* a store never compacted reports -1 (kvstore.go: compactMainRev starts
+	 * at -1 and restore sets it only from a finishedCompactRev) */
+	out->compact_rev = ki->compact_rev > 0 ? ki->compact_rev : -1;
 	uint32_t h = kvf_crc32c(0, KVF_BUCKET_KEY, 3);
 	kvf_cursor *c;
 	kvf_status s = kvf_cursor_open(b, KVF_BUCKET_KEY, 3, &c, err);
