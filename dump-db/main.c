@@ -88,7 +88,7 @@ static void parse_args(int argc, char **argv, options *o)
 			break;
 		case 'h': usage(); exit(KVF_EXIT_CLEAN);
 		case OPT_VERSION: kvf_print_version(); exit(KVF_EXIT_CLEAN);
-		default: kvf_usage_error("unknown option");
+		default: kvf_option_error(c, argv, "o:h", longopts);
 		}
 	}
 	if (o->format == KVF_FORMAT_JSON)

@@ -122,7 +122,7 @@ static void parse_args(int argc, char **argv, options *o)
 			/* which CRC-32C code checks the chain: what benchmarks depend on */
 			printf("crc32c: %s\n", kvf_crc32c_impl());
 			exit(KVF_EXIT_CLEAN);
-		default: kvf_usage_error("unknown option");
+		default: kvf_option_error(c, argv, "o:h", longopts);
 		}
 	}
 	if (o->format == KVF_FORMAT_JSON)
