@@ -164,7 +164,11 @@ static kvf_status build_index(kvf_backend *b, const options *o, const uint8_t *p
 	return s;
 }
 
-static kvf_status cmd_status(kvf_backend *b, const options *o, kvf_err *err)
+/* status: the db, and the data dir's leftovers when PATH is a data dir. A
+ * snapshot file whose digest does not match, or a meta naming the wrong
+ * kind of page, is damage (*clean = false). */
+static kvf_status cmd_status(kvf_backend *b, const options *o, const kvf_db_location *loc,
+                             bool *clean, kvf_err *err)
 {
 	kvf_keyindex ki;
 	kvf_status s = build_index(b, o, NULL, &ki, err);
@@ -175,6 +179,11 @@ static kvf_status cmd_status(kvf_backend *b, const options *o, kvf_err *err)
 	kvf_keyindex_free(&ki);
 	if (s)
 		return s;
+	if (loc->is_datadir && (s = kvf_db_status_leftovers(&st, &loc->datadir, err))) {
+		kvf_db_status_free(&st);
+		return s;
+	}
+	*clean = !(st.snapshot.is_snapshot && !st.snapshot.digest_ok) && st.info->n_meta_refs == 0;
 	kvf_arena arena;
 	kvf_arena_init(&arena);
 	if (o->format == KVF_FORMAT_JSON)
@@ -351,6 +360,29 @@ static void on_finding(void *ctx, const kvf_db_finding *f)
 	}
 }
 
+/* A snapshot file's digest, checked as etcdutl snapshot restore checks it:
+ * a mismatch is a finding like any damage, at the digest's offset. */
+static kvf_status check_snapshot_digest(kvf_backend *b, check_out *c, kvf_snapshot_file *sf,
+                                        bool *clean, kvf_err *err)
+{
+	const kvf_backend_info *in = kvf_backend_get_info(b);
+	kvf_status s = in->format == KVF_FORMAT_BBOLT ? kvf_snapshot_file_verify(in->path, sf, err) : KVF_OK;
+	if (s || !sf->is_snapshot || sf->digest_ok)
+		return s;
+	kvf_db_finding f = { .pgid = KVF_NO_PGID, .offset = sf->db_size };
+	char stored[65], computed[65];
+	for (int i = 0; i < 32; i++) {
+		snprintf(stored + 2 * i, 3, "%02x", sf->stored[i]);
+		snprintf(computed + 2 * i, 3, "%02x", sf->computed[i]);
+	}
+	snprintf(f.msg, sizeof(f.msg), "sha256: snapshot file digest %.16s... is not the SHA-256 of its "
+	         "%" PRIu64 "-byte db (%.16s...): etcdutl snapshot restore refuses it", stored,
+	         sf->db_size, computed);
+	on_finding(c, &f);
+	*clean = false;
+	return KVF_OK;
+}
+
 static kvf_status cmd_check(kvf_backend *b, const options *o, bool *clean, kvf_err *err)
 {
 	check_out c = { o, json_array(), 0 };
@@ -358,15 +390,22 @@ static kvf_status cmd_check(kvf_backend *b, const options *o, bool *clean, kvf_e
 	kvf_progress_start(&prog, "checking");
 	kvf_status s = kvf_backend_check(b, on_finding, &c, progress_pages, &prog, clean, err);
 	kvf_progress_end(&prog);
+	kvf_snapshot_file sf = { 0 };
+	if (!s)
+		s = check_snapshot_digest(b, &c, &sf, clean, err);
 	if (!s) {
 		const kvf_backend_info *in = kvf_backend_get_info(b);
 		if (o->format == KVF_FORMAT_JSON)
-			put_json(json_pack("{s:s,s:b,s:O,s:o,s:i,s:b}", "path", in->path, "clean", *clean,
+			put_json(json_pack("{s:s,s:b,s:O,s:o,s:i,s:b,s:o}", "path", in->path, "clean", *clean,
 			                   "findings", c.arr, "pages", kvf_json_u64(in->file_size / (in->page_size ? in->page_size : 1)),
-			                   "meta_in_use", in->meta_in_use, "meta_fallback", in->meta_fallback), true);
+			                   "meta_in_use", in->meta_in_use, "meta_fallback", in->meta_fallback,
+			                   "snapshot_file", kvf_json_snapshot_file(&sf)), true);
 		else
-			printf("%s%s: %s%s\n", kvf_color(&o->render, *clean ? "ok" : "damage"), in->path,
-			       *clean ? "ok" : "DAMAGED", kvf_color(&o->render, "reset"));
+			printf("%s%s: %s%s%s\n", kvf_color(&o->render, *clean ? "ok" : "damage"), in->path,
+			       *clean ? "ok" : "DAMAGED",
+			       sf.is_snapshot ? (sf.digest_ok ? " (snapshot file, SHA-256 matches)"
+			                                      : " (snapshot file, SHA-256 mismatch)") : "",
+			       kvf_color(&o->render, "reset"));
 	}
 	json_decref(c.arr);
 	return s;
@@ -428,18 +467,19 @@ int main(int argc, char **argv)
 
 	kvf_err err;
 	kvf_err_clear(&err);
-	char *db_path = NULL;
+	kvf_db_location loc = { 0 };
 	kvf_backend *b = NULL;
 	int rc = KVF_EXIT_CLEAN;
-	if (kvf_etcd_db_path(o.path, &db_path, &err) || kvf_backend_open(&b, db_path, &err)) {
+	if (kvf_etcd_db_locate(o.path, &loc, &err) || kvf_backend_open(&b, loc.db_path, &err)) {
 		kvf_report(&err);
-		free(db_path);
+		kvf_db_location_free(&loc);
 		return KVF_EXIT_TROUBLE;
 	}
+	const char *db_path = loc.db_path;
 	kvf_status s;
 	bool clean = true;
 	if (strcmp(o.command, "status") == 0)
-		s = cmd_status(b, &o, &err);
+		s = cmd_status(b, &o, &loc, &clean, &err);
 	else if (strcmp(o.command, "buckets") == 0)
 		s = cmd_buckets(b, &o, &err);
 	else if (strcmp(o.command, "dump") == 0)
@@ -468,7 +508,7 @@ int main(int argc, char **argv)
 		rc = KVF_EXIT_TROUBLE;
 	}
 	kvf_backend_close(b);
-	free(db_path);
+	kvf_db_location_free(&loc);
 	kvf_buf_free(&line);
 	return rc;
 }

@@ -41,6 +41,11 @@ void kvf_text_db_finding(kvf_buf *b, const kvf_db_finding *f);
 json_t *kvf_json_db_status(const kvf_db_status *st, kvf_arena *arena);
 void kvf_text_db_status(kvf_buf *b, const kvf_db_status *st, kvf_arena *arena, const kvf_render_opts *o);
 
+/* An etcdctl snapshot file's digest: null when not one; for text one phrase
+ * ("etcdctl snapshot save file: a db of N bytes and its SHA-256 ... (matches)"). */
+json_t *kvf_json_snapshot_file(const kvf_snapshot_file *sf);
+void kvf_text_snapshot_file(kvf_buf *b, const kvf_snapshot_file *sf, const kvf_render_opts *o);
+
 json_t *kvf_json_hashkv(const kvf_hashkv *h);
 
 #endif
