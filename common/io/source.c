@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -343,13 +344,20 @@ static kvf_status gz_read(kvf_stream *s, uint8_t *dst, size_t n, size_t *got, kv
 		                   "gzip stream damaged: %s", msg);
 	}
 	if (r == 0) {
-		/* a stream cut short is only visible through gzerror (Z_BUF_ERROR,
-		 * "unexpected end of file"): say so rather than end quietly */
+		/* A stream cut short is only visible through gzerror (Z_BUF_ERROR,
+		 * "unexpected end of file"). Everything inflated before the cut has
+		 * been served; the content ends here, and the reader is told it
+		 * was cut (kvf_stream_truncated) rather than that it ended. */
 		int zerr;
 		const char *msg = gzerror(s->gzf, &zerr);
-		if (zerr != Z_OK)
-			return kvf_err_set(err, KVF_E_TRUNCATED, s->path, s->win_off + s->win_len,
-			                   "gzip stream ends early: %s", msg);
+		if (zerr != Z_OK && !s->truncated) {
+			s->truncated = true;
+			s->truncated_at = s->win_off + s->win_len;
+			/* zlib names a gzdopen'd file "<fd:N>": drop that */
+			const char *colon = msg && msg[0] == '<' ? strstr(msg, ">: ") : NULL;
+			snprintf(s->truncated_why, sizeof(s->truncated_why), "%s",
+			         colon ? colon + 3 : msg ? msg : "?");
+		}
 		s->eof = true;
 	}
 	*got = (size_t)r;
@@ -422,6 +430,13 @@ kvf_status kvf_stream_get(kvf_stream *s, uint64_t off, size_t want,
 	*p = s->win + at;
 	*got = avail < want ? avail : want;
 	return KVF_OK;
+}
+
+bool kvf_stream_truncated(const kvf_stream *s, uint64_t *at)
+{
+	if (s->truncated && at)
+		*at = s->truncated_at;
+	return s->truncated;
 }
 
 void kvf_stream_release(kvf_stream *s, uint64_t off)

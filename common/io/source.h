@@ -53,6 +53,12 @@ typedef struct kvf_stream {
 	uint64_t win_off;
 	uint64_t released;      /* bytes before this are never asked for again */
 	bool eof;               /* nothing more can be read */
+	/* gzip: the stream ended before its end block (a partial copy). What
+	 * was inflated before the cut is served as the content; this says the
+	 * content is cut short and where (kvf_stream_truncated). */
+	bool truncated;
+	uint64_t truncated_at;  /* content bytes inflated before the cut */
+	char truncated_why[80]; /* zlib's message */
 } kvf_stream;
 
 kvf_status kvf_stream_open(kvf_stream *s, const char *path, kvf_err *err);
@@ -65,6 +71,9 @@ kvf_status kvf_stream_get(kvf_stream *s, uint64_t off, size_t want,
                           const uint8_t **p, size_t *got, kvf_err *err);
 /* Everything before off will not be asked for again. */
 void kvf_stream_release(kvf_stream *s, uint64_t off);
+/* A gzip stream cut short: true once its end was reached, with the number
+ * of content bytes before the cut (every one of them was served). */
+bool kvf_stream_truncated(const kvf_stream *s, uint64_t *at);
 /* Total content size when it is known without reading (plain files). */
 bool kvf_stream_size(const kvf_stream *s, uint64_t *size);
 /* The first offset at or after `off` that may hold data: holes of a sparse

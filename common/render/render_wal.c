@@ -1,6 +1,7 @@
 #include "render/render_wal.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *crc_check_name(kvf_wal_crc_state s)
@@ -381,6 +382,30 @@ json_t *kvf_json_wal_finding(const kvf_wal_event *ev)
 	                 "message", f->msg);
 }
 
+json_t *kvf_json_wal_finding_of(const char *member, const kvf_wal_event *ev)
+{
+	json_t *obj = kvf_json_wal_finding(ev);
+	kvf_json_set(obj, "member", json_string(member));
+	kvf_json_set(obj, "path", json_string(ev->segment ? ev->segment->path : ""));
+	return obj;
+}
+
+void kvf_jw_prepend_member(kvf_buf *b, size_t at, const char *member)
+{
+	if (b->len <= at || b->p[at] != '{')
+		return;
+	kvf_buf tag = KVF_BUF_INIT;
+	kvf_jw_raw(&tag, "\"member\":");
+	kvf_jw_bytes(&tag, (const uint8_t *)member, strlen(member));
+	kvf_jw_raw(&tag, b->len > at + 2 ? "," : "");
+	size_t tail = b->len - at - 1;
+	if (tag.len && kvf_buf_append(b, tag.p, tag.len)) {   /* room, then move the tail */
+		memmove(b->p + at + 1 + tag.len, b->p + at + 1, tail);
+		memcpy(b->p + at + 1, tag.p, tag.len);
+	}
+	kvf_buf_free(&tag);
+}
+
 json_t *kvf_json_wal_item(const kvf_log_item *it, const kvf_render_opts *o)
 {
 	const kvf_wal_event *ev = &it->ev;
@@ -458,6 +483,16 @@ void kvf_text_wal_finding(kvf_buf *b, const kvf_wal_event *ev, const kvf_render_
 	kvf_buf_printf(b, "%s%s %s: offset %" PRIu64 ": %s: %s%s",
 	               kvf_color(o, f->damage ? "damage" : "note"), f->damage ? "!!" : "--",
 	               ev->segment ? ev->segment->name : "?", f->offset,
+	               kvf_wal_finding_name(f->kind), f->msg, kvf_color(o, "reset"));
+}
+
+void kvf_text_wal_finding_of(kvf_buf *b, const char *member, const kvf_wal_event *ev,
+                             const kvf_render_opts *o)
+{
+	const kvf_wal_finding *f = &ev->finding;
+	kvf_buf_printf(b, "%s%s %s: %s: offset %" PRIu64 ": %s: %s%s",
+	               kvf_color(o, f->damage ? "damage" : "note"), f->damage ? "!!" : "--", member,
+	               ev->segment ? ev->segment->path : "?", f->offset,
 	               kvf_wal_finding_name(f->kind), f->msg, kvf_color(o, "reset"));
 }
 
@@ -589,7 +624,24 @@ json_t *kvf_json_log_summary(const kvf_log_summary *s, const kvf_wal_segments *s
 			kvf_json_set(fc, kvf_wal_finding_name(k), kvf_json_u64(s->finding_count[k]));
 	kvf_json_set(obj, "findings", fc);
 	kvf_json_set(obj, "damage", kvf_json_u64(s->damage));
+	kvf_json_log_incomplete(obj, s);
 	return obj;
+}
+
+void kvf_text_log_incomplete(kvf_buf *b, const kvf_log_summary *s)
+{
+	if (s->later_segments_missing)
+		kvf_buf_printf(b, ", incomplete: later segments are missing from the evidence (the next is "
+		               "%016" PRIx64 "-%016" PRIx64 ".wal)", s->next_segment_seq, s->next_segment_index);
+}
+
+void kvf_json_log_incomplete(json_t *obj, const kvf_log_summary *s)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "%016" PRIx64 "-%016" PRIx64 ".wal", s->next_segment_seq,
+	         s->next_segment_index);
+	kvf_json_set(obj, "incomplete", json_boolean(s->later_segments_missing));
+	kvf_json_set(obj, "next_segment", s->later_segments_missing ? json_string(name) : json_null());
 }
 
 void kvf_text_log_summary(kvf_buf *b, const kvf_log_summary *s, const kvf_render_opts *o)
@@ -645,7 +697,9 @@ void kvf_text_log_summary(kvf_buf *b, const kvf_log_summary *s, const kvf_render
 			               kvf_color(o, kvf_wal_finding_is_damage(k) ? "damage" : "note"),
 			               kvf_wal_finding_name(k), s->finding_count[k],
 			               kvf_wal_finding_is_damage(k) ? "" : "  (normal)", kvf_color(o, "reset"));
-	kvf_buf_printf(b, "verdict       %s\n", s->damage ? "DAMAGED" : "clean");
+	kvf_buf_printf(b, "verdict       %s", s->damage ? "DAMAGED" : "clean");
+	kvf_text_log_incomplete(b, s);
+	kvf_buf_putc(b, '\n');
 }
 
 /* ---- the same records, streamed (render.h: kvf_jw_*) ---- */

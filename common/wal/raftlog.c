@@ -354,6 +354,23 @@ static void finish(kvf_raftlog *l)
 	s->bytes = total;
 }
 
+/* The segment etcd created when it cut the last one we have: the next
+ * sequence number, and the index after the last entry written (wal.go cut:
+ * walName(w.seq()+1, w.enti+1)). Only this layer knows the entry indexes. */
+static void name_next_segment(kvf_raftlog *l, kvf_wal_event *ev)
+{
+	kvf_wal_finding *f = &ev->finding;
+	size_t n = strlen(f->msg);
+	if (!ev->segment || !ev->segment->named || !l->cont.have_last || n + 60 > sizeof(f->msg))
+		return;
+	snprintf(f->msg + n, sizeof(f->msg) - n, "; the next one is %016" PRIx64 "-%016" PRIx64 ".wal",
+	         ev->segment->seq + 1, l->cont.last_index + 1);
+	kvf_log_summary *s = &l->sum;
+	s->next_segment_seq = ev->segment->seq + 1;
+	s->next_segment_index = l->cont.last_index + 1;
+	s->later_segments_missing = true;
+}
+
 kvf_status kvf_raftlog_next(kvf_raftlog *l, kvf_log_item *it, kvf_err *err)
 {
 	/* Everything but the event, which is filled below: clearing the whole
@@ -383,6 +400,8 @@ kvf_status kvf_raftlog_next(kvf_raftlog *l, kvf_log_item *it, kvf_err *err)
 	case KVF_WAL_EV_FINDING:
 		if (it->ev.finding.damage)
 			l->cont.damage_seen = true;
+		if (it->ev.finding.kind == KVF_WAL_LATER_SEGMENTS_MISSING)
+			name_next_segment(l, &it->ev);
 		count_finding(&l->sum, &it->ev.finding);
 		break;
 	case KVF_WAL_EV_END:

@@ -63,6 +63,10 @@ typedef struct kvf_log_summary {
 	uint64_t gaps;
 	uint64_t lost;                     /* lost_entries findings */
 	uint64_t crc_ok, crc_bad, crc_unchecked;
+	/* the last segment is full and none follows (later_segments_missing):
+	 * the segment etcd went on writing in */
+	bool later_segments_missing;
+	uint64_t next_segment_seq, next_segment_index;
 } kvf_log_summary;
 
 void kvf_log_summary_free(kvf_log_summary *s);
