@@ -19,6 +19,8 @@ typedef struct options {
 	kvf_render_opts render;
 	int64_t rev;
 	const char *prefix;
+	const char *kinds;       /* --kind: Kubernetes kinds (encoding/k8s.h) */
+	const char *ns;          /* --namespace */
 	const char *command;
 	const char *bucket;
 	const char *path;
@@ -43,6 +45,8 @@ static void usage(void)
 	       "  -o, --output FORMAT text (default) or json\n"
 	       "      --rev R         keys/hashkv at revision R (default: the current one)\n"
 	       "      --prefix P      keys: only keys starting with P\n"
+	       "      --kind LIST     keys, dump key: only Kubernetes objects of these kinds (Pod,jobs,...)\n"
+	       "      --namespace NS  keys, dump key: only Kubernetes objects in namespace NS\n"
 	       "      --values        text: print values, not just their size\n"
 	       "      --color WHEN    auto (default), always, never\n"
 	       "  -h, --help          this help\n"
@@ -52,7 +56,7 @@ static void usage(void)
 	       kvf_tool_name());
 }
 
-enum { OPT_REV = 256, OPT_PREFIX, OPT_VALUES, OPT_COLOR, OPT_VERSION };
+enum { OPT_REV = 256, OPT_PREFIX, OPT_VALUES, OPT_COLOR, OPT_VERSION, OPT_KIND, OPT_NAMESPACE };
 
 static void parse_args(int argc, char **argv, options *o)
 {
@@ -60,6 +64,8 @@ static void parse_args(int argc, char **argv, options *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "rev", required_argument, NULL, OPT_REV },
 		{ "prefix", required_argument, NULL, OPT_PREFIX },
+		{ "kind", required_argument, NULL, OPT_KIND },
+		{ "namespace", required_argument, NULL, OPT_NAMESPACE },
 		{ "values", no_argument, NULL, OPT_VALUES },
 		{ "color", required_argument, NULL, OPT_COLOR },
 		{ "help", no_argument, NULL, 'h' },
@@ -81,6 +87,8 @@ static void parse_args(int argc, char **argv, options *o)
 				kvf_usage_error("--rev wants a revision above 0, not '%s'", optarg);
 			break;
 		case OPT_PREFIX: o->prefix = optarg; break;
+		case OPT_KIND: o->kinds = optarg; break;
+		case OPT_NAMESPACE: o->ns = optarg; break;
 		case OPT_VALUES: o->render.values = true; break;
 		case OPT_COLOR:
 			if (!kvf_parse_color(optarg, &o->render.color))
@@ -116,6 +124,9 @@ static void parse_args(int argc, char **argv, options *o)
 		kvf_usage_error("--rev applies to keys and hashkv");
 	if (o->prefix && strcmp(o->command, "keys") != 0)
 		kvf_usage_error("--prefix applies to keys");
+	if ((o->kinds || o->ns) && strcmp(o->command, "keys") != 0 &&
+	    !(strcmp(o->command, "dump") == 0 && strcmp(o->bucket, KVF_BUCKET_KEY) == 0))
+		kvf_usage_error("--kind and --namespace apply to keys and dump key");
 }
 
 static kvf_buf line = KVF_BUF_INIT;
@@ -249,6 +260,17 @@ static kvf_status cmd_buckets(kvf_backend *b, const options *o, kvf_err *err)
 	return s;
 }
 
+/* --kind, --namespace: is this KeyValue's value such an object? */
+static bool k8s_wanted(const options *o, kvf_span kv_bytes)
+{
+	if (!o->kinds && !o->ns)
+		return true;
+	kvf_kv kv;
+	kvf_k8s_object k;
+	return kvf_kv_parse(kv_bytes, &kv) && kvf_k8s_decode(kv.value, &k) &&
+	       kvf_k8s_matches(&k, o->kinds, o->ns);
+}
+
 static kvf_status cmd_dump(kvf_backend *b, const options *o, kvf_err *err)
 {
 	kvf_cursor *c;
@@ -262,6 +284,8 @@ static kvf_status cmd_dump(kvf_backend *b, const options *o, kvf_err *err)
 	kvf_pair p;
 	bool got;
 	while ((s = kvf_cursor_next(c, &p, &got, err)) == KVF_OK && got) {
+		if (!p.is_bucket && !k8s_wanted(o, p.value))
+			continue;
 		kvf_arena_reset(&arena);
 		if (o->format == KVF_FORMAT_JSON) {
 			kvf_jw_db_pair(&line, kind, &p, &arena, &o->render);
@@ -297,6 +321,8 @@ static kvf_status cmd_keys(kvf_backend *b, const options *o, kvf_err *err)
 		return s;
 	}
 	for (size_t i = 0; i < n; i++) {
+		if (!k8s_wanted(o, v[i]->last_kv))
+			continue;
 		if (o->format == KVF_FORMAT_JSON) {
 			kvf_jw_live_key(&line, v[i], &o->render);
 			put_line();
@@ -367,6 +393,15 @@ static kvf_status check_snapshot_digest(kvf_backend *b, check_out *c, kvf_snapsh
 {
 	const kvf_backend_info *in = kvf_backend_get_info(b);
 	kvf_status s = in->format == KVF_FORMAT_BBOLT ? kvf_snapshot_file_verify(in->path, sf, err) : KVF_OK;
+	uint64_t at, n;
+	if (!s && kvf_db_partial_page(in, sf, &at, &n)) {
+		kvf_db_finding f = { .pgid = at / in->page_size, .offset = at };
+		snprintf(f.msg, sizeof(f.msg), "page %" PRIu64 ": the file ends %" PRIu64 " bytes into it: a db is whole "
+		         "pages (%" PRIu64 " bytes), a snapshot file 32 bytes more (its SHA-256)", f.pgid, n,
+		         in->page_size);
+		on_finding(c, &f);
+		*clean = false;
+	}
 	if (s || !sf->is_snapshot || sf->digest_ok)
 		return s;
 	kvf_db_finding f = { .pgid = KVF_NO_PGID, .offset = sf->db_size };

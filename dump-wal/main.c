@@ -41,6 +41,8 @@ static void usage(void)
 	       "      --verify            integrity only: CRC chain, frames, tails\n"
 	       "      --index FROM[:TO]   entries with FROM <= index <= TO\n"
 	       "      --kind LIST         entries of these kinds (put,txn,lease_*,auth_*,conf,v2,empty,...)\n"
+	       "                          or putting Kubernetes objects of these kinds (Pod,deployments,...)\n"
+	       "      --namespace NS      entries putting a Kubernetes object in namespace NS\n"
 	       "      --key-prefix P      entries that touch a key under P\n"
 	       "      --user U            entries whose request header names user U\n"
 	       "      --records           text: also list state and crc records\n"
@@ -59,6 +61,7 @@ static void usage(void)
 enum {
 	OPT_SUMMARY = 256, OPT_VERIFY, OPT_INDEX, OPT_KIND, OPT_KEY_PREFIX, OPT_USER,
 	OPT_RECORDS, OPT_VALUES, OPT_SECRETS, OPT_SNAP, OPT_NO_SNAP, OPT_COLOR, OPT_VERSION,
+	OPT_NAMESPACE,
 };
 
 static void parse_args(int argc, char **argv, options *o)
@@ -71,6 +74,7 @@ static void parse_args(int argc, char **argv, options *o)
 		{ "kind", required_argument, NULL, OPT_KIND },
 		{ "key-prefix", required_argument, NULL, OPT_KEY_PREFIX },
 		{ "user", required_argument, NULL, OPT_USER },
+		{ "namespace", required_argument, NULL, OPT_NAMESPACE },
 		{ "records", no_argument, NULL, OPT_RECORDS },
 		{ "values", no_argument, NULL, OPT_VALUES },
 		{ "show-secrets", no_argument, NULL, OPT_SECRETS },
@@ -81,7 +85,6 @@ static void parse_args(int argc, char **argv, options *o)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
-	char bad[64];
 	o->render.color = kvf_color_default();
 	int c;
 	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
@@ -96,11 +99,19 @@ static void parse_args(int argc, char **argv, options *o)
 			if (!kvf_entry_filter_index(&o->filter, optarg))
 				kvf_usage_error("--index wants FROM, FROM: or FROM:TO, not '%s'", optarg);
 			break;
-		case OPT_KIND:
-			if (!kvf_kind_list_valid(optarg, bad, sizeof(bad)))
-				kvf_usage_error("--kind: '%s' matches no request kind", bad);
-			o->filter.kinds = optarg;
+		case OPT_KIND: {
+			/* request kinds, and the rest as Kubernetes kinds */
+			char *req, *k8s, bad[64];
+			if (!kvf_kind_list_split(optarg, &req, &k8s, bad, sizeof(bad)))
+				kvf_usage_error("--kind: '%s' is neither a request kind nor a Kubernetes kind "
+				                "(those start with a capital: Pod, MyResource)", bad);
+			o->filter.kinds = req;
+			o->filter.k8s_kinds = k8s;
+			if (!req && !k8s)
+				kvf_usage_error("--kind wants a list of kinds");
 			break;
+		}
+		case OPT_NAMESPACE: o->filter.k8s_namespace = optarg; break;
 		case OPT_KEY_PREFIX:
 			o->filter.has_key_prefix = true;
 			o->filter.key_prefix = (const uint8_t *)optarg;
@@ -542,6 +553,8 @@ int main(int argc, char **argv)
 	if (gather(&in, &o, argv + optind, argc - optind, &err)) {
 		kvf_report(&err);
 		inputs_free(&in);
+		free((char *)o.filter.kinds);
+		free((char *)o.filter.k8s_kinds);
 		return KVF_EXIT_TROUBLE;
 	}
 	size_t nothing = 0;
@@ -550,6 +563,8 @@ int main(int argc, char **argv)
 	if (nothing) {
 		kvf_warn("nothing to read: no WAL segments or .snap files found");
 		inputs_free(&in);
+		free((char *)o.filter.kinds);
+		free((char *)o.filter.k8s_kinds);
 		return KVF_EXIT_TROUBLE;
 	}
 	run_ctx c = { &o, in.n > 1, NULL };
@@ -568,5 +583,7 @@ int main(int argc, char **argv)
 		rc = KVF_EXIT_TROUBLE;
 	}
 	inputs_free(&in);
+	free((char *)o.filter.kinds);
+	free((char *)o.filter.k8s_kinds);
 	return rc;
 }

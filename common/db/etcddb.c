@@ -204,6 +204,16 @@ kvf_status kvf_db_status_read(kvf_backend *b, const kvf_keyindex *ki_in, kvf_db_
 	return KVF_OK;
 }
 
+bool kvf_db_partial_page(const kvf_backend_info *in, const kvf_snapshot_file *sf, uint64_t *at, uint64_t *n)
+{
+	if (in->format != KVF_FORMAT_BBOLT || !in->page_size)
+		return false;
+	uint64_t size = sf->is_snapshot ? sf->db_size : in->file_size;
+	*n = size % in->page_size;
+	*at = size - *n;
+	return *n != 0;
+}
+
 kvf_status kvf_db_status_leftovers(kvf_db_status *st, const kvf_datadir *dd, kvf_err *err)
 {
 	if (!dd || !dd->n_leftovers)

@@ -43,6 +43,11 @@ typedef struct kvf_snapshot_file {
  * Not one: is_snapshot false, KVF_OK. Hashes the whole db part. */
 kvf_status kvf_snapshot_file_verify(const char *path, kvf_snapshot_file *out, kvf_err *err);
 
+/* A bbolt db is a whole number of pages, and a snapshot file 32 bytes more.
+ * Bytes past the last whole page that are neither: *n of them at *at (a
+ * file cut short, or a snapshot file cut inside its digest). */
+bool kvf_db_partial_page(const kvf_backend_info *in, const kvf_snapshot_file *sf, uint64_t *at, uint64_t *n);
+
 typedef struct kvf_span_list {
 	kvf_span *v;
 	size_t n, cap;

@@ -9,42 +9,6 @@
 #include "encoding/proto/etcdserverpb.pb-c.h"
 #include "encoding/proto/leasepb.pb-c.h"
 
-/* ---- Kubernetes summaries ---- */
-
-json_t *kvf_json_k8s(const kvf_k8s_summary *s)
-{
-	json_t *o = json_object();
-	kvf_json_set(o, "encoding", json_string(kvf_k8s_encoding_name(s->encoding)));
-	if (s->encoding == KVF_K8S_ENCRYPTED) {
-		kvf_json_set(o, "provider", kvf_json_bytes((const uint8_t *)s->provider, strlen(s->provider)));
-		kvf_json_set(o, "key_name", kvf_json_bytes((const uint8_t *)s->key_name, strlen(s->key_name)));
-		return o;
-	}
-	const struct { const char *k; const char *v; } f[] = {
-		{ "api_version", s->api_version }, { "kind", s->kind },
-		{ "namespace", s->namespace_ }, { "name", s->name },
-	};
-	for (size_t i = 0; i < 4; i++)
-		if (f[i].v[0])
-			kvf_json_set(o, f[i].k, kvf_json_bytes((const uint8_t *)f[i].v, strlen(f[i].v)));
-	return o;
-}
-
-void kvf_text_k8s(kvf_buf *b, const kvf_k8s_summary *s)
-{
-	if (s->encoding == KVF_K8S_ENCRYPTED) {
-		kvf_buf_printf(b, "[encrypted: %s", s->provider);
-		if (s->key_name[0])
-			kvf_buf_printf(b, " key %s", s->key_name);
-		kvf_buf_putc(b, ']');
-		return;
-	}
-	kvf_buf_printf(b, "[%s%s%s", s->api_version, s->api_version[0] ? " " : "", s->kind);
-	if (s->name[0])
-		kvf_buf_printf(b, " %s%s%s", s->namespace_, s->namespace_[0] ? "/" : "", s->name);
-	kvf_buf_printf(b, "%s]", s->encoding == KVF_K8S_PROTOBUF ? " pb" : "");
-}
-
 /* ---- bucket `key` ---- */
 
 static json_t *json_revision(kvf_revision r)
@@ -61,8 +25,8 @@ static void json_kv_fields(json_t *obj, const kvf_kv *kv, const kvf_render_opts 
 	kvf_json_set(obj, "lease", kvf_json_i64(kv->lease));
 	kvf_json_set(obj, "value_size", kvf_json_u64(kv->value.len));
 	kvf_json_set(obj, "value", kvf_json_bytes(kv->value.p, kv->value.len));
-	kvf_k8s_summary k;
-	if (kvf_k8s_summarize(kv->value, &k))
+	kvf_k8s_object k;
+	if (kvf_k8s_decode(kv->value, &k))
 		kvf_json_set(obj, "k8s", kvf_json_k8s(&k));
 	(void)o;
 }
@@ -79,8 +43,8 @@ static void text_kv_tail(kvf_buf *b, const kvf_kv *kv, const kvf_render_opts *o)
 	} else {
 		kvf_buf_puts(b, " value=");
 		kvf_text_size(b, kv->value.len);
-		kvf_k8s_summary k;
-		if (kvf_k8s_summarize(kv->value, &k)) {
+		kvf_k8s_object k;
+		if (kvf_k8s_decode(kv->value, &k)) {
 			kvf_buf_putc(b, ' ');
 			kvf_text_k8s(b, &k);
 		}
@@ -420,30 +384,6 @@ void kvf_text_live_key(kvf_buf *b, const kvf_key_entry *e, const kvf_render_opts
  * as the trees above (tests/unit/render_test.c holds them to it on every
  * fixture db); the small buckets still go through the trees. */
 
-static void jw_k8s(kvf_buf *b, const kvf_k8s_summary *s)
-{
-	kvf_jw_raw(b, "{");
-	kvf_jw_key(b, "encoding");
-	kvf_jw_string(b, kvf_k8s_encoding_name(s->encoding));
-	if (s->encoding == KVF_K8S_ENCRYPTED) {
-		kvf_jw_key(b, "provider");
-		kvf_jw_bytes(b, (const uint8_t *)s->provider, strlen(s->provider));
-		kvf_jw_key(b, "key_name");
-		kvf_jw_bytes(b, (const uint8_t *)s->key_name, strlen(s->key_name));
-	} else {
-		const struct { const char *k; const char *v; } f[] = {
-			{ "api_version", s->api_version }, { "kind", s->kind },
-			{ "namespace", s->namespace_ }, { "name", s->name },
-		};
-		for (size_t i = 0; i < 4; i++)
-			if (f[i].v[0]) {
-				kvf_jw_key(b, f[i].k);
-				kvf_jw_bytes(b, (const uint8_t *)f[i].v, strlen(f[i].v));
-			}
-	}
-	kvf_jw_raw(b, "}");
-}
-
 /* json_kv_fields, streamed */
 static void jw_kv_fields(kvf_buf *b, const kvf_kv *kv)
 {
@@ -461,10 +401,10 @@ static void jw_kv_fields(kvf_buf *b, const kvf_kv *kv)
 	kvf_jw_u64(b, kv->value.len);
 	kvf_jw_key(b, "value");
 	kvf_jw_bytes(b, kv->value.p, kv->value.len);
-	kvf_k8s_summary k;
-	if (kvf_k8s_summarize(kv->value, &k)) {
+	kvf_k8s_object k;
+	if (kvf_k8s_decode(kv->value, &k)) {
 		kvf_jw_key(b, "k8s");
-		jw_k8s(b, &k);
+		kvf_jw_k8s(b, &k);
 	}
 }
 
@@ -720,7 +660,11 @@ static void text_status_leftovers(kvf_buf *b, const kvf_db_status *st, const kvf
 		if (!l->readable)
 			kvf_buf_printf(b, ", unreadable (%s)", l->why);
 		else if (l->state.has_consistent_index)
-			kvf_buf_printf(b, ", consistent_index %" PRIu64, l->state.consistent_index);
+			kvf_buf_printf(b, ", consistent_index %" PRIu64 "%s", l->state.consistent_index,
+			               !st->state.has_consistent_index ? ""
+			               : l->state.consistent_index > st->state.consistent_index ? " (ahead of the db's)"
+			               : l->state.consistent_index < st->state.consistent_index ? " (behind the db's)"
+			               : " (the db's too)");
 		else
 			kvf_buf_puts(b, ", no consistent_index");
 		if (l->file->kind == KVF_LEFTOVER_SNAP_DB)

@@ -5,7 +5,7 @@
 
 #include "db/backend.h"
 #include "db/etcddb.h"
-#include "encoding/k8s.h"
+#include "render/render_k8s.h"
 #include "db/keyindex.h"
 #include "encoding/pbwire.h"
 #include "render/render.h"
@@ -31,9 +31,6 @@ json_t *kvf_json_live_key(const kvf_key_entry *e, const kvf_render_opts *o);
 void kvf_text_live_key(kvf_buf *b, const kvf_key_entry *e, const kvf_render_opts *o);
 /* kvf_json_live_key, streamed to b as compact JSON without a newline. */
 void kvf_jw_live_key(kvf_buf *b, const kvf_key_entry *e, const kvf_render_opts *o);
-
-json_t *kvf_json_k8s(const kvf_k8s_summary *s);
-void kvf_text_k8s(kvf_buf *b, const kvf_k8s_summary *s);
 
 json_t *kvf_json_db_finding(const kvf_db_finding *f);
 void kvf_text_db_finding(kvf_buf *b, const kvf_db_finding *f);

@@ -1,5 +1,7 @@
 #include "render/render_wal.h"
 
+#include "render/render_k8s.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +38,27 @@ json_t *kvf_json_request_keys(const kvf_request *r)
 	key_list kl = { json_array(), NULL, 0 };
 	kvf_request_keys(r, add_key_json, &kl);
 	return kl.arr;
+}
+
+/* The Kubernetes objects a request puts: {"key", then the object's fields}. */
+static void add_put_k8s_json(void *ctx, const Etcdserverpb__PutRequest *p)
+{
+	kvf_k8s_object k;
+	kvf_span v = { p->value.data, p->value.len, KVF_NO_OFFSET };
+	if (!kvf_k8s_decode(v, &k))
+		return;
+	json_t *obj = json_object(), *fields = kvf_json_k8s(&k);
+	kvf_json_set(obj, "key", kvf_json_bytes(p->key.data, p->key.len));
+	json_object_update(obj, fields);
+	json_decref(fields);
+	json_array_append_new(ctx, obj);
+}
+
+json_t *kvf_json_request_k8s(const kvf_request *r)
+{
+	json_t *arr = json_array();
+	kvf_request_puts(r, add_put_k8s_json, arr);
+	return arr;
 }
 
 json_t *kvf_json_request(const kvf_request *r, const kvf_render_opts *o)
@@ -99,6 +122,17 @@ static void text_lease(kvf_buf *b, int64_t lease)
 		kvf_buf_printf(b, " lease=%" PRIx64, (uint64_t)lease);
 }
 
+/* A put's value that is a Kubernetes object: " [Pod default/web-1 ...]". */
+static void text_put_k8s(kvf_buf *b, const Etcdserverpb__PutRequest *p)
+{
+	kvf_k8s_object k;
+	kvf_span v = { p->value.data, p->value.len, KVF_NO_OFFSET };
+	if (kvf_k8s_decode(v, &k)) {
+		kvf_buf_putc(b, ' ');
+		kvf_text_k8s(b, &k);
+	}
+}
+
 static void text_put(kvf_buf *b, const Etcdserverpb__PutRequest *p, const kvf_render_opts *o)
 {
 	kvf_text_bytes(b, p->key.data, p->key.len);
@@ -108,6 +142,7 @@ static void text_put(kvf_buf *b, const Etcdserverpb__PutRequest *p, const kvf_re
 	} else {
 		kvf_buf_puts(b, " value=");
 		kvf_text_size(b, p->value.len);
+		text_put_k8s(b, p);
 	}
 	text_lease(b, p->lease);
 	if (p->prev_kv) kvf_buf_puts(b, " prev_kv");
@@ -439,6 +474,11 @@ json_t *kvf_json_wal_item(const kvf_log_item *it, const kvf_render_opts *o)
 				kvf_json_set(obj, "keys", keys);
 			else
 				json_decref(keys);
+			json_t *objects = kvf_json_request_k8s(&it->req);
+			if (json_array_size(objects))
+				kvf_json_set(obj, "k8s", objects);
+			else
+				json_decref(objects);
 		}
 		kvf_json_set(obj, "uncommitted", json_boolean(it->uncommitted));
 		kvf_json_set(obj, "overwritten", json_boolean(it->overwritten));
@@ -759,6 +799,37 @@ static void jw_request(kvf_buf *b, const kvf_request *r, const kvf_render_opts *
 	kvf_jw_raw(b, "}");
 }
 
+typedef struct jw_puts {
+	kvf_buf *b;
+	bool any;
+} jw_puts;
+
+static void jw_put_k8s(void *ctx, const Etcdserverpb__PutRequest *p)
+{
+	jw_puts *w = ctx;
+	kvf_k8s_object k;
+	kvf_span v = { p->value.data, p->value.len, KVF_NO_OFFSET };
+	if (!kvf_k8s_decode(v, &k))
+		return;
+	kvf_jw_raw(w->b, w->any ? ",{" : ",\"k8s\":[{");
+	w->any = true;
+	kvf_jw_key(w->b, "key");
+	kvf_jw_bytes(w->b, p->key.data, p->key.len);
+	/* the object's fields after "key": kvf_jw_k8s's object without its brace */
+	size_t at = w->b->len;
+	kvf_jw_k8s(w->b, &k);
+	w->b->p[at] = ',';
+}
+
+/* kvf_json_request_k8s, streamed as ',"k8s":[...]' when there are objects */
+static void jw_request_k8s(kvf_buf *b, const kvf_request *r)
+{
+	jw_puts w = { b, false };
+	kvf_request_puts(r, jw_put_k8s, &w);
+	if (w.any)
+		kvf_jw_raw(b, "]");
+}
+
 static void jw_key_elem(void *ctx, const char *op, ProtobufCBinaryData key, ProtobufCBinaryData end)
 {
 	(void)op;
@@ -858,6 +929,7 @@ bool kvf_jw_wal_item(kvf_buf *b, const kvf_log_item *it, const kvf_render_opts *
 			} else {
 				kvf_jw_raw(b, "]");
 			}
+			jw_request_k8s(b, &it->req);
 		}
 		kvf_jw_raw(b, ",\"uncommitted\":");
 		kvf_jw_bool(b, it->uncommitted);

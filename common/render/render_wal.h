@@ -9,6 +9,8 @@
 json_t *kvf_json_request(const kvf_request *r, const kvf_render_opts *o);
 json_t *kvf_json_header(const kvf_request *r);
 json_t *kvf_json_request_keys(const kvf_request *r);
+/* The Kubernetes objects a request puts, each {"key", then kvf_json_k8s's fields}. */
+json_t *kvf_json_request_k8s(const kvf_request *r);
 json_t *kvf_json_conf_state(const Raftpb__ConfState *cs);
 void kvf_text_request(kvf_buf *b, const kvf_request *r, const kvf_render_opts *o);
 
