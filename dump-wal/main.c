@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/bytes.h"
 #include "io/crc32c.h"
 #include "wal/raft.h"
 #include "wal/raftlog.h"
@@ -228,6 +229,31 @@ static kvf_status sniff_segments(const member *m, kvf_err *err)
 	return KVF_OK;
 }
 
+/* etcd's file pipeline keeps the next segment preallocated as N.tmp, all
+ * zeros until cut() writes its first records and renames it (wal.go,
+ * file_pipeline.go). A shell glob of member/wal names it: one with nothing in
+ * it yet is skipped, with a note; one with records (a crash before the
+ * rename) is read as the unnamed segment it is. */
+static bool preallocated_tmp(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t digits = strspn(base, "0123456789");
+	if (!digits || strcmp(base + digits, ".tmp") != 0)
+		return false;
+	kvf_stream st;
+	kvf_err e;
+	if (kvf_stream_open(&st, path, &e) != KVF_OK)
+		return false;
+	const uint8_t *p;
+	size_t got = 0;
+	bool zeros = kvf_stream_get(&st, 0, 4096, &p, &got, &e) == KVF_OK && kvf_is_zero(p, got);
+	kvf_stream_close(&st);
+	if (zeros)
+		kvf_warn("%s: skipped: etcd's preallocated next segment, no records in it", path);
+	return zeros;
+}
+
 static kvf_status gather_one(inputs *in, const options *o, char *arg, kvf_err *err)
 {
 	const char *label, *path;
@@ -240,6 +266,8 @@ static kvf_status gather_one(inputs *in, const options *o, char *arg, kvf_err *e
 	member *m = NULL;
 	if (kind == KVF_PATH_OTHER) {
 		st = kvf_err_set(err, KVF_E_IO, path, KVF_NO_OFFSET, "not a regular file or directory");
+	} else if (kind == KVF_PATH_FILE && !o->snap_only && preallocated_tmp(path)) {
+		st = KVF_OK;
 	} else if (kind == KVF_PATH_FILE) {
 		if (!in->files)
 			in->files = new_member(in, label, path);
@@ -560,7 +588,7 @@ int main(int argc, char **argv)
 	size_t nothing = 0;
 	for (size_t i = 0; i < in.n; i++)
 		nothing += in.v[i].segs.n == 0 && in.v[i].n_snaps == 0;
-	if (nothing) {
+	if (nothing || in.n == 0) {
 		kvf_warn("nothing to read: no WAL segments or .snap files found");
 		inputs_free(&in);
 		free((char *)o.filter.kinds);
