@@ -43,8 +43,20 @@ def run(tool, *args, rc=0):
     return p
 
 
+def doc(p):
+    try:
+        return json.loads(p.stdout)
+    except json.JSONDecodeError:
+        check(False, f"not a JSON document: {p.stdout[:200]!r}")
+        return {}
+
+
 def lines(p):
-    return [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+    try:
+        return [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+    except json.JSONDecodeError:
+        check(False, f"not JSON lines: {p.stdout[:200]!r}")
+        return []
 
 
 def raw(v):
@@ -96,6 +108,13 @@ def main():
         print(f"FAIL: {e}", file=sys.stderr)
         return 1
     work = Path(tempfile.mkdtemp(prefix="kvf-evidence-live-"))
+    try:
+        return live(c, work, t0)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def live(c, work, t0):
     with c:
         timings["start"] = time.monotonic() - t0
         api = Api(c)
@@ -111,7 +130,7 @@ def main():
         want = json.loads(c.ctl(2, "-w", "json", "get", "--prefix", "--consistency=s", f"--rev={rev}", "").stdout)
         timings["snapshot"] = time.monotonic() - t
         data = snap.read_bytes()
-        st = json.loads(run(DUMP_DB, "-o", "json", "status", snap).stdout)
+        st = doc(run(DUMP_DB, "-o", "json", "status", snap))
         sf = st.get("snapshot_file") or {}
         check(len(data) % 512 == 32 and sf.get("sha256_ok") is True and
               sf.get("sha256_computed") == hashlib.sha256(data[:-32]).hexdigest() == data[-32:].hex(),
@@ -153,8 +172,8 @@ def main():
         stop.set()
         th.join()
         timings["copies"] = time.monotonic() - t
-        doc = json.loads(run(DUMP_WAL, "-o", "json", "--summary", *[f"node{i}={work / f'copy{i}'}" for i in (1, 2, 3)]).stdout)
-        ms = doc.get("members", [])
+        summary = doc(run(DUMP_WAL, "-o", "json", "--summary", *[f"node{i}={work / f'copy{i}'}" for i in (1, 2, 3)]))
+        ms = summary.get("members", [])
         check(len(ms) == 3, f"three members: {len(ms)}")
         for i, m in enumerate(ms, 1):
             check(m["member"] == f"node{i}" and m["damage"] == 0 and int(m["metadata"]["node_id"], 16) == ids[i]
@@ -172,12 +191,13 @@ def main():
         conv = c.wait_converged()
         c.stop_all()
         for i in (1, 2, 3):
-            st = json.loads(run(DUMP_DB, "-o", "json", "status", c.data_dir(i)).stdout)
-            check(st["consistent_index"] < conv[i]["raftAppliedIndex"] and st["consistent_index_saved"] == "with_changes",
-                  f"node{i}: consistent_index {st['consistent_index']} vs raftAppliedIndex {conv[i]['raftAppliedIndex']}")
+            st = doc(run(DUMP_DB, "-o", "json", "status", c.data_dir(i)))
+            check(st.get("consistent_index", 1 << 62) < conv[i]["raftAppliedIndex"] and
+                  st.get("consistent_index_saved") == "with_changes",
+                  f"node{i}: consistent_index {st.get('consistent_index')} vs raftAppliedIndex "
+                  f"{conv[i]['raftAppliedIndex']} ({st.get('consistent_index_saved')})")
             check("trail the applied index" in run(DUMP_DB, "status", c.data_dir(i)).stdout, "status says so")
         member_logs(c, 40)
-    shutil.rmtree(work, ignore_errors=True)
     return report(f"evidence live: {len(objs)} objects, snapshot at revision {rev}")
 
 
