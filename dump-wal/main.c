@@ -604,7 +604,9 @@ int main(int argc, char **argv)
 		rc = r > rc ? r : rc;
 	}
 	if (c.docs) {
-		kvf_json_write_doc(stdout, json_pack("{s:o}", "members", c.docs));
+		json_t *all = json_pack("{s:o}", "members", c.docs);
+		kvf_json_write_doc(stdout, all);
+		json_decref(all);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		kvf_warn("write error on standard output");

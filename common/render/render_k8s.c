@@ -181,7 +181,7 @@ static json_t *json_labels(const kvf_k8s_object *o)
 		kvf_buf_append(&kb, p, n);
 		kvf_buf_putc(&kb, '\0');
 		json_t *val = kvf_json_k8s_str(v);
-		if (memchr(p, 0, n) || json_object_setn(obj, kb.p, n, json_incref(val)) != 0) {
+		if (memchr(p, 0, n) || json_object_setn_new(obj, kb.p, n, json_incref(val)) != 0) {
 			kvf_buf_reset(&kb);
 			kvf_text_bytes(&kb, p, n);
 			json_object_set(obj, kb.p, val);
