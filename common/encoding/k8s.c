@@ -157,7 +157,7 @@ static kvf_k8s_str pb_str(const uint8_t *p, size_t n, uint32_t num)
 	size_t len;
 	kvf_k8s_str s = { 0 };
 	if (pb_bytes(p, n, num, &x, &len))
-		s = str_of(x ? x : (const uint8_t *)"", len, false);
+		s = str_of(x ? x : p, len, false);   /* an empty field: a span of 0 inside the message */
 	return s;
 }
 
@@ -196,7 +196,7 @@ static bool pb_meta(const uint8_t *p, size_t n, kvf_k8s_object *o)
 		}
 		if (f.wire != KVF_PB_LEN)
 			continue;
-		const uint8_t *d = f.data ? f.data : (const uint8_t *)"";
+		const uint8_t *d = f.data ? f.data : p;
 		switch (f.num) {
 		case 1: o->name = str_of(d, f.len, false); break;
 		case 2: o->generate_name = str_of(d, f.len, false); break;
@@ -217,8 +217,8 @@ static bool pb_meta(const uint8_t *p, size_t n, kvf_k8s_object *o)
 
 static bool decode_protobuf(kvf_span v, kvf_k8s_object *o)
 {
-	const uint8_t *unknown = v.p + 4, *type_meta, *raw;
-	size_t ulen = v.len - 4, tlen, rlen;
+	const uint8_t *unknown = v.p + 4, *type_meta = NULL, *raw = NULL;
+	size_t ulen = v.len - 4, tlen = 0, rlen = 0;
 	/* runtime.Unknown must parse as a whole */
 	if (!pb_whole(unknown, ulen))
 		return false;
@@ -230,8 +230,8 @@ static bool decode_protobuf(kvf_span v, kvf_k8s_object *o)
 	/* raw is the object's message unless contentEncoding says it is
 	 * compressed; ObjectMeta is its field 1 */
 	kvf_k8s_str enc = pb_str(unknown, ulen, 3);
-	const uint8_t *meta;
-	size_t mlen;
+	const uint8_t *meta = NULL;
+	size_t mlen = 0;
 	if (enc.len == 0 && pb_bytes(unknown, ulen, 2, &raw, &rlen) && pb_whole(raw, rlen) &&
 	    pb_bytes(raw, rlen, 1, &meta, &mlen))
 		o->metadata_ok = pb_meta(meta, mlen, o);
@@ -653,7 +653,7 @@ static bool pb_next_field(kvf_k8s_iter *it, uint32_t num, const uint8_t **d, siz
 	while (kvf_pb_next(&r, &f) == 1)
 		if (f.num == num && f.wire == KVF_PB_LEN) {
 			it->p = r.p;
-			*d = f.data ? f.data : (const uint8_t *)"";
+			*d = f.data ? f.data : it->p;
 			*len = f.len;
 			return true;
 		}
@@ -702,10 +702,11 @@ bool kvf_k8s_label_next(kvf_k8s_iter *it, kvf_k8s_str *key, kvf_k8s_str *value)
 			continue;
 		*key = pb_str(d, n, 1);
 		*value = pb_str(d, n, 2);
+		/* an entry without its key or value: the empty string, at the entry */
 		if (!key->p)
-			*key = str_of((const uint8_t *)"", 0, false);
+			*key = str_of(d, 0, false);
 		if (!value->p)
-			*value = str_of((const uint8_t *)"", 0, false);
+			*value = str_of(d, 0, false);
 		return true;
 	}
 	return false;
