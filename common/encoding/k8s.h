@@ -88,6 +88,13 @@ typedef struct kvf_k8s_object {
 /* false (and out->encoding == KVF_K8S_NONE) when the value is none of the
  * encodings above. */
 bool kvf_k8s_decode(kvf_span value, kvf_k8s_object *out);
+/* The same for bytes that are not in the evidence file (a put's value, as
+ * protobuf-c decoded it from a WAL entry). */
+static inline bool kvf_k8s_decode_bytes(const uint8_t *p, size_t n, kvf_k8s_object *out)
+{
+	kvf_span v = { p, n, UINT64_MAX };
+	return kvf_k8s_decode(v, out);
+}
 
 const char *kvf_k8s_encoding_name(kvf_k8s_encoding e);
 

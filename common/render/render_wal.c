@@ -44,8 +44,7 @@ json_t *kvf_json_request_keys(const kvf_request *r)
 static void add_put_k8s_json(void *ctx, const Etcdserverpb__PutRequest *p)
 {
 	kvf_k8s_object k;
-	kvf_span v = { p->value.data, p->value.len, KVF_NO_OFFSET };
-	if (!kvf_k8s_decode(v, &k))
+	if (!kvf_k8s_decode_bytes(p->value.data, p->value.len, &k))
 		return;
 	json_t *obj = json_object(), *fields = kvf_json_k8s(&k);
 	kvf_json_set(obj, "key", kvf_json_bytes(p->key.data, p->key.len));
@@ -126,8 +125,7 @@ static void text_lease(kvf_buf *b, int64_t lease)
 static void text_put_k8s(kvf_buf *b, const Etcdserverpb__PutRequest *p)
 {
 	kvf_k8s_object k;
-	kvf_span v = { p->value.data, p->value.len, KVF_NO_OFFSET };
-	if (kvf_k8s_decode(v, &k)) {
+	if (kvf_k8s_decode_bytes(p->value.data, p->value.len, &k)) {
 		kvf_buf_putc(b, ' ');
 		kvf_text_k8s(b, &k);
 	}
@@ -808,8 +806,7 @@ static void jw_put_k8s(void *ctx, const Etcdserverpb__PutRequest *p)
 {
 	jw_puts *w = ctx;
 	kvf_k8s_object k;
-	kvf_span v = { p->value.data, p->value.len, KVF_NO_OFFSET };
-	if (!kvf_k8s_decode(v, &k))
+	if (!kvf_k8s_decode_bytes(p->value.data, p->value.len, &k))
 		return;
 	kvf_jw_raw(w->b, w->any ? ",{" : ",\"k8s\":[{");
 	w->any = true;

@@ -590,8 +590,8 @@ static void probe_put(void *ctx, const Etcdserverpb__PutRequest *put)
 {
 	object_probe *op = ctx;
 	kvf_k8s_object o;
-	kvf_span v = { put->value.data, put->value.len, KVF_NO_OFFSET };
-	if (!op->hit && kvf_k8s_decode(v, &o) && kvf_k8s_matches(&o, op->kinds, op->ns))
+	if (!op->hit && kvf_k8s_decode_bytes(put->value.data, put->value.len, &o) &&
+	    kvf_k8s_matches(&o, op->kinds, op->ns))
 		op->hit = true;
 }
 
