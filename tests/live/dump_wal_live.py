@@ -28,7 +28,27 @@ etcd 3.4 facts the expectations rest on (sources: etcd 3.4.23):
 - Every etcdctl call with --user authenticates first; Authenticate is a
   raft entry of its own, proposed without a token (header user ""), naming
   the user in its body.
+- Each start of a member publishes its name and client URL through raft
+  (etcdserver publish: a v2 PUT /0/members/<hex id>/attributes), and the
+  leader sets the cluster version once (v2 PUT /0/version "3.4.0"); the
+  v2 store has no TTL keys, so no SYNC entries.
+- AuthUserAdd carries the plain password (field 2).
+
+What differs from 3.5 on (the test takes the version as its argument, or
+$KVF_LIVE_VERSION; sources 3.5.35, 3.6.16, 3.7.3):
+- The server hashes the password before proposing: AuthUserAdd carries
+  hashedPassword (field 4, bcrypt "$2a$..."), no password.
+- `auth status` exists and is a raft request (auth_status, 1013) with the
+  caller's header: the test asks it once, as root, after enabling, and
+  checks etcd's authRevision against the module's.
+- 3.6+ publish members with cluster_member_attr_set (1301) and set the
+  cluster version with cluster_version_set (1300, "3.6.0"); 3.5 still
+  writes the v2 requests (and "3.5.0"). 3.6+ write no v2 request at all.
+- With auth on, 3.5.28+ refuse endpoint status without a user: the
+  cluster module polls with one gateway token instead, which adds a single
+  Authenticate entry of root (no data entry, no auth change).
 """
+import base64
 import json
 import os
 import subprocess
@@ -37,8 +57,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from etcdcluster import Cluster, CtlError, EtcdMissing  # noqa: E402
-from livecheck import check, member_logs, report, timings  # noqa: E402
+from etcdcluster import CtlError  # noqa: E402
+from livecheck import (check, etcd_version_arg, member_logs, report,  # noqa: E402
+                       start_cluster, timings)
 
 BUILD = Path(os.environ["KVF_BUILD"])
 DUMP_WAL = str(BUILD / "dump-wal" / "dump-wal")
@@ -120,6 +141,10 @@ def setup_auth(s):
     s.auth.append(Expect("auth_user_grant_role", 1, "", 0, user="root", role="root"))
     s.auth.append(Expect("auth_enable", 1, "", 0))
     check(c.auth_revision == 12, f"computed authRevision after enabling: {c.auth_revision}, want 12")
+    if c.bins.minor >= (3, 5):
+        got = c.auth_status(1)
+        check(got == {"enabled": True, "authRevision": 12}, f"etcd's auth status {got}, want revision 12")
+        s.auth.append(Expect("auth_status", 1, "root", 12))
 
 
 def write_data(s):
@@ -260,13 +285,75 @@ def check_auth(m, ents, s):
               f"(header {a.by!r} rev {a.auth_rev})")
 
 
+def check_membership(m, ents, c, ids):
+    """The publishes of member attributes and the cluster version set, in
+    the request kind each version writes them with."""
+    v3 = c.bins.minor >= (3, 6)
+    pubs, vers, kinds, other_v2 = [], [], set(), []
+    for e in ents:
+        r = e["request"]
+        k = r["kind"]
+        if k == "v2":
+            v2 = r["v2"]
+            path = v2.get("Path", "")
+            if v2.get("Method") == "PUT" and path.startswith("/0/members/") and path.endswith("/attributes"):
+                a = json.loads(v2.get("Val") or "{}")
+                pubs.append((int(path.split("/")[3], 16), a.get("name"), tuple(a.get("clientURLs") or ())))
+                kinds.add(k)
+            elif v2.get("Method") == "PUT" and path == "/0/version":
+                vers.append(v2.get("Val"))
+                kinds.add(k)
+            else:
+                other_v2.append((e["index"], v2.get("Method"), path))
+        elif k == "cluster_member_attr_set":
+            b = r[k]
+            a = b.get("member_attributes", {})
+            pubs.append((int(b.get("member_ID", 0)), a.get("name"), tuple(a.get("client_urls") or ())))
+            kinds.add(k)
+        elif k == "cluster_version_set":
+            vers.append(r[k].get("ver"))
+            kinds.add(k)
+    want = sorted([(ids[i], f"node{i}", (c.member(i).client_url,)) for i in (1, 2, 3)]
+                  + [(ids[3], "node3", (c.member(3).client_url,))])  # node3 restarted
+    check(sorted(pubs) == want, f"node{m}: member attribute publishes {sorted(pubs)}, want {want}")
+    minor = f"{c.bins.minor[0]}.{c.bins.minor[1]}.0"
+    check(vers == [minor], f"node{m}: cluster version set {vers}, want [{minor!r}]")
+    want_kinds = {"cluster_member_attr_set", "cluster_version_set"} if v3 else {"v2"}
+    check(kinds == want_kinds, f"node{m}: membership written as {sorted(kinds)}, etcd {c.version} "
+          f"writes {sorted(want_kinds)}")
+    check(not other_v2, f"node{m}: v2 requests the test did not expect: {other_v2}")
+
+
+def check_passwords(m, d, c, ents):
+    """AuthUserAdd: the plain password (3.4) or a bcrypt hash (3.5+), shown
+    with --show-secrets only."""
+    hashed = c.bins.minor >= (3, 5)
+    field, other = ("hashedPassword", "password") if hashed else ("password", "hashedPassword")
+    for e in (e for e in ents if e["request"]["kind"] == "auth_user_add"):
+        body = e["request"]["auth_user_add"]
+        check(isinstance(body.get(field), dict) and body[field].get("redacted_bytes", 0) > 0
+              and not body.get(other),
+              f"node{m} #{e['index']}: auth_user_add without --show-secrets: {body}")
+    for e in wal_entries("--show-secrets", "--kind", "auth_user_add", d)[0]:
+        body = e["request"]["auth_user_add"]
+        name, secret = body.get("name"), body.get(field)
+        if hashed and isinstance(secret, str) and not secret.startswith("$2"):
+            try:
+                secret = base64.b64decode(secret, validate=True).decode("ascii", "replace")
+            except ValueError:
+                pass
+        ok = (isinstance(secret, str) and secret.startswith("$2a$")) if hashed else \
+            secret == c.passwords.get(name)
+        check(ok and not body.get(other), f"node{m} #{e['index']}: auth_user_add of {name} carries "
+              f"{field} {secret!r} (etcd {c.version} writes {'a bcrypt hash' if hashed else 'the password'})")
+
+
 def main():
     t0 = time.monotonic()
-    try:
-        c = Cluster(size=3)
-    except EtcdMissing as e:
-        print(f"FAIL: {e}", file=sys.stderr)
-        return 1
+    version = etcd_version_arg()
+    c, rc = start_cluster(version, size=3)
+    if c is None:
+        return rc
     with c:
         timings["start"] = time.monotonic() - t0
         s = Scenario(c)
@@ -316,6 +403,8 @@ def main():
 
             matched = check_writes(m, ents, s, prefix16)
             check_auth(m, ents, s)
+            check_membership(m, ents, c, ids)
+            check_passwords(m, d, c, ents)
 
             want_alice = sorted(i for i, w in matched.items() if w.by == "alice")
             check(len(want_alice) == 10, f"node{m}: 10 alice writes, got {len(want_alice)}")
@@ -340,7 +429,7 @@ def main():
         member_logs(c, 15)
     timings["total"] = time.monotonic() - t0
     return report(f"committed entries per member: {committed}; writes checked: {len(s.writes)}; "
-          f"auth changes checked: {len(s.auth)}; final authRevision {c.auth_revision}")
+          f"auth changes checked: {len(s.auth)}; final authRevision {c.auth_revision}", known=("dump_wal_live", c.bins.name))
 
 
 if __name__ == "__main__":

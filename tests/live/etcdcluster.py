@@ -2,7 +2,7 @@
 
     from etcdcluster import Cluster, require_etcd
 
-    with Cluster(size=3) as c:            # starts, waits until every member serves
+    with Cluster(size=3) as c:            # etcd 3.4 (Debian's); version="3.6" for another
         c.user_add(1, "root", "rootpw")
         c.enable_auth(1)
         c.put(2, "/k", "v", user="root")  # etcdctl against member 2's endpoint
@@ -10,6 +10,14 @@
         c.stop_all()                      # followers first, leader last
         wal = c.data_dir(1) / "member" / "wal"
     # leaving the block stops whatever still runs and removes the temp dir
+
+Versions: "3.4" is Debian's etcd-server/etcd-client (PATH, or $KVF_ETCD and
+$KVF_ETCDCTL); "3.5", "3.6", "3.7" (and "3.5.2") are built from etcd's Go
+modules by tests/etcd/build.sh, found through $KVF_ETCD_VERSIONS
+("name=bindir ...", exported by quickstart) or build.sh's versions.json
+($KVF_ETCD_MANIFEST, else the default cache). A full version ("3.6.16")
+names the same binaries. Members can run different versions
+(restart_member(i, version=...) on the same data dir: a rolling upgrade).
 
 Members are numbered from 1. Every etcd is a child of this process and is
 stopped by its PID (SIGTERM, a bounded wait, then SIGKILL); nothing is ever
@@ -39,9 +47,36 @@ etcd 3.4 facts this module relies on (sources: etcd 3.4.23):
   entry is applied, so refused writes are in the WAL too.
 - Every etcdctl call with --user first sends an Authenticate request, which
   is itself a raft entry: calls as a user add entries to the log. Endpoint
-  status needs no credentials, so polling never writes; hashkv is admin-only
+  status needs no credentials in 3.4, so polling never writes; hashkv is admin-only
   and, with auth on, authenticates as root: etcdctl 3.4 does so twice (its
   client, then the maintenance connection it dials to the endpoint).
+
+What differs in 3.5, 3.6 and 3.7 (their sources and `etcd --help`):
+- Flags: --logger zap is the default from 3.5 on (3.4 needs it: capnslog
+  is its default); --enable-v2 is gone in 3.6; every --experimental-* flag
+  is gone in 3.7 (3.6 has both them and --feature-gates). --snapshot-count
+  defaults to 100000 in 3.4/3.5 and 10000 from 3.6. Every flag this module
+  passes is checked against the binary's own --help first.
+- etcdctl 3.6+ has no v2 API and warns about ETCDCTL_API: it is set only
+  for 3.4/3.5's etcdctl.
+- `auth status` exists from 3.5 and goes through raft (an auth_status entry
+  in the WAL), as Authenticate does.
+- With auth on, 3.5.28+ (CVE-2026-33413; so 3.5.35, 3.6.16, 3.7.3, not
+  3.5.2) refuses endpoint status without an authenticated user ("user name
+  is empty"), and `member list` too. etcdctl --user would add an
+  Authenticate entry per poll, so status polling then goes through the gRPC
+  gateway with one root token (one Authenticate entry, again only when the
+  token expires or a member never applied it). A learner refuses
+  Authenticate ("rpc not supported for learner") but takes that token.
+- Promoting through a follower forwards the request to the leader without
+  the credentials: with auth on etcd 3.4 refuses it ("auth: user name is
+  empty" in the leader's log, a timeout for etcdctl); promote() asks the
+  leader.
+- HashKV: 3.6+ answers hash_revision too; 3.5's HashKVResponse has none.
+- Learners: `member add --learner`, then start the new member with
+  --initial-cluster-state existing, then `member promote` once it has
+  caught up (etcd refuses earlier: "can only promote a learner member which
+  is in sync with leader"). A learner answers endpoint status.
 """
 import atexit
 import base64
@@ -55,6 +90,8 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 PORT_RANGE = (20000, 32000)
@@ -81,6 +118,16 @@ class CtlError(ClusterError):
                          f"{(stderr or stdout).strip()}")
 
 
+class EtcdVersionMissing(EtcdMissing):
+    """That etcd version was not built (tests/etcd/build.sh) or is unknown;
+    .version names it, .reason says why (build.sh's SKIPPED reason if any)."""
+
+    def __init__(self, version, reason):
+        self.version = version
+        self.reason = reason
+        super().__init__(f"etcd {version}: {reason}")
+
+
 def require_etcd():
     """(etcd, etcdctl) paths, or EtcdMissing with how to install them.
 
@@ -97,13 +144,132 @@ def require_etcd():
     return tuple(found)
 
 
+DEFAULT_VERSION = "3.4"
+
+
+def _manifest_paths():
+    if os.environ.get("KVF_ETCD_MANIFEST"):
+        return [Path(os.environ["KVF_ETCD_MANIFEST"])]
+    caches = [os.environ.get("KVF_ETCD_CACHE"), "/var/cache/kvforensics/etcd",
+              os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+                           "kvforensics", "etcd")]
+    return [Path(c) / "versions.json" for c in caches if c]
+
+
+def etcd_versions():
+    """({name: bindir}, {name: why skipped}) of the etcd builds the tests can
+    use: $KVF_ETCD_VERSIONS ("3.5=/dir 3.6=/dir ...") if set, else the first
+    versions.json that tests/etcd/build.sh wrote."""
+    pairs = os.environ.get("KVF_ETCD_VERSIONS")
+    if pairs is not None:
+        found = dict(p.split("=", 1) for p in pairs.split() if "=" in p)
+        skipped = {n: "not built (tests/etcd/build.sh skipped it: see its output)"
+                   for n in os.environ.get("KVF_ETCD_SKIPPED", "").split()}
+        return found, skipped
+    for path in _manifest_paths():
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        vs = doc.get("versions", {})
+        return ({n: v["bindir"] for n, v in vs.items() if "bindir" in v},
+                {n: v["skipped"] for n, v in vs.items() if "skipped" in v})
+    return {}, {}
+
+
+class Binaries:
+    """The etcd, etcdctl and etcdutl (None for 3.4) of one etcd version.
+
+    name: what the tests call it ("3.6"); version: what etcd --version says
+    ("3.6.16"); release: (3, 6, 16); minor: (3, 6)."""
+
+    def __init__(self, name, etcd, etcdctl, etcdutl=None):
+        self.name = name
+        self.etcd = etcd
+        self.etcdctl = etcdctl
+        self.etcdutl = etcdutl
+        out = subprocess.run([etcd, "--version"], capture_output=True, text=True,
+                             timeout=30).stdout
+        v = next((l.split(":", 1)[1].strip() for l in out.splitlines()
+                  if l.startswith("etcd Version:")), None)
+        if not v:
+            raise EtcdMissing(f"{etcd} --version names no version: {out!r}")
+        self.version = v
+        self.release = tuple(int(x) for x in v.split("-")[0].split(".")[:3])  # (3, 6, 16)
+        self.minor = self.release[:2]
+        self._flags = None
+
+    def __repr__(self):
+        return f"etcd {self.version} ({os.path.dirname(self.etcd)})"
+
+    @property
+    def flags(self):
+        """Every --flag the server's --help lists."""
+        if self._flags is None:
+            p = subprocess.run([self.etcd, "--help"], capture_output=True, text=True, timeout=30)
+            self._flags = {w.split("=")[0].split("[")[0] for w in (p.stdout + p.stderr).split()
+                           if w.startswith("--")}
+        return self._flags
+
+    def env(self):
+        """The environment for these binaries: no ETCD_*/ETCDCTL_* from
+        outside; ETCDCTL_API=3 for etcdctl 3.4/3.5 (3.6+ warns about it)."""
+        env = _clean_env()
+        if self.minor < (3, 6):
+            env["ETCDCTL_API"] = "3"
+        return env
+
+
+_binaries = {}
+
+
+def etcd_binaries(version=DEFAULT_VERSION):
+    """Binaries of `version` ("3.4", "3.6", "3.6.16", "3.5.2"), or
+    EtcdVersionMissing. 3.4 is require_etcd()'s (Debian's, in PATH)."""
+    version = str(version)
+    if version in _binaries:
+        return _binaries[version]
+    if version == DEFAULT_VERSION:
+        etcd, etcdctl = require_etcd()
+        b = Binaries(version, etcd, etcdctl)
+        if b.minor != (3, 4):
+            raise EtcdVersionMissing(version, f"{etcd} is etcd {b.version}, not 3.4")
+    else:
+        found, skipped = etcd_versions()
+        name = version if version in found else None
+        if name is None:  # a full version: the build whose etcd says so
+            for n, d in found.items():
+                if n != DEFAULT_VERSION and Binaries(n, os.path.join(d, "etcd"),
+                                                     os.path.join(d, "etcdctl")).version == version:
+                    name = n
+                    break
+        if name is None:
+            why = skipped.get(version) or (
+                f"not built: run tests/etcd/build.sh {version} (known: "
+                f"{', '.join(sorted(found)) or 'none'})")
+            raise EtcdVersionMissing(version, why)
+        d = found[name]
+        utl = os.path.join(d, "etcdutl")
+        b = Binaries(name, os.path.join(d, "etcd"), os.path.join(d, "etcdctl"),
+                     utl if os.access(utl, os.X_OK) else None)
+    _binaries[version] = b
+    return b
+
+
+# Optional server features, by the flag each version spells them with; the
+# first spelling the binary's --help has is used ("gate:" = a feature gate).
+FEATURES = {
+    "initial-corrupt-check": ("gate:InitialCorruptCheck=true", "--experimental-initial-corrupt-check"),
+    "compact-hash-check": ("gate:CompactHashCheck=true", "--experimental-compact-hash-check-enabled"),
+    "enable-v2": ("--enable-v2",),
+}
+
+
 def _clean_env():
     # etcd reads every ETCD_* variable as a flag and etcdctl every ETCDCTL_*;
     # a stray ETCDCTL_ENDPOINTS would send our commands to someone else's cluster.
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("ETCD_") and not k.startswith("ETCDCTL_")}
-    env["ETCDCTL_API"] = "3"
-    return env
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith("ETCD_") and not k.startswith("ETCDCTL_")}
 
 
 def _free_ports(count, taken=()):
@@ -166,17 +332,48 @@ def _install_handlers():
         pass
 
 
-class Member:
-    """One etcd process: name nodeI, its ports, data dir and log file."""
+_GATEWAY_INTS = {"cluster_id", "member_id", "revision", "raft_term", "leader", "raftIndex",
+                 "raftTerm", "raftAppliedIndex", "dbSize", "dbSizeInUse", "dbSizeQuota"}
 
-    def __init__(self, index, client_port, peer_port, data_dir, log_path):
+
+def _status_like_etcdctl(st):
+    """The gateway's StatusResponse JSON in etcdctl -w json's shape: 64-bit
+    numbers as numbers (the gateway sends strings), snake_case header keys
+    (the newer gateway sends lowerCamelCase), absent zero values filled."""
+    def fix(d):
+        out = {}
+        for k, v in d.items():
+            k = {"clusterId": "cluster_id", "memberId": "member_id",
+                 "raftTerm": "raft_term"}.get(k, k) if d is st.get("header") else k
+            if isinstance(v, dict):
+                v = fix(v)
+            elif k in _GATEWAY_INTS and isinstance(v, str):
+                v = int(v)
+            out[k] = v
+        return out
+    st = fix(st)
+    for k in ("leader", "raftIndex", "raftTerm", "raftAppliedIndex", "dbSize", "dbSizeInUse"):
+        st.setdefault(k, 0)
+    st.setdefault("header", {}).setdefault("revision", 0)
+    st.setdefault("isLearner", False)
+    return st
+
+
+class Member:
+    """One etcd process: name nodeI, its ports, data dir, log file and the
+    binaries it runs (bins: Binaries; changed by restart_member(version=))."""
+
+    def __init__(self, index, client_port, peer_port, data_dir, log_path, bins):
         self.index = index
         self.name = f"node{index}"
         self.client_port = client_port
         self.peer_port = peer_port
         self.data_dir = data_dir
         self.log_path = log_path
+        self.bins = bins
         self.proc = None
+        self.learner = False  # added with add_learner and not promoted yet
+        self.id = None        # raft member ID, once known (member_ids, add_learner)
 
     @property
     def endpoint(self):
@@ -208,12 +405,23 @@ class Cluster:
     defaults are twice etcd's, so that a loaded machine does not lose its
     leader in the middle of a test. start_timeout: seconds for all members
     to serve. ctl_timeout: etcdctl --command-timeout in seconds.
+    version: the etcd every member runs ("3.4", "3.5", "3.6", "3.7",
+    "3.5.2" or a full version; EtcdVersionMissing if not built).
+    snapshot_count: --snapshot-count (None: the version's default).
+    features: names from FEATURES, spelled as the version spells them.
+    extra_args: more etcd flags, as they are.
     """
 
-    def __init__(self, size=3, *, base_dir=None, keep=None, heartbeat_ms=200,
-                 election_ms=2000, start_timeout=60, ctl_timeout=10, extra_args=()):
-        self.etcd, self.etcdctl = require_etcd()
+    def __init__(self, size=3, *, version=DEFAULT_VERSION, base_dir=None, keep=None,
+                 heartbeat_ms=200, election_ms=2000, start_timeout=60, ctl_timeout=10,
+                 snapshot_count=None, features=(), extra_args=()):
+        self.bins = etcd_binaries(version)
         self.size = size
+        self.snapshot_count = snapshot_count
+        self.features = list(features)
+        unknown = [f for f in self.features if f not in FEATURES]
+        if unknown:
+            raise ValueError(f"unknown features {unknown} (known: {sorted(FEATURES)})")
         self.keep = keep if keep is not None else os.environ.get("KVF_LIVE_KEEP") == "1"
         self.heartbeat_ms = heartbeat_ms
         self.election_ms = election_ms
@@ -228,9 +436,25 @@ class Cluster:
         self.auth_revision = 1
         self._roles_of = {}
         self._closed = False
-        self._env = _clean_env()
+        self._status_token_mode = False
+        self._token = None
+        self.run_dir = None
+        self.use_etcdctl(self.bins.name)
         _install_handlers()
         _live_clusters.add(self)
+
+    @property
+    def version(self):
+        """The full version of the cluster's binaries ("3.6.16")."""
+        return self.bins.version
+
+    def use_etcdctl(self, version):
+        """Send the etcdctl calls from now on with `version`'s etcdctl (during
+        a rolling upgrade, say); etcdutl() follows it."""
+        b = etcd_binaries(version)
+        self.ctl_bins = b
+        self.etcd, self.etcdctl = b.etcd, b.etcdctl
+        self._env = b.env()
 
     # --- lifecycle ---
 
@@ -281,29 +505,54 @@ class Cluster:
 
     def _layout(self, attempt):
         ports = _free_ports(2 * self.size)
-        run = self.dir / f"run{attempt}"
+        run = self.run_dir = self.dir / f"run{attempt}"
         (run / "logs").mkdir(parents=True)
         self.members = [Member(i, ports[2 * i - 2], ports[2 * i - 1], run / f"node{i}",
-                               run / "logs" / f"node{i}.log")
+                               run / "logs" / f"node{i}.log", self.bins)
                         for i in range(1, self.size + 1)]
 
     def _initial_cluster(self):
         return ",".join(f"{m.name}={m.peer_url}" for m in self.members)
 
-    def _spawn(self, m, state):
-        args = [self.etcd, "--name", m.name, "--data-dir", str(m.data_dir),
+    def _version_args(self, bins):
+        """The flags that depend on the version, each checked against its --help."""
+        args = ["--logger", "zap", "--log-outputs", "stderr"]
+        if self.snapshot_count is not None:
+            args += ["--snapshot-count", str(self.snapshot_count)]
+        gates = []
+        for f in self.features:
+            for spelling in FEATURES[f]:
+                if spelling.startswith("gate:") and "--feature-gates" in bins.flags:
+                    gates.append(spelling[5:])
+                    break
+                if spelling in bins.flags:
+                    args.append(spelling)
+                    break
+            else:
+                raise ClusterError(f"{bins} has no flag for {f} (tried {FEATURES[f]})")
+        if gates:
+            args.append("--feature-gates=" + ",".join(gates))
+        missing = [a for a in args + self.extra_args
+                   if a.startswith("--") and a.split("=")[0] not in bins.flags]
+        if missing:
+            raise ClusterError(f"{bins} does not know {missing} (see its --help)")
+        return args
+
+    def _spawn(self, m, state, initial_cluster=None):
+        b = m.bins
+        args = [b.etcd, "--name", m.name, "--data-dir", str(m.data_dir),
                 "--listen-client-urls", m.client_url, "--advertise-client-urls", m.client_url,
                 "--listen-peer-urls", m.peer_url, "--initial-advertise-peer-urls", m.peer_url,
-                "--initial-cluster", self._initial_cluster(),
+                "--initial-cluster", initial_cluster or self._initial_cluster(),
                 "--initial-cluster-state", state, "--initial-cluster-token", self.token,
                 "--heartbeat-interval", str(self.heartbeat_ms),
                 "--election-timeout", str(self.election_ms),
-                "--logger", "zap", "--log-outputs", "stderr", *self.extra_args]
+                *self._version_args(b), *self.extra_args]
         with open(m.log_path, "ab") as log:
             log.write(f"### {time.strftime('%H:%M:%S')} start: {' '.join(args)}\n".encode())
             log.flush()
             m.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                      env=self._env, preexec_fn=_die_with_parent)
+                                      env=_clean_env(), preexec_fn=_die_with_parent)
 
     def wait_ready(self, members=None, timeout=60):
         """Wait until each member (default: all running) answers endpoint
@@ -346,14 +595,92 @@ class Cluster:
         m.proc = None
         return p.returncode
 
-    def restart_member(self, i, timeout=None):
+    def kill_member(self, i):
+        """SIGKILL member i by its PID (a crash: no cleanup, no final fsync
+        beyond what etcd already did). Returns the exit code (-9)."""
+        m = self.member(i)
+        p = m.proc
+        if p is None:
+            return None
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=10)
+        m.proc = None
+        return p.returncode
+
+    def restart_member(self, i, timeout=None, version=None):
         """Start stopped member i again on its data dir and ports
-        (--initial-cluster-state existing) and wait until it serves."""
+        (--initial-cluster-state existing) and wait until it serves.
+        version: run another etcd version's binary on the same data dir
+        (a rolling upgrade or downgrade step)."""
         m = self.member(i)
         if m.running:
             raise ClusterError(f"{m.name} is running (pid {m.pid})")
+        if version is not None:
+            m.bins = etcd_binaries(version)
         self._spawn(m, "existing")
         return self.wait_ready([i], timeout=timeout or self.start_timeout)
+
+    def add_learner(self, via=1, *, version=None, user=None, timeout=None):
+        """Add a new member as a raft learner (`member add --learner`
+        through member `via`), start it (--initial-cluster-state existing)
+        and wait until it answers. Returns its index; promote() it later."""
+        if user is None and self.auth_enabled:
+            user = ROOT
+        taken = {p for m in self.members for p in (m.client_port, m.peer_port)}
+        cport, pport = _free_ports(2, taken)
+        i = len(self.members) + 1
+        m = Member(i, cport, pport, self.run_dir / f"node{i}", self.run_dir / "logs" / f"node{i}.log",
+                   etcd_binaries(version) if version is not None else self.bins)
+        # etcd refuses (before proposing anything) while `via` has not been
+        # connected to every voter for 5 s (etcdserver's HealthInterval)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                resp = self.ctl_json(via, "member", "add", m.name, "--learner",
+                                     f"--peer-urls={m.peer_url}", user=user)
+                break
+            except CtlError as e:
+                if "unhealthy cluster" not in e.stderr or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        m.id = int(resp["member"]["ID"])
+        m.learner = True
+        self.members.append(m)
+        self.size = len(self.members)
+        # the cluster as etcd lists it: a member added before but never started
+        # has no name yet, and etcd wants the new one's name=url in the list
+        names = []
+        for x in resp["members"]:
+            urls = x.get("peerURLs") or []
+            name = x.get("name") or (m.name if int(x["ID"]) == m.id else None)
+            names += [f"{name}={u}" for u in urls if name]
+        self._spawn(m, "existing", initial_cluster=",".join(names))
+        self.wait_ready([i], timeout=timeout or self.start_timeout)
+        return i
+
+    def promote(self, i, via=None, *, user=None, timeout=60):
+        """Promote learner i to a voting member (`member promote`), retrying
+        while etcd says the learner has not caught up with the leader.
+        via: the member asked (default: the leader; a follower forwards the
+        request to the leader over the peer port, and etcd 3.4 loses the
+        credentials doing so: with auth on the leader refuses it, "auth:
+        user name is empty", and etcdctl times out)."""
+        if user is None and self.auth_enabled:
+            user = ROOT
+        m = self.member(i)
+        deadline = time.monotonic() + timeout
+        while True:
+            if via is None:
+                via = self.leader()
+            try:
+                self.ctl(via, "member", "promote", f"{m.id:x}", user=user)
+                break
+            except CtlError as e:
+                if "in sync with leader" not in e.stderr + e.stdout or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        m.learner = False
 
     def restart_all(self, timeout=None):
         """Start every stopped member again and wait until all serve. They
@@ -484,17 +811,70 @@ class Cluster:
 
     def status(self, i, *, user=None):
         """Member i's endpoint status (the "Status" object of etcdctl's
-        JSON: header, leader, raftIndex, raftTerm, raftAppliedIndex, dbSize...)."""
-        return self.ctl_json(i, "endpoint", "status", user=user)[0]["Status"]
+        JSON: header, leader, raftIndex, raftTerm, raftAppliedIndex, dbSize...).
+        Without user, as _status_or_none gets it (no raft entry per call)."""
+        if user is not None:
+            return self.ctl_json(i, "endpoint", "status", user=user)[0]["Status"]
+        st = self._status_or_none(i, timeout=self.ctl_timeout, raise_=True)
+        return st["Status"]
 
-    def _status_or_none(self, i, timeout):
-        p = self.ctl(i, "-w", "json", "endpoint", "status", check=False, timeout=max(1, int(timeout)))
-        if p.returncode != 0:
-            return None
+    def _status_or_none(self, i, timeout, raise_=False):
+        # etcd 3.5.28+ (CVE-2026-33413; 3.6, 3.7) refuses Status without an
+        # authenticated user once auth is on, and etcdctl would authenticate
+        # (a raft entry) on every poll. Then ask the gRPC gateway with one
+        # token instead: one Authenticate entry per token, not per poll.
+        if not self._status_token_mode:
+            p = self.ctl(i, "-w", "json", "endpoint", "status", check=False,
+                         timeout=max(1, int(timeout)))
+            if p.returncode == 0:
+                try:
+                    return json.loads(p.stdout)[0]
+                except (ValueError, IndexError, KeyError):
+                    if raise_:
+                        raise ClusterError(f"node{i}: endpoint status said {p.stdout!r}")
+                    return None
+            if not (self.auth_enabled and "user name is empty" in p.stderr):
+                if raise_:
+                    raise CtlError(["endpoint", "status"], p.returncode, p.stdout, p.stderr)
+                return None
+            self._status_token_mode = True
         try:
-            return json.loads(p.stdout)[0]
-        except (ValueError, IndexError, KeyError):
+            return {"Endpoint": self.member(i).endpoint, "Status": self._gateway_status(i, timeout)}
+        except (OSError, ValueError, ClusterError):
+            if raise_:
+                raise
             return None
+
+    def _gateway(self, i, path, body, *, token=None, timeout=10):
+        """POST body (JSON) to member i's gRPC gateway; the decoded answer."""
+        hdr = {"Content-Type": "application/json"}
+        if token:
+            hdr["Authorization"] = token
+        req = urllib.request.Request(self.member(i).client_url + path,
+                                     data=json.dumps(body).encode(), headers=hdr)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            raise ClusterError(f"node{i} {path}: HTTP {e.code}: {e.read()[:300]!r}") from e
+
+    def _gateway_status(self, i, timeout):
+        for attempt in (1, 2):
+            if self._token is None or attempt == 2:
+                via = next(m.index for m in self.members if m.running and not m.learner)
+                self._token = self._gateway(via, "/v3/auth/authenticate",
+                                            {"name": ROOT, "password": self.passwords[ROOT]},
+                                            timeout=max(1, timeout))["token"]
+            try:
+                st = self._gateway(i, "/v3/maintenance/status", {}, token=self._token,
+                                   timeout=max(1, timeout))
+                break
+            except ClusterError as e:
+                # simple tokens expire (--auth-token-ttl) and exist only on
+                # the members that applied their Authenticate entry
+                if attempt == 2 or "invalid auth token" not in str(e):
+                    raise
+        return _status_like_etcdctl(st)
 
     def hashkv(self, i, rev=0, *, user=None):
         """Member i's HashKV (hash, compact_revision, header). Admin-only
@@ -506,8 +886,53 @@ class Cluster:
 
     def member_ids(self):
         """{member index: raft member ID (int)} from each running member."""
-        return {m.index: self.status(m.index)["header"]["member_id"]
-                for m in self.members if m.running}
+        ids = {m.index: self.status(m.index)["header"]["member_id"]
+               for m in self.members if m.running}
+        for i, mid in ids.items():
+            self.member(i).id = mid
+        return ids
+
+    def member_list(self, i, *, user=None):
+        """`member list` through member i: etcd's members (ID, name, peerURLs,
+        clientURLs, isLearner when true), as its JSON gives them. As root
+        once auth is on (3.5.28+ refuse it without a user); not on a learner."""
+        if user is None and self.auth_enabled:
+            user = ROOT
+        return self.ctl_json(i, "member", "list", user=user)["members"]
+
+    def auth_status(self, i, *, user=None):
+        """`auth status` (3.5+): {"enabled": bool, "authRevision": int}.
+        It goes through raft: an auth_status entry in every WAL."""
+        if self.ctl_bins.minor < (3, 5):
+            raise ClusterError(f"etcdctl {self.ctl_bins.version} has no auth status")
+        if user is None and self.auth_enabled:
+            user = ROOT
+        doc = self.ctl_json(i, "auth", "status", user=user)
+        return {"enabled": bool(doc.get("enabled")), "authRevision": int(doc.get("authRevision", 0))}
+
+    def snapshot_save(self, i, path, *, user=None, timeout=60):
+        """`etcdctl snapshot save` of member i's db into path (the bbolt file
+        plus etcd's trailing sha256). Admin-only: root once auth is on."""
+        if user is None and self.auth_enabled:
+            user = ROOT
+        self.ctl(i, "snapshot", "save", str(path), user=user, timeout=timeout)
+        return Path(path)
+
+    def etcdutl(self, *args, check=True, timeout=120):
+        """Run etcdutl (3.5+; of use_etcdctl's version) with args; offline,
+        on files: give it copies, never a running member's data dir."""
+        if not self.ctl_bins.etcdutl:
+            raise ClusterError(f"etcd {self.ctl_bins.version} has no etcdutl")
+        p = subprocess.run([self.ctl_bins.etcdutl, *map(str, args)], capture_output=True,
+                           text=True, env=self._env, timeout=timeout)
+        if check and p.returncode != 0:
+            raise CtlError(["etcdutl", *args], p.returncode, p.stdout, p.stderr)
+        return p
+
+    def snapshot_status(self, path):
+        """`etcdutl snapshot status -w json` of a snapshot file or db copy:
+        {hash, revision, totalKey, totalSize, version (3.6+)}."""
+        return json.loads(self.etcdutl("snapshot", "status", str(path), "-w", "json").stdout)
 
     def wait_converged(self, timeout=30):
         """Wait until every running member has committed and applied the
