@@ -93,7 +93,7 @@ int main(int argc, char **argv)
 			break;
 		case 'h': usage(); return KVF_EXIT_CLEAN;
 		case OPT_VERSION: kvf_print_version(); return KVF_EXIT_CLEAN;
-		default: kvf_usage_error("unknown option");
+		default: kvf_option_error(c, argv, "o:h", longopts);
 		}
 	}
 	if (format == KVF_FORMAT_JSON)

@@ -19,6 +19,8 @@ typedef struct options {
 	kvf_render_opts render;
 	int64_t rev;
 	const char *prefix;
+	const char *kinds;       /* --kind: Kubernetes kinds (encoding/k8s.h) */
+	const char *ns;          /* --namespace */
 	const char *command;
 	const char *bucket;
 	const char *path;
@@ -43,6 +45,8 @@ static void usage(void)
 	       "  -o, --output FORMAT text (default) or json\n"
 	       "      --rev R         keys/hashkv at revision R (default: the current one)\n"
 	       "      --prefix P      keys: only keys starting with P\n"
+	       "      --kind LIST     keys, dump key: only Kubernetes objects of these kinds (Pod,jobs,...)\n"
+	       "      --namespace NS  keys, dump key: only Kubernetes objects in namespace NS\n"
 	       "      --values        text: print values, not just their size\n"
 	       "      --color WHEN    auto (default), always, never\n"
 	       "  -h, --help          this help\n"
@@ -52,7 +56,7 @@ static void usage(void)
 	       kvf_tool_name());
 }
 
-enum { OPT_REV = 256, OPT_PREFIX, OPT_VALUES, OPT_COLOR, OPT_VERSION };
+enum { OPT_REV = 256, OPT_PREFIX, OPT_VALUES, OPT_COLOR, OPT_VERSION, OPT_KIND, OPT_NAMESPACE };
 
 static void parse_args(int argc, char **argv, options *o)
 {
@@ -60,6 +64,8 @@ static void parse_args(int argc, char **argv, options *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "rev", required_argument, NULL, OPT_REV },
 		{ "prefix", required_argument, NULL, OPT_PREFIX },
+		{ "kind", required_argument, NULL, OPT_KIND },
+		{ "namespace", required_argument, NULL, OPT_NAMESPACE },
 		{ "values", no_argument, NULL, OPT_VALUES },
 		{ "color", required_argument, NULL, OPT_COLOR },
 		{ "help", no_argument, NULL, 'h' },
@@ -81,6 +87,8 @@ static void parse_args(int argc, char **argv, options *o)
 				kvf_usage_error("--rev wants a revision above 0, not '%s'", optarg);
 			break;
 		case OPT_PREFIX: o->prefix = optarg; break;
+		case OPT_KIND: o->kinds = optarg; break;
+		case OPT_NAMESPACE: o->ns = optarg; break;
 		case OPT_VALUES: o->render.values = true; break;
 		case OPT_COLOR:
 			if (!kvf_parse_color(optarg, &o->render.color))
@@ -88,7 +96,7 @@ static void parse_args(int argc, char **argv, options *o)
 			break;
 		case 'h': usage(); exit(KVF_EXIT_CLEAN);
 		case OPT_VERSION: kvf_print_version(); exit(KVF_EXIT_CLEAN);
-		default: kvf_usage_error("unknown option");
+		default: kvf_option_error(c, argv, "o:h", longopts);
 		}
 	}
 	if (o->format == KVF_FORMAT_JSON)
@@ -116,6 +124,9 @@ static void parse_args(int argc, char **argv, options *o)
 		kvf_usage_error("--rev applies to keys and hashkv");
 	if (o->prefix && strcmp(o->command, "keys") != 0)
 		kvf_usage_error("--prefix applies to keys");
+	if ((o->kinds || o->ns) && strcmp(o->command, "keys") != 0 &&
+	    !(strcmp(o->command, "dump") == 0 && strcmp(o->bucket, KVF_BUCKET_KEY) == 0))
+		kvf_usage_error("--kind and --namespace apply to keys and dump key");
 }
 
 static kvf_buf line = KVF_BUF_INIT;
@@ -164,7 +175,11 @@ static kvf_status build_index(kvf_backend *b, const options *o, const uint8_t *p
 	return s;
 }
 
-static kvf_status cmd_status(kvf_backend *b, const options *o, kvf_err *err)
+/* status: the db, and the data dir's leftovers when PATH is a data dir. A
+ * snapshot file whose digest does not match, or a meta naming the wrong
+ * kind of page, is damage (*clean = false). */
+static kvf_status cmd_status(kvf_backend *b, const options *o, const kvf_db_location *loc,
+                             bool *clean, kvf_err *err)
 {
 	kvf_keyindex ki;
 	kvf_status s = build_index(b, o, NULL, &ki, err);
@@ -175,6 +190,11 @@ static kvf_status cmd_status(kvf_backend *b, const options *o, kvf_err *err)
 	kvf_keyindex_free(&ki);
 	if (s)
 		return s;
+	if (loc->is_datadir && (s = kvf_db_status_leftovers(&st, &loc->datadir, err))) {
+		kvf_db_status_free(&st);
+		return s;
+	}
+	*clean = !(st.snapshot.is_snapshot && !st.snapshot.digest_ok) && st.info->n_meta_refs == 0;
 	kvf_arena arena;
 	kvf_arena_init(&arena);
 	if (o->format == KVF_FORMAT_JSON)
@@ -240,6 +260,17 @@ static kvf_status cmd_buckets(kvf_backend *b, const options *o, kvf_err *err)
 	return s;
 }
 
+/* --kind, --namespace: is this KeyValue's value such an object? */
+static bool k8s_wanted(const options *o, kvf_span kv_bytes)
+{
+	if (!o->kinds && !o->ns)
+		return true;
+	kvf_kv kv;
+	kvf_k8s_object k;
+	return kvf_kv_parse(kv_bytes, &kv) && kvf_k8s_decode(kv.value, &k) &&
+	       kvf_k8s_matches(&k, o->kinds, o->ns);
+}
+
 static kvf_status cmd_dump(kvf_backend *b, const options *o, kvf_err *err)
 {
 	kvf_cursor *c;
@@ -253,6 +284,8 @@ static kvf_status cmd_dump(kvf_backend *b, const options *o, kvf_err *err)
 	kvf_pair p;
 	bool got;
 	while ((s = kvf_cursor_next(c, &p, &got, err)) == KVF_OK && got) {
+		if (!p.is_bucket && !k8s_wanted(o, p.value))
+			continue;
 		kvf_arena_reset(&arena);
 		if (o->format == KVF_FORMAT_JSON) {
 			kvf_jw_db_pair(&line, kind, &p, &arena, &o->render);
@@ -288,6 +321,8 @@ static kvf_status cmd_keys(kvf_backend *b, const options *o, kvf_err *err)
 		return s;
 	}
 	for (size_t i = 0; i < n; i++) {
+		if (!k8s_wanted(o, v[i]->last_kv))
+			continue;
 		if (o->format == KVF_FORMAT_JSON) {
 			kvf_jw_live_key(&line, v[i], &o->render);
 			put_line();
@@ -363,6 +398,38 @@ static void on_finding(void *ctx, const kvf_db_finding *f)
 	}
 }
 
+/* A snapshot file's digest, checked as etcdutl snapshot restore checks it:
+ * a mismatch is a finding like any damage, at the digest's offset. */
+static kvf_status check_snapshot_digest(kvf_backend *b, check_out *c, kvf_snapshot_file *sf,
+                                        bool *clean, kvf_err *err)
+{
+	const kvf_backend_info *in = kvf_backend_get_info(b);
+	kvf_status s = in->format == KVF_FORMAT_BBOLT ? kvf_snapshot_file_verify(in->path, sf, err) : KVF_OK;
+	uint64_t at, n;
+	if (!s && kvf_db_partial_page(in, sf, &at, &n)) {
+		kvf_db_finding f = { .pgid = at / in->page_size, .offset = at };
+		snprintf(f.msg, sizeof(f.msg), "page %" PRIu64 ": the file ends %" PRIu64 " bytes into it: a db is whole "
+		         "pages (%" PRIu64 " bytes), a snapshot file 32 bytes more (its SHA-256)", f.pgid, n,
+		         in->page_size);
+		on_finding(c, &f);
+		*clean = false;
+	}
+	if (s || !sf->is_snapshot || sf->digest_ok)
+		return s;
+	kvf_db_finding f = { .pgid = KVF_NO_PGID, .offset = sf->db_size };
+	char stored[65], computed[65];
+	for (int i = 0; i < 32; i++) {
+		snprintf(stored + 2 * i, 3, "%02x", sf->stored[i]);
+		snprintf(computed + 2 * i, 3, "%02x", sf->computed[i]);
+	}
+	snprintf(f.msg, sizeof(f.msg), "sha256: snapshot file digest %.16s... is not the SHA-256 of its "
+	         "%" PRIu64 "-byte db (%.16s...): etcdutl snapshot restore refuses it", stored,
+	         sf->db_size, computed);
+	on_finding(c, &f);
+	*clean = false;
+	return KVF_OK;
+}
+
 static kvf_status cmd_check(kvf_backend *b, const options *o, bool *clean, kvf_err *err)
 {
 	check_out c = { o, json_array(), 0 };
@@ -370,15 +437,22 @@ static kvf_status cmd_check(kvf_backend *b, const options *o, bool *clean, kvf_e
 	kvf_progress_start(&prog, "checking");
 	kvf_status s = kvf_backend_check(b, on_finding, &c, progress_pages, &prog, clean, err);
 	kvf_progress_end(&prog);
+	kvf_snapshot_file sf = { 0 };
+	if (!s)
+		s = check_snapshot_digest(b, &c, &sf, clean, err);
 	if (!s) {
 		const kvf_backend_info *in = kvf_backend_get_info(b);
 		if (o->format == KVF_FORMAT_JSON)
-			put_json(json_pack("{s:s,s:b,s:O,s:o,s:i,s:b}", "path", in->path, "clean", *clean,
+			put_json(json_pack("{s:s,s:b,s:O,s:o,s:i,s:b,s:o}", "path", in->path, "clean", *clean,
 			                   "findings", c.arr, "pages", kvf_json_u64(in->file_size / (in->page_size ? in->page_size : 1)),
-			                   "meta_in_use", in->meta_in_use, "meta_fallback", in->meta_fallback), true);
+			                   "meta_in_use", in->meta_in_use, "meta_fallback", in->meta_fallback,
+			                   "snapshot_file", kvf_json_snapshot_file(&sf)), true);
 		else
-			printf("%s%s: %s%s\n", kvf_color(&o->render, *clean ? "ok" : "damage"), in->path,
-			       *clean ? "ok" : "DAMAGED", kvf_color(&o->render, "reset"));
+			printf("%s%s: %s%s%s\n", kvf_color(&o->render, *clean ? "ok" : "damage"), in->path,
+			       *clean ? "ok" : "DAMAGED",
+			       sf.is_snapshot ? (sf.digest_ok ? " (snapshot file, SHA-256 matches)"
+			                                      : " (snapshot file, SHA-256 mismatch)") : "",
+			       kvf_color(&o->render, "reset"));
 	}
 	json_decref(c.arr);
 	return s;
@@ -440,18 +514,19 @@ int main(int argc, char **argv)
 
 	kvf_err err;
 	kvf_err_clear(&err);
-	char *db_path = NULL;
+	kvf_db_location loc = { 0 };
 	kvf_backend *b = NULL;
 	int rc = KVF_EXIT_CLEAN;
-	if (kvf_etcd_db_path(o.path, &db_path, &err) || kvf_backend_open(&b, db_path, &err)) {
+	if (kvf_etcd_db_locate(o.path, &loc, &err) || kvf_backend_open(&b, loc.db_path, &err)) {
 		kvf_report(&err);
-		free(db_path);
+		kvf_db_location_free(&loc);
 		return KVF_EXIT_TROUBLE;
 	}
+	const char *db_path = loc.db_path;
 	kvf_status s;
 	bool clean = true;
 	if (strcmp(o.command, "status") == 0)
-		s = cmd_status(b, &o, &err);
+		s = cmd_status(b, &o, &loc, &clean, &err);
 	else if (strcmp(o.command, "buckets") == 0)
 		s = cmd_buckets(b, &o, &err);
 	else if (strcmp(o.command, "dump") == 0)
@@ -480,7 +555,7 @@ int main(int argc, char **argv)
 		rc = KVF_EXIT_TROUBLE;
 	}
 	kvf_backend_close(b);
-	free(db_path);
+	kvf_db_location_free(&loc);
 	kvf_buf_free(&line);
 	return rc;
 }

@@ -154,5 +154,25 @@ cp "$fx/peer-auger/storage/pod-with-key.bin" "$corpus/k8s/auger-pod-with-key.bin
 printf '{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"cm1","namespace":"default","uid":"4d5e"},"data":{"a":"b"}}\n' \
 	> "$corpus/k8s/synthetic-configmap.json"
 printf 'k8s:enc:aescbc:v1:key1:\001\002\003\004\005\006\007\010' > "$corpus/k8s/synthetic-encrypted"
+# auger's own JSON decoding of pod.bin (every ObjectMeta field, owners), and
+# the evidence fixture's values as a real etcd stored them: a pod with a
+# deletion timestamp and a finalizer, a custom resource in JSON, a Namespace,
+# an encrypted Secret
+cp "$fx/peer-auger/json/pod.json" "$corpus/k8s/auger-pod.json"
+"$build/dump-db/dump-db" -o json keys --prefix /registry/ "$fx/evidence/snapshot/node1.snapshot.db" |
+python3 -c '
+import base64, json, sys
+want = {"/registry/pods/team-a/web-7d9f8c-04": "evidence-pod-deleting.bin",
+        "/registry/stable.example.com/crontabs/team-a/cron-1": "evidence-crontab.json",
+        "/registry/namespaces/team-a": "evidence-namespace.bin",
+        "/registry/secrets/team-a/tls": "evidence-secret-encrypted.bin"}
+for line in sys.stdin:
+    k = json.loads(line)
+    key = k["key"] if isinstance(k["key"], str) else base64.b64decode(k["key"]["base64"]).decode()
+    if key in want:
+        v = k["value"]
+        data = base64.b64decode(v["base64"]) if isinstance(v, dict) else v.encode()
+        open(sys.argv[1] + "/" + want[key], "wb").write(data)
+' "$corpus/k8s"
 
 du -sh "$corpus"/*

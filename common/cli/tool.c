@@ -1,5 +1,6 @@
 #include "cli/tool.h"
 
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -12,6 +13,9 @@ static const char *tool_name = "kvforensics";
 void kvf_tool_init(const char *name)
 {
 	tool_name = name;
+	/* getopt's own message would come first, with the full argv[0]:
+	 * kvf_option_error says it once, in our words */
+	opterr = 0;
 }
 
 const char *kvf_tool_name(void)
@@ -45,8 +49,41 @@ void kvf_usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry '%s --help' for more information.\n", tool_name);
+	/* one line: scripts and people read the first line of an error */
+	fprintf(stderr, " (see %s --help)\n", tool_name);
 	exit(KVF_EXIT_TROUBLE);
+}
+
+/* The long option an argument names ("--rev" or "--rev=5"), or NULL. */
+static const struct option *long_option(const char *arg, const struct option *longopts)
+{
+	if (!arg || strncmp(arg, "--", 2) != 0)
+		return NULL;
+	const char *name = arg + 2;
+	size_t n = strcspn(name, "=");
+	for (const struct option *o = longopts; o && o->name; o++)
+		if (strlen(o->name) == n && strncmp(o->name, name, n) == 0)
+			return o;
+	return NULL;
+}
+
+void kvf_option_error(int c, char *const argv[], const char *shortopts, const struct option *longopts)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : NULL;
+	const struct option *lo = long_option(arg, longopts);
+	if (lo && lo->has_arg == required_argument && (c == ':' || !strchr(arg, '=')))
+		kvf_usage_error("option '--%s' needs an argument", lo->name);
+	if (lo && lo->has_arg == no_argument)
+		kvf_usage_error("option '--%s' takes no argument", lo->name);
+	if (arg && strncmp(arg, "--", 2) == 0)
+		kvf_usage_error("unknown or ambiguous option '%s'", arg);
+	/* a short option: optopt is the character */
+	const char *s = optopt > 0 && optopt < 256 && optopt != ':' ? strchr(shortopts, optopt) : NULL;
+	if (s && s[1] == ':')
+		kvf_usage_error("option '-%c' needs an argument", optopt);
+	if (optopt > 0 && optopt < 256)
+		kvf_usage_error("unknown option '-%c'", optopt);
+	kvf_usage_error("unknown option '%s'", arg ? arg : "?");
 }
 
 bool kvf_parse_format(const char *arg, kvf_format *f)

@@ -23,8 +23,17 @@ const char *kvf_tool_name(void);
 void kvf_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The error, formatted as "tool: file: offset N: message". */
 void kvf_report(const kvf_err *e);
-/* A usage mistake: message, a hint to --help, exit 2. */
+/* A usage mistake: one line, the message and a pointer to --help; exit 2. */
 void kvf_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+struct option;
+/* What getopt_long returned '?' or ':' for, as one usage error naming the
+ * option ("unknown option '--bogus'", "option '--rev' needs an argument").
+ * kvf_tool_init sets opterr = 0, so getopt prints nothing of its own (it
+ * would print a second line, with the full argv[0]). shortopts and longopts
+ * are what getopt_long was given. */
+void kvf_option_error(int c, char *const argv[], const char *shortopts,
+                      const struct option *longopts) __attribute__((noreturn));
 
 bool kvf_parse_format(const char *arg, kvf_format *f);
 /* --color=auto|always|never; auto: stdout is a terminal and NO_COLOR is unset. */

@@ -25,6 +25,13 @@ typedef enum kvf_backend_format {
 
 const char *kvf_backend_format_name(kvf_backend_format f);
 
+/* Something wrong in the structure of the file, found while reading it. */
+typedef struct kvf_db_finding {
+	uint64_t pgid;             /* KVF_NO_PGID when not about a page */
+	uint64_t offset;           /* byte offset in the file, KVF_NO_OFFSET if none */
+	char msg[200];
+} kvf_db_finding;
+
 typedef struct kvf_backend_info {
 	kvf_backend_format format;
 	const char *path;          /* the file read (for LMDB: data.mdb or the file) */
@@ -36,14 +43,14 @@ typedef struct kvf_backend_info {
 	uint64_t high_water;       /* bbolt meta.pgid / LMDB last page + 1: pages in use */
 	uint64_t freelist_pgid;    /* bbolt; UINT64_MAX when etcd's NoFreelistSync wrote none */
 	uint64_t root_pgid;        /* bbolt root bucket page */
+	/* bbolt: the pages the meta in use names (root, freelist) that are not
+	 * of the type it names them for: a freelist pgid on a leaf page, say.
+	 * Found at open by reading the page headers; `check` reports the same
+	 * among its findings, `status` shows these. */
+	kvf_db_finding meta_refs[2];
+	int n_meta_refs;
 } kvf_backend_info;
 
-/* Something wrong in the structure of the file, found while reading it. */
-typedef struct kvf_db_finding {
-	uint64_t pgid;             /* KVF_NO_PGID when not about a page */
-	uint64_t offset;           /* byte offset in the file, KVF_NO_OFFSET if none */
-	char msg[200];
-} kvf_db_finding;
 
 typedef struct kvf_backend kvf_backend;
 typedef struct kvf_cursor kvf_cursor;

@@ -1276,6 +1276,45 @@ static kvf_status choose_meta(kvf_backend *b, kvf_err *err)
 	return KVF_OK;
 }
 
+/* For `status`: the root and freelist pages the meta in use names must be
+ * of that type (bbolt's tx.check finds the same). Reading the page header
+ * is all it takes, and a freelist pgid on a leaf page (auger's sample db) is
+ * otherwise seen only by `check`. */
+static void check_meta_refs(const bolt *db, kvf_backend_info *info)
+{
+	const bolt_meta *m = &db->meta[db->in_use];
+	struct { const char *what; uint64_t id; uint16_t want; uint64_t field; } refs[2] = {
+		{ "root bucket", m->root, FLAG_BRANCH | FLAG_LEAF, 16 },
+		{ "freelist", m->freelist, FLAG_FREELIST, 32 },
+	};
+	for (int i = 0; i < 2; i++) {
+		if (refs[i].want == FLAG_FREELIST && refs[i].id == NO_FREELIST)
+			continue;   /* NoFreelistSync */
+		kvf_db_finding *f = &info->meta_refs[info->n_meta_refs];
+		uint64_t meta_off = (uint64_t)db->in_use * db->page_size + PAGE_HEADER + refs[i].field;
+		char tb[24];
+		if (refs[i].id < 2 || refs[i].id >= db->npages || refs[i].id >= db->high_water) {
+			f->pgid = refs[i].id;
+			f->offset = meta_off;
+			snprintf(f->msg, sizeof(f->msg), "meta page %d names page %" PRIu64 " as its %s: %s",
+			         db->in_use, refs[i].id, refs[i].what,
+			         refs[i].id < 2 ? "a meta page" : refs[i].id >= db->npages ? "past the end of the file"
+			                                                                     : "beyond the high-water mark");
+			info->n_meta_refs++;
+			continue;
+		}
+		uint16_t flags = kvf_le16(db->data + refs[i].id * db->page_size + 8);
+		if (refs[i].want == FLAG_FREELIST ? flags == FLAG_FREELIST
+		                                  : flags == FLAG_BRANCH || flags == FLAG_LEAF)
+			continue;
+		f->pgid = refs[i].id;
+		f->offset = refs[i].id * db->page_size + 8;
+		snprintf(f->msg, sizeof(f->msg), "meta page %d names page %" PRIu64 " as its %s, but it is a %s page",
+		         db->in_use, refs[i].id, refs[i].what, page_type(flags, tb, sizeof(tb)));
+		info->n_meta_refs++;
+	}
+}
+
 kvf_status kvf_bolt_open(kvf_backend **bp, const char *path, kvf_err *err)
 {
 	*bp = NULL;
@@ -1317,6 +1356,7 @@ kvf_status kvf_bolt_open(kvf_backend **bp, const char *path, kvf_err *err)
 	info->high_water = m->pgid;
 	info->freelist_pgid = m->freelist;
 	info->root_pgid = m->root;
+	check_meta_refs(db, info);
 	if (db->high_water > db->npages)
 		kvf_backend_add_finding(b, db->npages, db->npages * db->page_size,
 		                        "page %" PRIu64 ": past end of file: high water %" PRIu64

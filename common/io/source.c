@@ -1,7 +1,9 @@
 #include "io/source.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -342,13 +344,20 @@ static kvf_status gz_read(kvf_stream *s, uint8_t *dst, size_t n, size_t *got, kv
 		                   "gzip stream damaged: %s", msg);
 	}
 	if (r == 0) {
-		/* a stream cut short is only visible through gzerror (Z_BUF_ERROR,
-		 * "unexpected end of file"): say so rather than end quietly */
+		/* A stream cut short is only visible through gzerror (Z_BUF_ERROR,
+		 * "unexpected end of file"). Everything inflated before the cut has
+		 * been served; the content ends here, and the reader is told it
+		 * was cut (kvf_stream_truncated) rather than that it ended. */
 		int zerr;
 		const char *msg = gzerror(s->gzf, &zerr);
-		if (zerr != Z_OK)
-			return kvf_err_set(err, KVF_E_TRUNCATED, s->path, s->win_off + s->win_len,
-			                   "gzip stream ends early: %s", msg);
+		if (zerr != Z_OK && !s->truncated) {
+			s->truncated = true;
+			s->truncated_at = s->win_off + s->win_len;
+			/* zlib names a gzdopen'd file "<fd:N>": drop that */
+			const char *colon = msg && msg[0] == '<' ? strstr(msg, ">: ") : NULL;
+			snprintf(s->truncated_why, sizeof(s->truncated_why), "%s",
+			         colon ? colon + 3 : msg ? msg : "?");
+		}
 		s->eof = true;
 	}
 	*got = (size_t)r;
@@ -423,6 +432,13 @@ kvf_status kvf_stream_get(kvf_stream *s, uint64_t off, size_t want,
 	return KVF_OK;
 }
 
+bool kvf_stream_truncated(const kvf_stream *s, uint64_t *at)
+{
+	if (s->truncated && at)
+		*at = s->truncated_at;
+	return s->truncated;
+}
+
 void kvf_stream_release(kvf_stream *s, uint64_t off)
 {
 	if (off > s->released)
@@ -449,6 +465,96 @@ static char *existing(const char *base, const char *rel, bool want_dir)
 		return p;
 	free(p);
 	return NULL;
+}
+
+const char *kvf_leftover_kind_name(kvf_leftover_kind k)
+{
+	switch (k) {
+	case KVF_LEFTOVER_SNAP_DB: return "a leader's db snapshot received and never applied";
+	case KVF_LEFTOVER_DEFRAG_TMP: return "the copy of an interrupted defragmentation";
+	case KVF_LEFTOVER_SNAP_TMP: return "a leader's db snapshot being received (incomplete)";
+	}
+	return "?";
+}
+
+const char *kvf_leftover_kind_id(kvf_leftover_kind k)
+{
+	switch (k) {
+	case KVF_LEFTOVER_SNAP_DB: return "snap_db";
+	case KVF_LEFTOVER_DEFRAG_TMP: return "defrag_tmp";
+	case KVF_LEFTOVER_SNAP_TMP: return "snap_tmp";
+	}
+	return "?";
+}
+
+/* %016x.snap.db (snap/db.go dbFilePath): the index in the name */
+static bool snap_db_name(const char *name, uint64_t *index)
+{
+	if (strlen(name) != 16 + 8 || strcmp(name + 16, ".snap.db") != 0)
+		return false;
+	uint64_t v = 0;
+	for (int i = 0; i < 16; i++) {
+		char c = name[i];
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		if (d < 0)
+			return false;
+		v = v << 4 | (uint64_t)d;
+	}
+	*index = v;
+	return true;
+}
+
+static int cmp_leftover(const void *a, const void *b)
+{
+	return strcmp(((const kvf_leftover *)a)->name, ((const kvf_leftover *)b)->name);
+}
+
+/* The leftovers of member/snap (regular files only; a name that only looks
+ * like one, a directory say, is not reported). */
+static kvf_status find_leftovers(kvf_datadir *dd, kvf_err *err)
+{
+	DIR *d = opendir(dd->snap_dir);
+	if (!d)
+		return KVF_OK;   /* unreadable: whatever reads the db there says why */
+	size_t cap = 0;
+	kvf_status st = KVF_OK;
+	struct dirent *de;
+	while (st == KVF_OK && (de = readdir(d))) {
+		const char *n = de->d_name;
+		kvf_leftover lo = { 0 };
+		if (snap_db_name(n, &lo.snap_index))
+			lo.kind = KVF_LEFTOVER_SNAP_DB;
+		else if (strncmp(n, "db.tmp", 6) == 0)
+			lo.kind = KVF_LEFTOVER_DEFRAG_TMP;
+		else if (strncmp(n, "tmp", 3) == 0)
+			lo.kind = KVF_LEFTOVER_SNAP_TMP;
+		else
+			continue;
+		char *p = kvf_path_join(dd->snap_dir, n);
+		struct stat sb;
+		if (!p) {
+			st = kvf_err_set(err, KVF_E_NOMEM, dd->snap_dir, KVF_NO_OFFSET, "out of memory");
+			break;
+		}
+		if (lstat(p, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+			free(p);
+			continue;
+		}
+		if (!kvf_grow_array((void **)&dd->leftovers, &cap, dd->n_leftovers, sizeof(*dd->leftovers))) {
+			free(p);
+			st = kvf_err_set(err, KVF_E_NOMEM, dd->snap_dir, KVF_NO_OFFSET, "out of memory");
+			break;
+		}
+		lo.path = p;
+		lo.name = strrchr(p, '/') + 1;
+		lo.size = (uint64_t)sb.st_size;
+		lo.mtime = (int64_t)sb.st_mtime;
+		dd->leftovers[dd->n_leftovers++] = lo;
+	}
+	closedir(d);
+	if (dd->n_leftovers > 1)
+		qsort(dd->leftovers, dd->n_leftovers, sizeof(*dd->leftovers), cmp_leftover);
+	return st;
 }
 
 kvf_status kvf_path_classify(const char *path, kvf_path_kind *kind, kvf_datadir *dd, kvf_err *err)
@@ -484,6 +590,8 @@ kvf_status kvf_path_classify(const char *path, kvf_path_kind *kind, kvf_datadir 
 	dd->wal_dir = existing(member, "wal", true);
 	dd->snap_dir = existing(member, "snap", true);
 	dd->db_path = dd->snap_dir ? existing(dd->snap_dir, "db", false) : NULL;
+	if (dd->snap_dir)
+		return find_leftovers(dd, err);
 	return KVF_OK;
 }
 
@@ -493,5 +601,8 @@ void kvf_datadir_free(kvf_datadir *dd)
 	free(dd->wal_dir);
 	free(dd->snap_dir);
 	free(dd->db_path);
+	for (size_t i = 0; i < dd->n_leftovers; i++)
+		free(dd->leftovers[i].path);
+	free(dd->leftovers);
 	memset(dd, 0, sizeof(*dd));
 }

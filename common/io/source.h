@@ -53,6 +53,12 @@ typedef struct kvf_stream {
 	uint64_t win_off;
 	uint64_t released;      /* bytes before this are never asked for again */
 	bool eof;               /* nothing more can be read */
+	/* gzip: the stream ended before its end block (a partial copy). What
+	 * was inflated before the cut is served as the content; this says the
+	 * content is cut short and where (kvf_stream_truncated). */
+	bool truncated;
+	uint64_t truncated_at;  /* content bytes inflated before the cut */
+	char truncated_why[80]; /* zlib's message */
 } kvf_stream;
 
 kvf_status kvf_stream_open(kvf_stream *s, const char *path, kvf_err *err);
@@ -65,6 +71,9 @@ kvf_status kvf_stream_get(kvf_stream *s, uint64_t off, size_t want,
                           const uint8_t **p, size_t *got, kvf_err *err);
 /* Everything before off will not be asked for again. */
 void kvf_stream_release(kvf_stream *s, uint64_t off);
+/* A gzip stream cut short: true once its end was reached, with the number
+ * of content bytes before the cut (every one of them was served). */
+bool kvf_stream_truncated(const kvf_stream *s, uint64_t *at);
 /* Total content size when it is known without reading (plain files). */
 bool kvf_stream_size(const kvf_stream *s, uint64_t *size);
 /* The first offset at or after `off` that may hold data: holes of a sparse
@@ -73,12 +82,46 @@ bool kvf_stream_size(const kvf_stream *s, uint64_t *size);
  * cannot tell (gzip, or a filesystem without SEEK_DATA). */
 uint64_t kvf_stream_next_data(const kvf_stream *s, uint64_t off);
 
-/* Where an etcd data directory keeps things. Any field may be NULL. */
+/* Files etcd leaves in member/snap/ when it stops between two steps. Each
+ * is a bbolt db (complete or not) that dump-db reads when given its path. */
+typedef enum kvf_leftover_kind {
+	/* %016x.snap.db: a db snapshot received from the leader (MsgSnap) and
+	 * never applied: etcd renames it over member/snap/db when it applies
+	 * the snapshot (3.4 etcdserver/api/snap/db.go SaveDBFrom, server.go
+	 * applySnapshot), so one left behind means a crash in between. */
+	KVF_LEFTOVER_SNAP_DB,
+	/* db.tmp.*: the copy an interrupted defragmentation was writing
+	 * (3.4 mvcc/backend/backend.go defrag: ioutil.TempFile(dir, "db.tmp.*")). */
+	KVF_LEFTOVER_DEFRAG_TMP,
+	/* tmp*: a leader's db snapshot still being received (SaveDBFrom writes
+	 * ioutil.TempFile(snap dir, "tmp") before the rename to .snap.db). */
+	KVF_LEFTOVER_SNAP_TMP,
+} kvf_leftover_kind;
+
+typedef struct kvf_leftover {
+	kvf_leftover_kind kind;
+	char *path;             /* DIR/member/snap/NAME */
+	const char *name;       /* the basename, inside path */
+	uint64_t size;          /* bytes on disk */
+	int64_t mtime;          /* seconds since the epoch */
+	uint64_t snap_index;    /* SNAP_DB: the raft index in its name */
+} kvf_leftover;
+
+/* "snapshot received, never applied", "interrupted defragmentation", ... */
+const char *kvf_leftover_kind_name(kvf_leftover_kind k);
+/* Short stable names for JSON: "snap_db", "defrag_tmp", "snap_tmp". */
+const char *kvf_leftover_kind_id(kvf_leftover_kind k);
+
+/* Where an etcd data directory keeps things. Any path may be NULL.
+ * leftovers: the files above found in snap_dir, in name order (diff-db
+ * and dump-db status report them; each is readable as a db). */
 typedef struct kvf_datadir {
 	char *member_dir;   /* DIR/member */
 	char *wal_dir;      /* DIR/member/wal */
 	char *snap_dir;     /* DIR/member/snap */
 	char *db_path;      /* DIR/member/snap/db */
+	kvf_leftover *leftovers;
+	size_t n_leftovers;
 } kvf_datadir;
 
 typedef enum kvf_path_kind {
@@ -89,8 +132,8 @@ typedef enum kvf_path_kind {
 	KVF_PATH_OTHER,     /* FIFO, device, socket: never opened */
 } kvf_path_kind;
 
-/* Classify path (stat only, nothing opened) and, for a data dir, fill *dd
- * with the paths that exist. */
+/* Classify path (stat and directory listings only, no file opened) and,
+ * for a data dir, fill *dd with the paths that exist and the leftovers. */
 kvf_status kvf_path_classify(const char *path, kvf_path_kind *kind,
                              kvf_datadir *dd, kvf_err *err);
 void kvf_datadir_free(kvf_datadir *dd);

@@ -10,42 +10,6 @@
 #include "encoding/proto/leasepb.pb-c.h"
 #include "render/render_wal.h"
 
-/* ---- Kubernetes summaries ---- */
-
-json_t *kvf_json_k8s(const kvf_k8s_summary *s)
-{
-	json_t *o = json_object();
-	kvf_json_set(o, "encoding", json_string(kvf_k8s_encoding_name(s->encoding)));
-	if (s->encoding == KVF_K8S_ENCRYPTED) {
-		kvf_json_set(o, "provider", kvf_json_bytes((const uint8_t *)s->provider, strlen(s->provider)));
-		kvf_json_set(o, "key_name", kvf_json_bytes((const uint8_t *)s->key_name, strlen(s->key_name)));
-		return o;
-	}
-	const struct { const char *k; const char *v; } f[] = {
-		{ "api_version", s->api_version }, { "kind", s->kind },
-		{ "namespace", s->namespace_ }, { "name", s->name },
-	};
-	for (size_t i = 0; i < 4; i++)
-		if (f[i].v[0])
-			kvf_json_set(o, f[i].k, kvf_json_bytes((const uint8_t *)f[i].v, strlen(f[i].v)));
-	return o;
-}
-
-void kvf_text_k8s(kvf_buf *b, const kvf_k8s_summary *s)
-{
-	if (s->encoding == KVF_K8S_ENCRYPTED) {
-		kvf_buf_printf(b, "[encrypted: %s", s->provider);
-		if (s->key_name[0])
-			kvf_buf_printf(b, " key %s", s->key_name);
-		kvf_buf_putc(b, ']');
-		return;
-	}
-	kvf_buf_printf(b, "[%s%s%s", s->api_version, s->api_version[0] ? " " : "", s->kind);
-	if (s->name[0])
-		kvf_buf_printf(b, " %s%s%s", s->namespace_, s->namespace_[0] ? "/" : "", s->name);
-	kvf_buf_printf(b, "%s]", s->encoding == KVF_K8S_PROTOBUF ? " pb" : "");
-}
-
 /* ---- bucket `key` ---- */
 
 static json_t *json_revision(kvf_revision r)
@@ -62,8 +26,8 @@ static void json_kv_fields(json_t *obj, const kvf_kv *kv, const kvf_render_opts 
 	kvf_json_set(obj, "lease", kvf_json_i64(kv->lease));
 	kvf_json_set(obj, "value_size", kvf_json_u64(kv->value.len));
 	kvf_json_set(obj, "value", kvf_json_bytes(kv->value.p, kv->value.len));
-	kvf_k8s_summary k;
-	if (kvf_k8s_summarize(kv->value, &k))
+	kvf_k8s_object k;
+	if (kvf_k8s_decode(kv->value, &k))
 		kvf_json_set(obj, "k8s", kvf_json_k8s(&k));
 	(void)o;
 }
@@ -80,8 +44,8 @@ static void text_kv_tail(kvf_buf *b, const kvf_kv *kv, const kvf_render_opts *o)
 	} else {
 		kvf_buf_puts(b, " value=");
 		kvf_text_size(b, kv->value.len);
-		kvf_k8s_summary k;
-		if (kvf_k8s_summarize(kv->value, &k)) {
+		kvf_k8s_object k;
+		if (kvf_k8s_decode(kv->value, &k)) {
 			kvf_buf_putc(b, ' ');
 			kvf_text_k8s(b, &k);
 		}
@@ -488,30 +452,6 @@ void kvf_text_live_key(kvf_buf *b, const kvf_key_entry *e, const kvf_render_opts
  * as the trees above (tests/unit/render_test.c holds them to it on every
  * fixture db); the small buckets still go through the trees. */
 
-static void jw_k8s(kvf_buf *b, const kvf_k8s_summary *s)
-{
-	kvf_jw_raw(b, "{");
-	kvf_jw_key(b, "encoding");
-	kvf_jw_string(b, kvf_k8s_encoding_name(s->encoding));
-	if (s->encoding == KVF_K8S_ENCRYPTED) {
-		kvf_jw_key(b, "provider");
-		kvf_jw_bytes(b, (const uint8_t *)s->provider, strlen(s->provider));
-		kvf_jw_key(b, "key_name");
-		kvf_jw_bytes(b, (const uint8_t *)s->key_name, strlen(s->key_name));
-	} else {
-		const struct { const char *k; const char *v; } f[] = {
-			{ "api_version", s->api_version }, { "kind", s->kind },
-			{ "namespace", s->namespace_ }, { "name", s->name },
-		};
-		for (size_t i = 0; i < 4; i++)
-			if (f[i].v[0]) {
-				kvf_jw_key(b, f[i].k);
-				kvf_jw_bytes(b, (const uint8_t *)f[i].v, strlen(f[i].v));
-			}
-	}
-	kvf_jw_raw(b, "}");
-}
-
 /* json_kv_fields, streamed */
 static void jw_kv_fields(kvf_buf *b, const kvf_kv *kv)
 {
@@ -529,10 +469,10 @@ static void jw_kv_fields(kvf_buf *b, const kvf_kv *kv)
 	kvf_jw_u64(b, kv->value.len);
 	kvf_jw_key(b, "value");
 	kvf_jw_bytes(b, kv->value.p, kv->value.len);
-	kvf_k8s_summary k;
-	if (kvf_k8s_summarize(kv->value, &k)) {
+	kvf_k8s_object k;
+	if (kvf_k8s_decode(kv->value, &k)) {
 		kvf_jw_key(b, "k8s");
-		jw_k8s(b, &k);
+		kvf_jw_k8s(b, &k);
 	}
 }
 
@@ -623,6 +563,58 @@ static json_t *json_optional_span(kvf_span s)
 	return s.p ? kvf_json_bytes(s.p, s.len) : json_null();
 }
 
+static void hex_digest(char out[65], const uint8_t d[32])
+{
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+json_t *kvf_json_snapshot_file(const kvf_snapshot_file *sf)
+{
+	if (!sf->is_snapshot)
+		return json_null();
+	char a[65], c[65];
+	hex_digest(a, sf->stored);
+	hex_digest(c, sf->computed);
+	return json_pack("{s:o,s:s,s:s,s:b}", "db_size", kvf_json_u64(sf->db_size), "sha256", a,
+	                 "sha256_computed", c, "sha256_ok", sf->digest_ok);
+}
+
+/* What the file is besides its db: a snapshot file's digest, the meta's
+ * references, how consistent_index is saved, the data dir's leftovers. */
+static void json_status_evidence(json_t *o, const kvf_db_status *st)
+{
+	const kvf_backend_info *in = st->info;
+	kvf_json_set(o, "snapshot_file", kvf_json_snapshot_file(&st->snapshot));
+	json_t *refs = json_array();
+	for (int i = 0; i < in->n_meta_refs; i++)
+		json_array_append_new(refs, kvf_json_db_finding(&in->meta_refs[i]));
+	kvf_json_set(o, "meta_problems", refs);
+	/* 3.5+ writes term with consistent_index at every batch commit
+	 * (backend hook OnPreCommitUnsafe); 3.4 has no term key and saves
+	 * consistent_index only with changes to the key space or auth */
+	kvf_json_set(o, "consistent_index_saved",
+	             json_string(st->state.has_term ? "every_commit" : "with_changes"));
+	json_t *lo = json_array();
+	for (size_t i = 0; i < st->n_leftovers; i++) {
+		const kvf_leftover_db *l = &st->leftovers[i];
+		json_t *j = json_pack("{s:s,s:s,s:o,s:I,s:b}", "kind", kvf_leftover_kind_id(l->file->kind),
+		                      "path", l->file->path, "size", kvf_json_u64(l->file->size),
+		                      "mtime", (json_int_t)l->file->mtime, "readable", l->readable);
+		if (l->file->kind == KVF_LEFTOVER_SNAP_DB)
+			kvf_json_set(j, "snap_index", kvf_json_u64(l->file->snap_index));
+		if (l->readable) {
+			kvf_json_set(j, "consistent_index", json_optional_u64(l->state.has_consistent_index,
+			                                                      l->state.consistent_index));
+			kvf_json_set(j, "damage", kvf_json_u64(l->damage));
+		} else {
+			kvf_json_set(j, "error", json_string(l->why));
+		}
+		json_array_append_new(lo, j);
+	}
+	kvf_json_set(o, "leftovers", lo);
+}
+
 json_t *kvf_json_db_status(const kvf_db_status *st, kvf_arena *arena)
 {
 	const kvf_backend_info *in = st->info;
@@ -691,6 +683,7 @@ json_t *kvf_json_db_status(const kvf_db_status *st, kvf_arena *arena)
 	kvf_json_set(o, "buckets", json_names(&st->buckets));
 	if (es->bad[0])
 		kvf_json_set(o, "malformed", json_string(es->bad));
+	json_status_evidence(o, st);
 	return o;
 }
 
@@ -728,6 +721,64 @@ static void text_schema(kvf_buf *b, const kvf_db_status *st)
 	kvf_buf_putc(b, '\n');
 }
 
+void kvf_text_snapshot_file(kvf_buf *b, const kvf_snapshot_file *sf, const kvf_render_opts *o)
+{
+	char a[65], c[65];
+	hex_digest(a, sf->stored);
+	hex_digest(c, sf->computed);
+	kvf_buf_printf(b, "etcdctl snapshot save file: a db of %" PRIu64 " bytes and its SHA-256 ", sf->db_size);
+	if (sf->digest_ok)
+		kvf_buf_printf(b, "%s (matches)", a);
+	else
+		kvf_buf_printf(b, "%s%s, but the db hashes to %s: MISMATCH (etcdutl snapshot restore "
+		               "refuses it)%s", kvf_color(o, "damage"), a, c, kvf_color(o, "reset"));
+}
+
+/* The file as evidence: a snapshot file's digest, a meta naming the wrong
+ * kind of page. One line each. */
+static void text_status_file(kvf_buf *b, const kvf_db_status *st, const kvf_render_opts *o)
+{
+	if (st->snapshot.is_snapshot) {
+		kvf_buf_puts(b, "snapshot file      ");
+		kvf_text_snapshot_file(b, &st->snapshot, o);
+		kvf_buf_putc(b, '\n');
+	}
+	for (int i = 0; i < st->info->n_meta_refs; i++) {
+		kvf_buf_printf(b, "%smeta problem       ", kvf_color(o, "damage"));
+		kvf_text_db_finding(b, &st->info->meta_refs[i]);
+		kvf_buf_printf(b, "%s\n", kvf_color(o, "reset"));
+	}
+}
+
+/* What else the data dir holds in member/snap, each with its consistent_index. */
+static void text_status_leftovers(kvf_buf *b, const kvf_db_status *st, const kvf_render_opts *o)
+{
+	if (!st->n_leftovers)
+		return;
+	kvf_buf_printf(b, "leftovers          %zu in member/snap (each readable as a db: give its path)\n",
+	               st->n_leftovers);
+	for (size_t i = 0; i < st->n_leftovers; i++) {
+		const kvf_leftover_db *l = &st->leftovers[i];
+		kvf_buf_printf(b, "  %s%s ", kvf_color(o, "note"), l->file->path);
+		kvf_text_size(b, l->file->size);
+		if (!l->readable)
+			kvf_buf_printf(b, ", unreadable (%s)", l->why);
+		else if (l->state.has_consistent_index)
+			kvf_buf_printf(b, ", consistent_index %" PRIu64 "%s", l->state.consistent_index,
+			               !st->state.has_consistent_index ? ""
+			               : l->state.consistent_index > st->state.consistent_index ? " (ahead of the db's)"
+			               : l->state.consistent_index < st->state.consistent_index ? " (behind the db's)"
+			               : " (the db's too)");
+		else
+			kvf_buf_puts(b, ", no consistent_index");
+		if (l->file->kind == KVF_LEFTOVER_SNAP_DB)
+			kvf_buf_printf(b, ", snapshot index %" PRIu64, l->file->snap_index);
+		if (l->readable && l->damage)
+			kvf_buf_printf(b, ", %" PRIu64 " finding(s) reading it", l->damage);
+		kvf_buf_printf(b, ": %s%s\n", kvf_leftover_kind_name(l->file->kind), kvf_color(o, "reset"));
+	}
+}
+
 void kvf_text_db_status(kvf_buf *b, const kvf_db_status *st, kvf_arena *arena, const kvf_render_opts *o)
 {
 	const kvf_backend_info *in = st->info;
@@ -738,8 +789,11 @@ void kvf_text_db_status(kvf_buf *b, const kvf_db_status *st, kvf_arena *arena, c
 	kvf_text_size(b, in->file_size);
 	kvf_buf_printf(b, ", txid %" PRIu64 ", meta %d in use%s\n", in->txid, in->meta_in_use,
 	               in->meta_fallback ? " (FALLBACK: the newer meta is damaged)" : "");
+	text_status_file(b, st, o);
 	if (es->has_consistent_index)
-		kvf_buf_printf(b, "consistent_index   %" PRIu64 "\n", es->consistent_index);
+		kvf_buf_printf(b, "consistent_index   %" PRIu64 "%s\n", es->consistent_index,
+		               es->has_term ? "" : " (no term key: etcd 3.4 or older, which saves it only "
+		                                   "with key-space or auth changes: it may trail the applied index)");
 	else
 		kvf_buf_puts(b, "consistent_index   (absent)\n");
 	if (es->has_term)
@@ -816,6 +870,7 @@ void kvf_text_db_status(kvf_buf *b, const kvf_db_status *st, kvf_arena *arena, c
 	}
 	if (es->bad[0])
 		kvf_buf_printf(b, "%smalformed          %s%s\n", kvf_color(o, "damage"), es->bad, kvf_color(o, "reset"));
+	text_status_leftovers(b, st, o);
 }
 
 json_t *kvf_json_hashkv(const kvf_hashkv *h)

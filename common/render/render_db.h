@@ -5,7 +5,7 @@
 
 #include "db/backend.h"
 #include "db/etcddb.h"
-#include "encoding/k8s.h"
+#include "render/render_k8s.h"
 #include "db/keyindex.h"
 #include "encoding/pbwire.h"
 #include "render/render.h"
@@ -32,14 +32,16 @@ void kvf_text_live_key(kvf_buf *b, const kvf_key_entry *e, const kvf_render_opts
 /* kvf_json_live_key, streamed to b as compact JSON without a newline. */
 void kvf_jw_live_key(kvf_buf *b, const kvf_key_entry *e, const kvf_render_opts *o);
 
-json_t *kvf_json_k8s(const kvf_k8s_summary *s);
-void kvf_text_k8s(kvf_buf *b, const kvf_k8s_summary *s);
-
 json_t *kvf_json_db_finding(const kvf_db_finding *f);
 void kvf_text_db_finding(kvf_buf *b, const kvf_db_finding *f);
 
 json_t *kvf_json_db_status(const kvf_db_status *st, kvf_arena *arena);
 void kvf_text_db_status(kvf_buf *b, const kvf_db_status *st, kvf_arena *arena, const kvf_render_opts *o);
+
+/* An etcdctl snapshot file's digest: null when not one; for text one phrase
+ * ("etcdctl snapshot save file: a db of N bytes and its SHA-256 ... (matches)"). */
+json_t *kvf_json_snapshot_file(const kvf_snapshot_file *sf);
+void kvf_text_snapshot_file(kvf_buf *b, const kvf_snapshot_file *sf, const kvf_render_opts *o);
 
 json_t *kvf_json_hashkv(const kvf_hashkv *h);
 

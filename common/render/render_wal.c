@@ -1,5 +1,7 @@
 #include "render/render_wal.h"
 
+#include "render/render_k8s.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +39,26 @@ json_t *kvf_json_request_keys(const kvf_request *r)
 	key_list kl = { json_array(), NULL, 0 };
 	kvf_request_keys(r, add_key_json, &kl);
 	return kl.arr;
+}
+
+/* The Kubernetes objects a request puts: {"key", then the object's fields}. */
+static void add_put_k8s_json(void *ctx, const Etcdserverpb__PutRequest *p)
+{
+	kvf_k8s_object k;
+	if (!kvf_k8s_decode_bytes(p->value.data, p->value.len, &k))
+		return;
+	json_t *obj = json_object(), *fields = kvf_json_k8s(&k);
+	kvf_json_set(obj, "key", kvf_json_bytes(p->key.data, p->key.len));
+	json_object_update(obj, fields);
+	json_decref(fields);
+	json_array_append_new(ctx, obj);
+}
+
+json_t *kvf_json_request_k8s(const kvf_request *r)
+{
+	json_t *arr = json_array();
+	kvf_request_puts(r, add_put_k8s_json, arr);
+	return arr;
 }
 
 json_t *kvf_json_request(const kvf_request *r, const kvf_render_opts *o)
@@ -100,6 +122,16 @@ static void text_lease(kvf_buf *b, int64_t lease)
 		kvf_buf_printf(b, " lease=%" PRIx64, (uint64_t)lease);
 }
 
+/* A put's value that is a Kubernetes object: " [Pod default/web-1 ...]". */
+static void text_put_k8s(kvf_buf *b, const Etcdserverpb__PutRequest *p)
+{
+	kvf_k8s_object k;
+	if (kvf_k8s_decode_bytes(p->value.data, p->value.len, &k)) {
+		kvf_buf_putc(b, ' ');
+		kvf_text_k8s(b, &k);
+	}
+}
+
 static void text_put(kvf_buf *b, const Etcdserverpb__PutRequest *p, const kvf_render_opts *o)
 {
 	kvf_text_bytes(b, p->key.data, p->key.len);
@@ -109,6 +141,7 @@ static void text_put(kvf_buf *b, const Etcdserverpb__PutRequest *p, const kvf_re
 	} else {
 		kvf_buf_puts(b, " value=");
 		kvf_text_size(b, p->value.len);
+		text_put_k8s(b, p);
 	}
 	text_lease(b, p->lease);
 	if (p->prev_kv) kvf_buf_puts(b, " prev_kv");
@@ -454,6 +487,30 @@ json_t *kvf_json_wal_finding(const kvf_wal_event *ev)
 	                 "message", f->msg);
 }
 
+json_t *kvf_json_wal_finding_of(const char *member, const kvf_wal_event *ev)
+{
+	json_t *obj = kvf_json_wal_finding(ev);
+	kvf_json_set(obj, "member", json_string(member));
+	kvf_json_set(obj, "path", json_string(ev->segment ? ev->segment->path : ""));
+	return obj;
+}
+
+void kvf_jw_prepend_member(kvf_buf *b, size_t at, const char *member)
+{
+	if (b->len <= at || b->p[at] != '{')
+		return;
+	kvf_buf tag = KVF_BUF_INIT;
+	kvf_jw_raw(&tag, "\"member\":");
+	kvf_jw_bytes(&tag, (const uint8_t *)member, strlen(member));
+	kvf_jw_raw(&tag, b->len > at + 2 ? "," : "");
+	size_t tail = b->len - at - 1;
+	if (tag.len && kvf_buf_append(b, tag.p, tag.len)) {   /* room, then move the tail */
+		memmove(b->p + at + 1 + tag.len, b->p + at + 1, tail);
+		memcpy(b->p + at + 1, tag.p, tag.len);
+	}
+	kvf_buf_free(&tag);
+}
+
 json_t *kvf_json_wal_item(const kvf_log_item *it, const kvf_render_opts *o)
 {
 	const kvf_wal_event *ev = &it->ev;
@@ -487,6 +544,11 @@ json_t *kvf_json_wal_item(const kvf_log_item *it, const kvf_render_opts *o)
 				kvf_json_set(obj, "keys", keys);
 			else
 				json_decref(keys);
+			json_t *objects = kvf_json_request_k8s(&it->req);
+			if (json_array_size(objects))
+				kvf_json_set(obj, "k8s", objects);
+			else
+				json_decref(objects);
 		}
 		kvf_json_set(obj, "uncommitted", json_boolean(it->uncommitted));
 		kvf_json_set(obj, "overwritten", json_boolean(it->overwritten));
@@ -570,6 +632,16 @@ void kvf_text_wal_finding(kvf_buf *b, const kvf_wal_event *ev, const kvf_render_
 	kvf_buf_printf(b, "%s%s %s: offset %" PRIu64 ": %s: %s%s",
 	               kvf_color(o, f->damage ? "damage" : "note"), f->damage ? "!!" : "--",
 	               ev->segment ? ev->segment->name : "?", f->offset,
+	               kvf_wal_finding_name(f->kind), f->msg, kvf_color(o, "reset"));
+}
+
+void kvf_text_wal_finding_of(kvf_buf *b, const char *member, const kvf_wal_event *ev,
+                             const kvf_render_opts *o)
+{
+	const kvf_wal_finding *f = &ev->finding;
+	kvf_buf_printf(b, "%s%s %s: %s: offset %" PRIu64 ": %s: %s%s",
+	               kvf_color(o, f->damage ? "damage" : "note"), f->damage ? "!!" : "--", member,
+	               ev->segment ? ev->segment->path : "?", f->offset,
 	               kvf_wal_finding_name(f->kind), f->msg, kvf_color(o, "reset"));
 }
 
@@ -746,7 +818,24 @@ json_t *kvf_json_log_summary(const kvf_log_summary *s, const kvf_wal_segments *s
 	kvf_json_set(obj, "findings", fc);
 	kvf_json_set(obj, "damage", kvf_json_u64(s->damage));
 	kvf_json_set(obj, "etcd_version", json_wal_version(&s->wal_version));
+	kvf_json_log_incomplete(obj, s);
 	return obj;
+}
+
+void kvf_text_log_incomplete(kvf_buf *b, const kvf_log_summary *s)
+{
+	if (s->later_segments_missing)
+		kvf_buf_printf(b, ", incomplete: later segments are missing from the evidence (the next is "
+		               "%016" PRIx64 "-%016" PRIx64 ".wal)", s->next_segment_seq, s->next_segment_index);
+}
+
+void kvf_json_log_incomplete(json_t *obj, const kvf_log_summary *s)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "%016" PRIx64 "-%016" PRIx64 ".wal", s->next_segment_seq,
+	         s->next_segment_index);
+	kvf_json_set(obj, "incomplete", json_boolean(s->later_segments_missing));
+	kvf_json_set(obj, "next_segment", s->later_segments_missing ? json_string(name) : json_null());
 }
 
 void kvf_text_log_summary(kvf_buf *b, const kvf_log_summary *s, const kvf_render_opts *o)
@@ -803,7 +892,9 @@ void kvf_text_log_summary(kvf_buf *b, const kvf_log_summary *s, const kvf_render
 			               kvf_color(o, kvf_wal_finding_is_damage(k) ? "damage" : "note"),
 			               kvf_wal_finding_name(k), s->finding_count[k],
 			               kvf_wal_finding_is_damage(k) ? "" : "  (normal)", kvf_color(o, "reset"));
-	kvf_buf_printf(b, "verdict       %s\n", s->damage ? "DAMAGED" : "clean");
+	kvf_buf_printf(b, "verdict       %s", s->damage ? "DAMAGED" : "clean");
+	kvf_text_log_incomplete(b, s);
+	kvf_buf_putc(b, '\n');
 }
 
 /* ---- the same records, streamed (render.h: kvf_jw_*) ---- */
@@ -861,6 +952,36 @@ static void jw_request(kvf_buf *b, const kvf_request *r, const kvf_render_opts *
 		break;
 	}
 	kvf_jw_raw(b, "}");
+}
+
+typedef struct jw_puts {
+	kvf_buf *b;
+	bool any;
+} jw_puts;
+
+static void jw_put_k8s(void *ctx, const Etcdserverpb__PutRequest *p)
+{
+	jw_puts *w = ctx;
+	kvf_k8s_object k;
+	if (!kvf_k8s_decode_bytes(p->value.data, p->value.len, &k))
+		return;
+	kvf_jw_raw(w->b, w->any ? ",{" : ",\"k8s\":[{");
+	w->any = true;
+	kvf_jw_key(w->b, "key");
+	kvf_jw_bytes(w->b, p->key.data, p->key.len);
+	/* the object's fields after "key": kvf_jw_k8s's object without its brace */
+	size_t at = w->b->len;
+	kvf_jw_k8s(w->b, &k);
+	w->b->p[at] = ',';
+}
+
+/* kvf_json_request_k8s, streamed as ',"k8s":[...]' when there are objects */
+static void jw_request_k8s(kvf_buf *b, const kvf_request *r)
+{
+	jw_puts w = { b, false };
+	kvf_request_puts(r, jw_put_k8s, &w);
+	if (w.any)
+		kvf_jw_raw(b, "]");
 }
 
 static void jw_key_elem(void *ctx, const char *op, ProtobufCBinaryData key, ProtobufCBinaryData end)
@@ -962,6 +1083,7 @@ bool kvf_jw_wal_item(kvf_buf *b, const kvf_log_item *it, const kvf_render_opts *
 			} else {
 				kvf_jw_raw(b, "]");
 			}
+			jw_request_k8s(b, &it->req);
 		}
 		kvf_jw_raw(b, ",\"uncommitted\":");
 		kvf_jw_bool(b, it->uncommitted);

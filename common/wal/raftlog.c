@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "encoding/k8s.h"
 #include "io/buf.h"
 
 /* A point where the log was truncated: the entry at (seg, off) has index
@@ -363,6 +364,23 @@ static void finish(kvf_raftlog *l)
 	kvf_wal_version_result_of(&s->version, &s->wal_version);
 }
 
+/* The segment etcd created when it cut the last one we have: the next
+ * sequence number, and the index after the last entry written (wal.go cut:
+ * walName(w.seq()+1, w.enti+1)). Only this layer knows the entry indexes. */
+static void name_next_segment(kvf_raftlog *l, kvf_wal_event *ev)
+{
+	kvf_wal_finding *f = &ev->finding;
+	size_t n = strlen(f->msg);
+	if (!ev->segment || !ev->segment->named || !l->cont.have_last || n + 60 > sizeof(f->msg))
+		return;
+	snprintf(f->msg + n, sizeof(f->msg) - n, "; the next one is %016" PRIx64 "-%016" PRIx64 ".wal",
+	         ev->segment->seq + 1, l->cont.last_index + 1);
+	kvf_log_summary *s = &l->sum;
+	s->next_segment_seq = ev->segment->seq + 1;
+	s->next_segment_index = l->cont.last_index + 1;
+	s->later_segments_missing = true;
+}
+
 kvf_status kvf_raftlog_next(kvf_raftlog *l, kvf_log_item *it, kvf_err *err)
 {
 	/* Everything but the event, which is filled below: clearing the whole
@@ -392,6 +410,8 @@ kvf_status kvf_raftlog_next(kvf_raftlog *l, kvf_log_item *it, kvf_err *err)
 	case KVF_WAL_EV_FINDING:
 		if (it->ev.finding.damage)
 			l->cont.damage_seen = true;
+		if (it->ev.finding.kind == KVF_WAL_LATER_SEGMENTS_MISSING)
+			name_next_segment(l, &it->ev);
 		count_finding(&l->sum, &it->ev.finding);
 		break;
 	case KVF_WAL_EV_END:
@@ -527,6 +547,73 @@ bool kvf_kind_list_valid(const char *list, char *bad, size_t badlen)
 	return !for_each_pattern(list, pattern_unknown, &b);
 }
 
+typedef struct split_lists {
+	kvf_buf req, k8s;
+	bool ok, unknown;
+	char *bad;
+	size_t badlen;
+} split_lists;
+
+static bool split_one(const char *pat, size_t n, void *ctx)
+{
+	split_lists *sl = ctx;
+	char bad[2];
+	char *one = strndup(pat, n);
+	if (!one) {
+		sl->ok = false;
+		return true;
+	}
+	kvf_buf *to = kvf_kind_list_valid(one, bad, sizeof(bad)) ? &sl->req
+	            : kvf_k8s_kind_pattern(pat, n) ? &sl->k8s : NULL;
+	free(one);
+	if (!to) {
+		snprintf(sl->bad, sl->badlen, "%.*s", (int)n, pat);
+		sl->unknown = true;
+		return true;
+	}
+	if ((to->len && !kvf_buf_putc(to, ',')) || !kvf_buf_append(to, pat, n))
+		sl->ok = false;
+	return !sl->ok;
+}
+
+bool kvf_kind_list_split(const char *list, char **request_kinds, char **k8s_kinds, char *bad,
+                         size_t badlen)
+{
+	split_lists sl = { KVF_BUF_INIT, KVF_BUF_INIT, true, false, bad, badlen };
+	if (badlen)
+		bad[0] = '\0';
+	for_each_pattern(list, split_one, &sl);
+	bool ok = sl.ok && !sl.unknown;
+	*request_kinds = ok && sl.req.len ? kvf_buf_detach(&sl.req, NULL) : NULL;
+	*k8s_kinds = ok && sl.k8s.len ? kvf_buf_detach(&sl.k8s, NULL) : NULL;
+	kvf_buf_free(&sl.req);
+	kvf_buf_free(&sl.k8s);
+	return ok;
+}
+
+/* Does the entry put a Kubernetes object of one of kinds (any, when NULL)
+ * in namespace ns (any, when NULL)? */
+typedef struct object_probe {
+	const char *kinds, *ns;
+	bool hit;
+} object_probe;
+
+static void probe_put(void *ctx, const Etcdserverpb__PutRequest *put)
+{
+	object_probe *op = ctx;
+	kvf_k8s_object o;
+	if (!op->hit && kvf_k8s_decode_bytes(put->value.data, put->value.len, &o) &&
+	    kvf_k8s_matches(&o, op->kinds, op->ns))
+		op->hit = true;
+}
+
+static bool puts_object(const kvf_request *r, const char *kinds, const char *ns)
+{
+	object_probe op = { kinds, ns, false };
+	kvf_request_puts(r, probe_put, &op);
+	return op.hit;
+}
+
 typedef struct prefix_probe {
 	const uint8_t *p;
 	size_t n;
@@ -561,7 +648,7 @@ static void probe_key(void *ctx, const char *op, ProtobufCBinaryData key, Protob
 
 bool kvf_entry_filter_active(const kvf_entry_filter *f)
 {
-	return f->has_index || f->kinds || f->has_key_prefix || f->user;
+	return f->has_index || f->kinds || f->has_key_prefix || f->user || f->k8s_kinds || f->k8s_namespace;
 }
 
 bool kvf_entry_filter_match(const kvf_entry_filter *f, const kvf_log_item *it)
@@ -574,7 +661,11 @@ bool kvf_entry_filter_match(const kvf_entry_filter *f, const kvf_log_item *it)
 	if (f->has_index && (e->index < f->index_from || e->index > f->index_to))
 		return false;
 	const kvf_request *r = &it->req;
-	if (f->kinds && !(r->kind && kvf_kind_matches(f->kinds, r->kind)))
+	bool by_request = f->kinds && r->kind && kvf_kind_matches(f->kinds, r->kind);
+	if ((f->kinds || f->k8s_kinds) && !by_request &&
+	    !(f->k8s_kinds && puts_object(r, f->k8s_kinds, f->k8s_namespace)))
+		return false;
+	if (f->k8s_namespace && !puts_object(r, f->k8s_kinds, f->k8s_namespace))
 		return false;
 	if (f->user) {
 		size_t n = strlen(f->user);

@@ -69,6 +69,10 @@ typedef struct kvf_log_summary {
 	 * with the kinds, known at the end */
 	kvf_wal_version version;
 	kvf_wal_version_result wal_version;
+	/* the last segment is full and none follows (later_segments_missing):
+	 * the segment etcd went on writing in */
+	bool later_segments_missing;
+	uint64_t next_segment_seq, next_segment_index;
 } kvf_log_summary;
 
 void kvf_log_summary_free(kvf_log_summary *s);
@@ -106,12 +110,25 @@ typedef struct kvf_entry_filter {
 	size_t key_prefix_len;
 	bool has_key_prefix;
 	const char *user;           /* header username */
+	/* Kubernetes objects the entry puts (encoding/k8s.h): kinds as
+	 * kvf_k8s_kind_in matches them, a namespace exactly. An entry matches
+	 * `kinds` when its request kind is one of them or it puts an object of
+	 * one of k8s_kinds; k8s_namespace, when it puts an object in that
+	 * namespace (of one of k8s_kinds, when there are some). */
+	const char *k8s_kinds;
+	const char *k8s_namespace;
 } kvf_entry_filter;
 
 /* Parse "FROM", "FROM:" or "FROM:TO"; false when malformed. */
 bool kvf_entry_filter_index(kvf_entry_filter *f, const char *spec);
 /* false: a kind pattern names no kind we know (the message says which). */
 bool kvf_kind_list_valid(const char *list, char *bad, size_t badlen);
+/* --kind's list split in two: the patterns that name request kinds, and
+ * those that name Kubernetes kinds (kvf_k8s_kind_pattern: Pod, MyResource,
+ * pods). Each is a new comma-separated string, or NULL when empty. false:
+ * a pattern is neither (bad names it, unless empty) or out of memory. */
+bool kvf_kind_list_split(const char *list, char **request_kinds, char **k8s_kinds, char *bad,
+                         size_t badlen);
 bool kvf_kind_matches(const char *list, const char *kind);
 bool kvf_entry_filter_match(const kvf_entry_filter *f, const kvf_log_item *it);
 bool kvf_entry_filter_active(const kvf_entry_filter *f);

@@ -183,7 +183,11 @@ const char *const *kvf_request_kinds(void)
 
 static const ProtobufCBinaryData no_bytes = { 0, NULL };
 
-static void txn_keys(const Etcdserverpb__TxnRequest *t, kvf_key_fn fn, void *ctx, int depth)
+/* Every operation of a txn, both branches, nested txns included (their
+ * ops, not themselves), to MAX_DEPTH. */
+typedef void (*op_fn)(const Etcdserverpb__RequestOp *op, void *ctx);
+
+static void txn_ops(const Etcdserverpb__TxnRequest *t, op_fn fn, void *ctx, int depth)
 {
 	if (depth > MAX_DEPTH)
 		return;
@@ -191,25 +195,35 @@ static void txn_keys(const Etcdserverpb__TxnRequest *t, kvf_key_fn fn, void *ctx
 		size_t n = pass ? t->n_failure : t->n_success;
 		Etcdserverpb__RequestOp **ops = pass ? t->failure : t->success;
 		for (size_t i = 0; i < n; i++) {
-			const Etcdserverpb__RequestOp *op = ops[i];
-			switch (op->request_case) {
-			case ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_PUT:
-				fn(ctx, "put", op->request_put->key, no_bytes);
-				break;
-			case ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_DELETE_RANGE:
-				fn(ctx, "delete_range", op->request_delete_range->key,
-				   op->request_delete_range->range_end);
-				break;
-			case ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_RANGE:
-				fn(ctx, "range", op->request_range->key, op->request_range->range_end);
-				break;
-			case ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_TXN:
-				txn_keys(op->request_txn, fn, ctx, depth + 1);
-				break;
-			default:
-				break;
-			}
+			if (ops[i]->request_case == ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_TXN)
+				txn_ops(ops[i]->request_txn, fn, ctx, depth + 1);
+			else
+				fn(ops[i], ctx);
 		}
+	}
+}
+
+typedef struct key_visit {
+	kvf_key_fn fn;
+	void *ctx;
+} key_visit;
+
+static void op_keys(const Etcdserverpb__RequestOp *op, void *ctx)
+{
+	key_visit *v = ctx;
+	switch (op->request_case) {
+	case ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_PUT:
+		v->fn(v->ctx, "put", op->request_put->key, no_bytes);
+		break;
+	case ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_DELETE_RANGE:
+		v->fn(v->ctx, "delete_range", op->request_delete_range->key,
+		      op->request_delete_range->range_end);
+		break;
+	case ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_RANGE:
+		v->fn(v->ctx, "range", op->request_range->key, op->request_range->range_end);
+		break;
+	default:
+		break;
 	}
 }
 
@@ -224,8 +238,35 @@ void kvf_request_keys(const kvf_request *r, kvf_key_fn fn, void *ctx)
 		fn(ctx, "delete_range", irr->delete_range->key, irr->delete_range->range_end);
 	else if (irr->range)
 		fn(ctx, "range", irr->range->key, irr->range->range_end);
-	else if (irr->txn)
-		txn_keys(irr->txn, fn, ctx, 0);
+	else if (irr->txn) {
+		key_visit v = { fn, ctx };
+		txn_ops(irr->txn, op_keys, &v, 0);
+	}
+}
+
+typedef struct put_visit {
+	kvf_put_fn fn;
+	void *ctx;
+} put_visit;
+
+static void op_puts(const Etcdserverpb__RequestOp *op, void *ctx)
+{
+	put_visit *v = ctx;
+	if (op->request_case == ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_PUT && op->request_put)
+		v->fn(v->ctx, op->request_put);
+}
+
+void kvf_request_puts(const kvf_request *r, kvf_put_fn fn, void *ctx)
+{
+	const Etcdserverpb__InternalRaftRequest *irr = r->irr;
+	if (r->cls != KVF_REQ_INTERNAL || !irr)
+		return;
+	if (irr->put)
+		fn(ctx, irr->put);
+	else if (irr->txn) {
+		put_visit v = { fn, ctx };
+		txn_ops(irr->txn, op_puts, &v, 0);
+	}
 }
 
 /* ---- the kind without the decode ---- */

@@ -76,4 +76,10 @@ typedef void (*kvf_key_fn)(void *ctx, const char *op, ProtobufCBinaryData key,
                            ProtobufCBinaryData range_end);
 void kvf_request_keys(const kvf_request *r, kvf_key_fn fn, void *ctx);
 
+/* Call fn for every put a request makes (a put, or the puts of a txn, both
+ * branches, nested txns included): the values written, Kubernetes objects
+ * among them. */
+typedef void (*kvf_put_fn)(void *ctx, const Etcdserverpb__PutRequest *put);
+void kvf_request_puts(const kvf_request *r, kvf_put_fn fn, void *ctx);
+
 #endif

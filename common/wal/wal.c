@@ -58,6 +58,7 @@ const char *kvf_wal_finding_name(kvf_wal_finding_kind k)
 	case KVF_WAL_BAD_SNAPSHOT: return "bad_snapshot";
 	case KVF_WAL_LOST_ENTRIES: return "lost_entries";
 	case KVF_WAL_METADATA_CONFLICT: return "metadata_conflict";
+	case KVF_WAL_LATER_SEGMENTS_MISSING: return "later_segments_missing";
 	case KVF_WAL_FINDING_KINDS: break;
 	}
 	return "unknown";
@@ -66,7 +67,7 @@ const char *kvf_wal_finding_name(kvf_wal_finding_kind k)
 bool kvf_wal_finding_is_damage(kvf_wal_finding_kind k)
 {
 	return k != KVF_WAL_ZERO_TAIL && k != KVF_WAL_TORN_TAIL && k != KVF_WAL_UNNAMED &&
-	       k != KVF_WAL_OVERWRITE && k != KVF_WAL_LOST_ENTRIES;
+	       k != KVF_WAL_OVERWRITE && k != KVF_WAL_LOST_ENTRIES && k != KVF_WAL_LATER_SEGMENTS_MISSING;
 }
 
 /* ---- segment names and sets ---- */
@@ -211,6 +212,7 @@ struct kvf_wal_reader {
 	bool st_open;
 	uint64_t off;
 	size_t seg_records;
+	bool seg_truncated;      /* a truncated finding was raised for this segment */
 	/* The running CRC. After a mismatch we keep two candidates (the stored
 	 * value and the one we computed) until the next record shows which
 	 * half of the damaged record was wrong. nchain == 0: nothing to check
@@ -269,6 +271,8 @@ static void finding(kvf_wal_reader *r, kvf_wal_finding_kind kind, uint64_t off,
                     uint64_t end, const char *fmt, ...)
 {
 	kvf_wal_event *ev = push(r, KVF_WAL_EV_FINDING);
+	if (kind == KVF_WAL_TRUNCATED)
+		r->seg_truncated = true;
 	ev->finding.kind = kind;
 	ev->finding.damage = kvf_wal_finding_is_damage(kind);
 	ev->finding.offset = off;
@@ -583,7 +587,7 @@ static kvf_status recover(kvf_wal_reader *r, const frame *f, probe_result pr,
                           const char *what, kvf_err *err)
 {
 	kvf_status st = KVF_OK;
-	uint64_t off = r->off, found;
+	uint64_t off = r->off, found, cut;
 	/* Whether the frame is torn is decided now: f->rec points into the
 	 * stream's window, which resync's reads may move or reallocate (a gzip
 	 * segment's window grows by realloc), so f->rec is stale after it. */
@@ -607,6 +611,10 @@ static kvf_status recover(kvf_wal_reader *r, const frame *f, probe_result pr,
 	if (torn && is_last_segment(r))
 		finding(r, KVF_WAL_TORN_TAIL, off, off,
 		        "torn write: the last whole frame ends at %" PRIu64 " (%s)", off, what);
+	else if (pr == P_SHORT && kvf_stream_truncated(&r->st, &cut))
+		finding(r, KVF_WAL_TRUNCATED, off, off,
+		        "gzip stream ends early (%s) after %" PRIu64 " inflated bytes: a partial copy; "
+		        "the last whole frame ends at %" PRIu64, r->st.truncated_why, cut, off);
 	else if (torn || pr == P_SHORT)
 		finding(r, KVF_WAL_TRUNCATED, off, off,
 		        "segment is cut short: the last whole frame ends at %" PRIu64 " (%s)", off, what);
@@ -652,18 +660,30 @@ static kvf_status step_frames(kvf_wal_reader *r, kvf_err *err)
 		emit_record(r, &f);
 		r->off += f.frame_len;
 		return KVF_OK;
-	case P_END:
+	case P_END: {
 		/* etcd truncates a segment to its records only when it cuts the
 		 * next one; the segment it writes to is preallocated and zeros
 		 * follow its records (wal.go cut, ReadAll ZeroToEnd). A last
 		 * segment ending right after a record is a copy cut short on a
-		 * frame boundary: whatever followed is not in the evidence. */
-		if (is_last_segment(r) && r->seg_records)
+		 * frame boundary (whatever followed is not in the evidence), or,
+		 * when its records reach the size at which etcd cuts, a whole
+		 * segment after which the newer ones were not copied. */
+		uint64_t cut;
+		if (kvf_stream_truncated(&r->st, &cut))
+			finding(r, KVF_WAL_TRUNCATED, r->off, r->off,
+			        "gzip stream ends early (%s) after %" PRIu64 " inflated bytes, right after the "
+			        "record ending at %" PRIu64 ": a partial copy", r->st.truncated_why, cut, r->off);
+		else if (is_last_segment(r) && r->seg_records && r->off >= KVF_WAL_SEGMENT_SIZE)
+			finding(r, KVF_WAL_LATER_SEGMENTS_MISSING, r->off, r->off,
+			        "the segment is full (records to %" PRIu64 "; etcd cuts at %u) and no newer one "
+			        "follows: the newest segments were not copied", r->off, KVF_WAL_SEGMENT_SIZE);
+		else if (is_last_segment(r) && r->seg_records)
 			finding(r, KVF_WAL_TRUNCATED, r->off, r->off,
 			        "the last segment ends right after the record ending at %" PRIu64
 			        ", without the zeros etcd preallocates: a copy cut short", r->off);
 		r->state = SEG_END;
 		return KVF_OK;
+	}
 	case P_ZERO:
 		return scan_tail(r, r->off, err);
 	case P_SHORT:
@@ -710,6 +730,7 @@ static kvf_status open_segment(kvf_wal_reader *r, kvf_err *err)
 	r->st_open = true;
 	r->off = 0;
 	r->seg_records = 0;
+	r->seg_truncated = false;
 	push(r, KVF_WAL_EV_SEGMENT);
 	if (!g->named)
 		finding(r, KVF_WAL_UNNAMED, 0, 0,
@@ -740,6 +761,13 @@ static kvf_status open_segment(kvf_wal_reader *r, kvf_err *err)
 
 static void close_segment(kvf_wal_reader *r)
 {
+	/* a gzip segment cut inside the zeros after its records, or anywhere
+	 * no finding above located: the cut itself */
+	uint64_t cut;
+	if (kvf_stream_truncated(&r->st, &cut) && !r->seg_truncated)
+		finding(r, KVF_WAL_TRUNCATED, cut, cut,
+		        "gzip stream ends early (%s) after %" PRIu64 " inflated bytes: a partial copy; "
+		        "the rest of the segment is not in the evidence", r->st.truncated_why, cut);
 	if (r->seg_records == 0)
 		finding(r, KVF_WAL_EMPTY_SEGMENT, 0, 0, "no records in this segment");
 	r->done_before += r->st.file_size;
@@ -822,6 +850,58 @@ void kvf_wal_progress(const kvf_wal_reader *r, uint64_t *done, uint64_t *total)
 {
 	*done = r->done_before + (r->st_open ? r->off : 0);
 	*total = r->total;
+}
+
+kvf_status kvf_wal_sniff(const kvf_wal_segment *seg, bool *is_wal, kvf_file_kind *other, kvf_err *err)
+{
+	*is_wal = true;
+	*other = KVF_FILE_UNKNOWN;
+	kvf_wal_segments one = { .v = (kvf_wal_segment *)seg, .n = 1, .sorted = true };
+	kvf_wal_reader *r = calloc(1, sizeof(*r));
+	if (!r)
+		return kvf_err_set(err, KVF_E_NOMEM, seg->path, KVF_NO_OFFSET, "out of memory");
+	r->segs = &one;
+	kvf_status st = kvf_stream_open(&r->st, seg->path, err);
+	if (st) {
+		free(r);
+		return st;
+	}
+	r->st_open = true;
+	const uint8_t *p;
+	size_t got;
+	uint64_t size = UINT64_MAX;
+	kvf_stream_size(&r->st, &size);
+	if ((st = kvf_stream_get(&r->st, 0, KVF_IDENTIFY_HEAD, &p, &got, err)))
+		goto out;
+	if (r->st.truncated || r->st.eof)
+		size = r->st.win_off + r->st.win_len;   /* a small gzip file: inflated whole */
+	*other = kvf_identify(p, got, size);
+	if (*other != KVF_FILE_UNKNOWN && *other != KVF_FILE_GZIP) {
+		*is_wal = false;
+		goto out;
+	}
+	/* every segment etcd writes starts with a frame (a crc record); an
+	 * empty or zero-filled one, or one cut inside its first frame, is a
+	 * segment too (the reader reports what is wrong with it) */
+	frame f;
+	probe_result pr = probe(r, 0, &f, err, &st);
+	if (st || pr == P_END || pr == P_ZERO || pr == P_SHORT ||
+	    (pr == P_OK && f.type >= KVF_WAL_METADATA && f.type <= KVF_WAL_SNAPSHOT))
+		goto out;
+	/* the head is not a frame: a damaged segment if records can be read
+	 * further on (resynchronising as the reader does), else not a WAL */
+	kvf_stream_close(&r->st);
+	memset(r, 0, sizeof(*r));
+	r->segs = &one;
+	r->state = SEG_START;
+	kvf_wal_event ev;
+	bool records = false;
+	while ((st = kvf_wal_next(r, &ev, err)) == KVF_OK && ev.kind != KVF_WAL_EV_END && !records)
+		records = ev.kind == KVF_WAL_EV_RECORD;
+	*is_wal = records;
+out:
+	kvf_wal_close(r);
+	return st;
 }
 
 void kvf_wal_close(kvf_wal_reader *r)

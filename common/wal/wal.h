@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "io/err.h"
+#include "io/identify.h"
 
 typedef enum kvf_wal_rec_type {
 	KVF_WAL_METADATA = 1,   /* etcdserverpb.Metadata: node and cluster id */
@@ -78,6 +79,9 @@ typedef enum kvf_wal_finding_kind {
 	KVF_WAL_BAD_SNAPSHOT,     /* damage: snapshot record that is not a walpb.Snapshot */
 	KVF_WAL_LOST_ENTRIES,     /* entries missing where damage was already reported */
 	KVF_WAL_METADATA_CONFLICT, /* damage: a metadata record unlike the first one */
+	/* normal for the files, not for the evidence: the last segment is full
+	 * (etcd cut it) and none follows, so the newest segments were not copied */
+	KVF_WAL_LATER_SEGMENTS_MISSING,
 	KVF_WAL_FINDING_KINDS
 } kvf_wal_finding_kind;
 
@@ -144,5 +148,17 @@ void kvf_wal_copy_event(kvf_wal_event *dst, const kvf_wal_event *src);
 
 /* Bytes read so far and in all (when known): for progress and benchmarks. */
 void kvf_wal_progress(const kvf_wal_reader *r, uint64_t *done, uint64_t *total);
+
+/* Is this file a WAL segment at all? Something else given to dump-wal (a
+ * bbolt db, a snapshot file, a .snap, /etc/passwd) is not damage in a WAL.
+ * *is_wal is false when the file is recognisably something else (*other
+ * names it, io/identify.h) or when not one record can be read from it; a
+ * segment that starts with a frame, is empty, zero-filled, or cut inside
+ * its first frame is a segment (damaged or not: the reader says). */
+kvf_status kvf_wal_sniff(const kvf_wal_segment *seg, bool *is_wal, kvf_file_kind *other, kvf_err *err);
+
+/* etcd cuts a segment once its records reach this size (wal.go
+ * SegmentSizeBytes, 64 * 1000 * 1000) and preallocates every segment to it. */
+#define KVF_WAL_SEGMENT_SIZE 64000000u
 
 #endif

@@ -18,6 +18,7 @@ mid-page point per page of the 21-page bbolt db; 32 seeded byte flips.
 
 usage: hostile.py DUMP_WAL DUMP_DB DIFF_DB FIXTURES_DIR   (env KVF_BUILD)
 """
+import base64
 import gzip
 import hashlib
 import json
@@ -30,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 DUMP_WAL, DUMP_DB, DIFF_DB, FX = sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])
@@ -304,16 +306,35 @@ def wal_cases(tmp):
         names(case, p, d)
     shutil.rmtree(d)
 
-    # gzip'd segment, the .gz cut in half
+    # gzip'd segment, the .gz cut (a partial upload) at several points: the
+    # records before the cut are read, and the finding is damage at the
+    # uncompressed offset where the last whole frame ends (zlib inflates a
+    # cut stream deterministically: the test computes that offset itself)
     gz = gzip.compress(base)
-    case = f"wal .gz truncated at {len(gz) // 2}"
-    d = tmp / "wal-gz"
-    d.mkdir()
-    (d / (SEG0 + ".gz")).write_bytes(gz[:len(gz) // 2])
-    p = run(case, [DUMP_WAL, "--verify", "--no-snap", d], [d], {1, 2})
-    if p:
-        names(case, p, SEG0 + ".gz")
-    shutil.rmtree(d)
+    for frac in (2, 3, 5, 7):
+        cut = len(gz) * (frac - 1) // frac
+        inflated = zlib.decompressobj(31).decompress(gz[:cut])
+        whole = [f for f in frames if f[1] <= len(inflated)]
+        last_end = whole[-1][1] if whole else 0
+        case = f"wal .gz truncated at {cut} of {len(gz)} ({len(inflated)} bytes inflated)"
+        d = tmp / f"wal-gz{frac}"
+        d.mkdir()
+        (d / (SEG0 + ".gz")).write_bytes(gz[:cut])
+        p, fs = wal_run(case, d, {1}, segment=SEG0 + ".gz")
+        if p:
+            names(case, p, SEG0 + ".gz")
+            want_at = last_end if len(inflated) < rec_end else len(inflated)
+            tr = [f for f in damage(fs) if f["finding"] == "truncated"]
+            if len(tr) != 1 or tr[0]["offset"] != want_at:
+                fail(case, f"want one truncated finding at {want_at}: {fs}")
+            if [f for f in damage(fs) if f["finding"] != "truncated"]:
+                fail(case, f"damage other than the cut: {fs}")
+            lst = run(case + " (listing)", [DUMP_WAL, "-o", "json", "--records", "--no-snap", d], [d], {1})
+            if lst:
+                n = sum(1 for l in lst.stdout.splitlines() if l.startswith('{"record"'))
+                if n != len(whole):
+                    fail(case, f"{n} records listed, {len(whole)} whole frames before the cut")
+        shutil.rmtree(d)
 
 
 # ---- bbolt ----
@@ -462,6 +483,173 @@ def bolt_cases(tmp):
 
     db_check("db empty file", db_file("db-empty", b""), {2})
     db_check("db 4 KiB random", db_file("db-random", random.Random(3).randbytes(4096)), {2})
+
+
+# ---- etcdctl snapshot files ----
+
+SNAP_FX = FX / "evidence/snapshot/node1.snapshot.db"
+
+
+def snapshot_cases(tmp):
+    """A snapshot file (db + 32-byte SHA-256) truncated and with its digest or
+    its db flipped: never a crash; what no longer matches is damage."""
+    base = SNAP_FX.read_bytes()
+    db_size = len(base) - 32
+    npages = db_size // PS
+
+    def f(name, data):
+        p = tmp / name
+        p.write_bytes(data)
+        return p
+
+    p, fs = db_check("snapshot base", f("snap-base", base), {0})
+    # the digest cut away: what is left is an intact db (etcdutl would say
+    # "snapshot missing hash"): that alone is no damage
+    p, fs = db_check("snapshot without its digest", f("snap-nodigest", base[:db_size]), {0})
+    # cut inside the digest, inside the last page, at page boundaries
+    for cut in (db_size + 16, db_size - 100, (npages - 1) * PS, (npages // 2) * PS, 2 * PS + 32, 100):
+        case = f"snapshot file truncated at {cut}"
+        p, fs = db_check(case, f(f"snap-t{cut}", base[:cut]), {1, 2})
+        if p and p.returncode == 1 and cut % 512 == 32 and not [x for x in fs if x["message"].startswith("sha256")]:
+            fail(case, f"length % 512 == 32 again, but no sha256 finding: {fs}")
+    # the digest flipped, one byte at either end and in the middle
+    for at in (0, 15, 31):
+        data = bytearray(base)
+        data[db_size + at] ^= 0x40
+        case = f"snapshot digest byte {at} flipped"
+        p, fs = db_check(case, f(f"snap-d{at}", bytes(data)), {1})
+        if p and not [x for x in fs if x["message"].startswith("sha256") and x["offset"] == db_size]:
+            fail(case, f"no sha256 finding at {db_size}: {fs}")
+        q = run(case + " (status)", [DUMP_DB, "-o", "json", "status", tmp / f"snap-d{at}"], [tmp / f"snap-d{at}"], {1})
+        if q and q.returncode == 1 and json.loads(q.stdout).get("snapshot_file", {}).get("sha256_ok") is not False:
+            fail(case, "status does not say the digest mismatches")
+    # a byte of a db page flipped: the digest says so even where the page
+    # structure does not
+    meta, kinds = bolt_pages(base[:db_size])
+    leaf = sorted(pg for pg, k in kinds.items() if k == "leaf")[-1]
+    data = bytearray(base)
+    data[leaf * PS + PS - 1] ^= 0x01
+    case = f"snapshot file, last byte of leaf page {leaf} flipped"
+    p, fs = db_check(case, f("snap-leafflip", bytes(data)), {1})
+    if p and not [x for x in fs if x["message"].startswith("sha256")]:
+        fail(case, f"no sha256 finding: {fs}")
+    # given to dump-wal: refused, said what it is
+    case = "snapshot file given to dump-wal"
+    p = run(case, [DUMP_WAL, SNAP_FX], [SNAP_FX], {2})
+    if p and "not an etcd WAL segment" not in p.stderr:
+        fail(case, f"does not say it is not a WAL: {p.stderr.strip()}")
+
+
+# ---- Kubernetes values with bad lengths ----
+
+def varint_at(b, i):
+    x = s = 0
+    while True:
+        c = b[i]
+        x |= (c & 0x7F) << s
+        s += 7
+        i += 1
+        if not c & 0x80:
+            return x, i
+
+
+def k8s_cases(tmp):
+    """Protobuf Kubernetes values whose envelope lengths lie, in a copy of a
+    real db (the value bytes changed in place: the page structure is intact,
+    and bbolt has no checksum to see it) and in a copy of a real WAL (the
+    record's crc sees it). The tools must not read past the value, must not
+    claim an object they cannot decode, and must still show the rest."""
+    src = FX / "evidence/copies/node3/member/snap/db"
+    base = src.read_bytes()
+    pairs = [json.loads(l) for l in subprocess.run(
+        [DUMP_DB, "-o", "json", "dump", "key", src], capture_output=True, text=True, timeout=60).stdout.splitlines()]
+    pods = [r for r in pairs if r.get("k8s", {}).get("encoding") == "protobuf" and r.get("value_offset")]
+    assert pods, "protobuf values in the fixture"
+    r = pods[len(pods) // 2]
+    value = base64.b64decode(r["value"]["base64"]) if isinstance(r["value"], dict) else r["value"].encode("latin-1")
+    # value_offset is the stored mvccpb.KeyValue's; the object is its value field
+    voff = base.find(value, r["value_offset"])
+    assert voff > 0 and base[voff:voff + len(value)] == value
+    # the envelope: k8s\0, then typeMeta (field 1) and raw (field 2)
+    tm_len, tm_at = varint_at(value, 5)
+    raw_tag = 5 + (tm_at - 5) + tm_len
+    raw_len, raw_at = varint_at(value, raw_tag + 1)
+    edits = {
+        "typeMeta length past the value": (5, bytes([0xff, 0xff, 0x03])[:tm_at - 5] if tm_at - 5 <= 3 else None),
+        "raw length past the value": (raw_tag + 1, bytes([0xff] * (raw_at - raw_tag - 2) + [0x7f])),
+        "raw length short by one": (raw_tag + 1, None),
+        "envelope tag turned into a group": (4, b"\x0b"),
+    }
+    for ei, (what, (at, patch)) in enumerate(edits.items()):
+        data = bytearray(base)
+        v = bytearray(value)
+        if what == "raw length short by one":
+            # one byte less, padded with the varint's own continuation: same size
+            n = raw_len - 1
+            enc = bytearray()
+            while True:
+                b = n & 0x7F
+                n >>= 7
+                enc.append(b | (0x80 if n else 0))
+                if not n:
+                    break
+            if len(enc) != raw_at - raw_tag - 1:
+                continue
+            patch = bytes(enc)
+        if patch is None:
+            continue
+        v[at:at + len(patch)] = patch
+        data[voff:voff + len(v)] = v
+        d = tmp / f"k8s-{ei}"
+        d.mkdir()
+        (d / "db").write_bytes(bytes(data))
+        case = f"k8s value of {r['key']}: {what}"
+        p = run(case, [DUMP_DB, "-o", "json", "dump", "key", d / "db"], [d], {0})
+        if p and p.returncode == 0:
+            recs = [json.loads(l) for l in p.stdout.splitlines()]
+            mine = [x for x in recs if x.get("value_offset") == r["value_offset"]]
+            if len(recs) != len(pairs) or len(mine) != 1:
+                fail(case, f"{len(recs)} revisions listed, want {len(pairs)}")
+            elif mine[0].get("k8s", {}).get("name") == r["k8s"].get("name") and what != "raw length short by one":
+                fail(case, f"still decodes the object as before: {mine[0].get('k8s')}")
+        t = run(case + " (text keys)", [DUMP_DB, "keys", "--kind", "Pod", d / "db"], [d], {0})
+
+    # the same value in a WAL segment: the crc mismatch is damage, the entry
+    # is still listed, its value decoded as far as it goes
+    seg = next((FX / "evidence/copies/node3/member/wal").glob("0*.wal"))
+    wdata = seg.read_bytes()
+    at = wdata.find(value)
+    assert at > 0, "the value is in the WAL"
+    frames = wal_frames(wdata)
+    frame = next(fr for fr in frames if fr[0] <= at < fr[1])
+    data = bytearray(wdata[:frames[-1][1] + 8192])
+    data[at + raw_tag + 1:at + raw_tag + 1 + (raw_at - raw_tag - 1)] = \
+        bytes([0xff] * (raw_at - raw_tag - 2) + [0x7f])
+    d = wal_dir(tmp, "k8s-wal", bytes(data), seg.name)
+    case = f"k8s value in WAL frame {frame[0]}: raw length past the value"
+    p = run(case, [DUMP_WAL, "-o", "json", "--no-snap", d], [d], {1})
+    if p and p.returncode == 1:
+        recs = [json.loads(l) for l in p.stdout.splitlines()]
+        bad = [x for x in recs if x.get("finding") == "crc_mismatch" and x["offset"] == frame[0]]
+        ent = [x for x in recs if x.get("offset") == frame[0] and x.get("record") == "entry"]
+        if not bad or not ent or ent[0].get("crc_check") != "mismatch":
+            fail(case, f"no crc mismatch at {frame[0]}, or the entry is not listed: {bad} {ent[:1]}")
+    run(case + " (text)", [DUMP_WAL, "--no-snap", "--kind", "Pod", d], [d], {1})
+    shutil.rmtree(d)
+
+
+def not_wal_cases(tmp):
+    """What is not a WAL segment, given to dump-wal: exit 2, said so."""
+    for what, path in (("bbolt db", DB_FX), ("empty-named text", None)):
+        if path is None:
+            path = tmp / "0000000000000000-0000000000000000.wal"
+            path.write_bytes(b"#!/bin/sh\necho this is not a WAL\n" * 100)
+        case = f"dump-wal on a {what}"
+        p = run(case, [DUMP_WAL, path], [path], {2})
+        if p:
+            names(case, p, path)
+            if "not an etcd WAL segment" not in p.stderr:
+                fail(case, f"does not say it is not a WAL: {p.stderr.strip()}")
 
 
 # ---- LMDB twin ----
@@ -657,7 +845,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="kvf-hostile-") as t:
         tmp = Path(t)
         fx_before = fingerprint([WAL_FX.parent, DB_FX])
-        for part in (wal_cases, bolt_cases, lmdb_cases, os_cases, diff_cases):
+        for part in (wal_cases, bolt_cases, snapshot_cases, k8s_cases, not_wal_cases, lmdb_cases, os_cases,
+                     diff_cases):
             t1 = time.monotonic()
             part(tmp)
             print(f"{part.__name__}: {time.monotonic() - t1:.1f} s")

@@ -9,9 +9,14 @@ longer fails"), so that a fix in the tools removes its entry here. To see
 them fail for real: KVF_LIVE_NO_KNOWN=1.
 
 Keys: (test file name without .py, version name as Cluster(version=) takes
-it); values: (what, regex matched against the failure message).
+it, or the test's argument); values: (what, regex matched against the
+failure message[, "intermittent"]). An intermittent entry (it depends on
+etcd's map order) is not required to fail.
 """
 
-# (none: dump-db answers hashkv at the compaction revision on 3.5+ dbs, as
-# etcd 3.5.10+ do once restarted; db/version.h kvf_hashkv_at_compaction_ok)
+# (none left: dump-db answers hashkv at the compaction revision on 3.5+ dbs,
+# as etcd 3.5.10+ do once restarted, db/version.h kvf_hashkv_at_compaction_ok;
+# diff-db no longer calls what only says which version wrote a db divergence:
+# meta term/confState present on 3.5+ members only, confState's voters in
+# another order, consistent_index saved per version: branch formats)
 KNOWN = {}

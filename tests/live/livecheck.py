@@ -44,18 +44,19 @@ def report(summary, known=None):
     if known and os.environ.get("KVF_LIVE_NO_KNOWN") != "1":
         import re
         from known_failures import KNOWN
-        entries = [(what, re.compile(rx)) for what, rx in KNOWN.get(tuple(known), [])]
+        entries = [(e[0], re.compile(e[1]), "intermittent" in e[2:])
+                   for e in KNOWN.get(tuple(known), [])]
     hit = set()
     real = []
     for f in failures:
-        match = [what for what, rx in entries if rx.search(f)]
+        match = [what for what, rx, _ in entries if rx.search(f)]
         if match:
             hit.update(match)
             print(f"KNOWN ({match[0]}; tests/etcd/NOTES-versions.md):", f)
         else:
             real.append(f)
-    for what, _ in entries:
-        if what not in hit:
+    for what, _, intermittent in entries:
+        if what not in hit and not intermittent:
             real.append(f"known failure no longer fails on etcd {known[1]}: {what} "
                         f"(remove it from tests/live/known_failures.py and the notes)")
     for f in real:

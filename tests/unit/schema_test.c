@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "encoding/k8s.h"
 #include "encoding/proto/mvccpb.pb-c.h"
 #include "db/schema.h"
 
@@ -84,75 +83,6 @@ Test(schema, keyvalue_without_key_or_value_has_empty_non_null_spans)
 	cr_assert_not_null(got.value.p);
 	cr_assert(kvf_kv_parse(span(NULL, 0), &got), "the empty message is a KeyValue");
 	cr_assert_not_null(got.key.p);
-}
-
-static char *slurp(const char *rel, size_t *n)
-{
-	char *path;
-	cr_assert(asprintf(&path, "%s/%s", getenv("KVF_TESTDATA"), rel) > 0);
-	FILE *f = fopen(path, "rb");
-	cr_assert(f, "%s", path);
-	static char buf[1 << 16];
-	*n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	/* auger keeps its sample values as text files: a newline follows the
-	 * stored bytes and is not part of them */
-	if (*n && buf[*n - 1] == '\n' && strstr(rel, ".bin"))
-		(*n)--;
-	free(path);
-	return buf;
-}
-
-/* auger's meta/NAME.txt files name the apiVersion and kind it reads from each value */
-Test(k8s, protobuf_envelope_names_api_version_and_kind_as_auger_does)
-{
-	struct { const char *bin; const char *api; const char *kind; const char *name; } cases[] = {
-		{ "peer-auger/storage/pod.bin", "v1", "Pod", "pi-dqtsw" },
-		{ "peer-auger/storage/job.bin", "batch/v1", "Job", "pi" },
-	};
-	for (size_t i = 0; i < 2; i++) {
-		size_t n;
-		char *v = slurp(cases[i].bin, &n);
-		kvf_k8s_summary s;
-		cr_assert(kvf_k8s_summarize(span(v, n), &s), "%s", cases[i].bin);
-		cr_assert_eq(s.encoding, KVF_K8S_PROTOBUF);
-		cr_assert_str_eq(s.api_version, cases[i].api);
-		cr_assert_str_eq(s.kind, cases[i].kind);
-		cr_assert_str_eq(s.name, cases[i].name);
-		cr_assert_str_eq(s.namespace_, "default");
-	}
-	/* and what auger's own expected output says */
-	size_t n;
-	char *meta = slurp("peer-auger/meta/pod.txt", &n);
-	cr_assert(strstr(meta, "TypeMeta.APIVersion: v1") && strstr(meta, "TypeMeta.Kind: Pod"));
-}
-
-Test(k8s, value_after_a_key_line_decodes_too)
-{
-	size_t n;
-	char *v = slurp("peer-auger/storage/pod-with-key.bin", &n);
-	char *nl = memchr(v, '\n', n);
-	cr_assert(nl);
-	kvf_k8s_summary s;
-	cr_assert(kvf_k8s_summarize(span(nl + 1, n - (size_t)(nl + 1 - v)), &s));
-	cr_assert_str_eq(s.kind, "Pod");
-}
-
-Test(k8s, json_objects_and_encrypted_values)
-{
-	const char *pod = "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"web-0\",\"namespace\":\"default\"}}";
-	kvf_k8s_summary s;
-	cr_assert(kvf_k8s_summarize(span(pod, strlen(pod)), &s));
-	cr_assert_eq(s.encoding, KVF_K8S_JSON);
-	cr_assert_str_eq(s.name, "web-0");
-	cr_assert_str_eq(s.namespace_, "default");
-	const char *enc = "k8s:enc:aescbc:v1:key1:\x8a\x01\x02";
-	cr_assert(kvf_k8s_summarize(span(enc, strlen(enc)), &s));
-	cr_assert_eq(s.encoding, KVF_K8S_ENCRYPTED);
-	cr_assert_str_eq(s.provider, "aescbc");
-	cr_assert_str_eq(s.key_name, "key1");
-	cr_assert_not(kvf_k8s_summarize(span("renew-3", 7), &s));
-	cr_assert_not(kvf_k8s_summarize(span("k8s\0\xff\xff", 6), &s), "a broken envelope is not claimed");
 }
 
 /* ---- HashKV: the pass that hashes while indexing gives the same hash ---- */
