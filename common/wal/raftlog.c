@@ -224,19 +224,27 @@ static void on_entry(kvf_raftlog *l, kvf_log_item *it)
 	const kvf_raft_entry *e = &it->entry;
 	s->entries++;
 	const char *kind = NULL;
+	kvf_etcd_version scanned;
+	bool have_scanned = false;
 	if (l->opt.decode_requests) {
 		kvf_request_decode(e, &l->arena, &it->req);
 		kind = it->req.kind;
 	} else if (l->opt.count_kinds) {
-		kind = kvf_request_kind(e, &l->arena);
+		/* the kind and etcd's version of the request in one read of it;
+		 * what the scan cannot vouch for is decoded in full */
+		kind = kvf_request_kind_scan_version(e, &scanned);
+		if (!(have_scanned = kind != NULL))
+			kind = kvf_request_kind(e, &l->arena);
 	}
 	if (kind) {
 		int k = kvf_kind_index(kind);
 		if (k >= 0)
 			s->kind_count[k]++;
-		if (ev->rec.crc_state != KVF_CRC_MISMATCH) {
+		/* the lowest etcd version: only for a summary (count_kinds) */
+		if (l->opt.count_kinds && ev->rec.crc_state != KVF_CRC_MISMATCH) {
 			uint8_t flags;
-			kvf_etcd_version v = kvf_entry_version(e, kind, &l->arena, &flags);
+			kvf_etcd_version v = kvf_entry_version(e, kind, &l->arena, &flags,
+			                                       have_scanned ? &scanned : NULL);
 			kvf_wal_version_entry(&s->version, e->index, v, flags);
 		}
 	}

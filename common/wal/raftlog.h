@@ -66,7 +66,7 @@ typedef struct kvf_log_summary {
 	uint64_t crc_ok, crc_bad, crc_unchecked;
 	/* the lowest etcd that can read the entries after the newest valid
 	 * snapshot, and the v2 requests among them (walversion.h); counted
-	 * with the kinds, known at the end */
+	 * with count_kinds, known at the end */
 	kvf_wal_version version;
 	kvf_wal_version_result wal_version;
 	/* the last segment is full and none follows (later_segments_missing):

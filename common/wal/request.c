@@ -1,5 +1,7 @@
 #include "wal/request.h"
 
+#include "encoding/proto/etcd_versions.h"
+
 #include <ctype.h>
 #include <limits.h>
 #include <string.h>
@@ -275,6 +277,12 @@ void kvf_request_puts(const kvf_request *r, kvf_put_fn fn, void *ctx)
  * out of room for them ("too many fields"); beyond it we do not guess. */
 #define SCAN_MAX_FIELDS (1u << 20)
 
+static void raise_version(kvf_etcd_version *v, kvf_etcd_version w)
+{
+	if (w > *v)
+		*v = w;
+}
+
 static bool has_required_field(const ProtobufCMessageDescriptor *d)
 {
 	for (unsigned i = 0; i < d->n_fields; i++)
@@ -315,10 +323,13 @@ static int wire_of(ProtobufCType t)
  *   - nested messages pass the same test one level deeper.
  * `seen`, when given, gets bit i for every field d->fields[i] present. */
 static bool surely_unpacks(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n,
-                           int depth_left, uint64_t *seen)
+                           int depth_left, uint64_t *seen, kvf_etcd_version *ver)
 {
 	if (depth_left < 0 || has_required_field(d) || d->n_fields > 64)
 		return false;
+	const kvf_etcd_annotations *ann = ver ? kvf_etcd_annotations_of(d) : NULL;
+	if (ann)
+		raise_version(ver, ann->msg);
 	kvf_pb_reader rd = kvf_pb_init(p, n);
 	kvf_pb_field f;
 	uint64_t messages = 0;
@@ -346,11 +357,19 @@ static bool surely_unpacks(const ProtobufCMessageDescriptor *d, const uint8_t *p
 		if (fd->label == PROTOBUF_C_LABEL_REPEATED && fd->type != PROTOBUF_C_TYPE_MESSAGE &&
 		    fd->type != PROTOBUF_C_TYPE_STRING && fd->type != PROTOBUF_C_TYPE_BYTES)
 			return false;
+		bool list = fd->label == PROTOBUF_C_LABEL_REPEATED;
+		if (ann && kvf_etcd_field_set(fd, &f)) {
+			/* etcd's MinimalEtcdVersion visitor (encoding/proto/etcd_versions.h) */
+			raise_version(ver, ann->field[idx]);
+			if (fd->type == PROTOBUF_C_TYPE_ENUM && !list)
+				raise_version(ver, kvf_etcd_enum_annotation(fd->descriptor, (int)f.u64));
+		}
 		if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
-			if (fd->label != PROTOBUF_C_LABEL_REPEATED && (messages >> idx & 1))
+			if (!list && (messages >> idx & 1))
 				return false;
 			messages |= UINT64_C(1) << idx;
-			if (!surely_unpacks(fd->descriptor, f.data, f.len, depth_left - 1, NULL))
+			/* the visitor looks into singular messages only */
+			if (!surely_unpacks(fd->descriptor, f.data, f.len, depth_left - 1, NULL, list ? NULL : ver))
 				return false;
 		}
 		if (seen)
@@ -360,13 +379,23 @@ static bool surely_unpacks(const ProtobufCMessageDescriptor *d, const uint8_t *p
 
 const char *kvf_request_kind_scan(const kvf_raft_entry *e)
 {
+	return kvf_request_kind_scan_version(e, NULL);
+}
+
+const char *kvf_request_kind_scan_version(const kvf_raft_entry *e, kvf_etcd_version *ver)
+{
+	const ProtobufCMessageDescriptor *d = &etcdserverpb__internal_raft_request__descriptor;
+	if (ver)
+		*ver = 0;
 	if (e->type != KVF_ENTRY_NORMAL)
 		return NULL;
-	if (e->len == 0)
+	if (e->len == 0) {
+		if (ver)   /* an empty InternalRaftRequest to etcd's visitor */
+			*ver = kvf_etcd_message_annotation(d);
 		return "empty";
-	const ProtobufCMessageDescriptor *d = &etcdserverpb__internal_raft_request__descriptor;
+	}
 	uint64_t seen = 0;
-	if (!surely_unpacks(d, e->data, e->len, MAX_DEPTH, &seen))
+	if (!surely_unpacks(d, e->data, e->len, MAX_DEPTH, &seen, ver))
 		return NULL;
 	/* what classify_internal picks: the first message field set, in
 	 * descriptor order, other than the header */

@@ -21,6 +21,7 @@
 #include "encoding/proto/etcdserver_v2.pb-c.h"
 #include "encoding/proto/etcdserverpb.pb-c.h"
 #include "encoding/pbwire.h"
+#include "encoding/proto/etcd_versions.h"
 #include "wal/raft.h"
 
 typedef enum kvf_request_class {
@@ -61,6 +62,11 @@ const char *kvf_request_kind(const kvf_raft_entry *e, kvf_arena *arena);
 /* The scan alone: the kind, or NULL when only the full decode can tell.
  * (Exposed for the test that holds it to the full decode.) */
 const char *kvf_request_kind_scan(const kvf_raft_entry *e);
+/* The same scan, which also takes the version etcd's MinimalEtcdVersion
+ * visitor would find in the request (encoding/proto/etcd_versions.h) into
+ * *ver when it names a kind (the summary needs both for every entry and
+ * this reads the bytes once). */
+const char *kvf_request_kind_scan_version(const kvf_raft_entry *e, kvf_etcd_version *ver);
 
 /* The kind of a v2 request: v2_member_attributes, v2_cluster_version,
  * v2_sync, or v2 (see request.c). */

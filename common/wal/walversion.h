@@ -59,9 +59,11 @@ typedef struct kvf_wal_version_result {
 } kvf_wal_version_result;
 
 /* The version and flags one entry needs; kind is kvf_request_kind's (the
- * arena may be used to decode a DowngradeVersionTestRequest). */
+ * arena may be used to decode a DowngradeVersionTestRequest). scanned, when
+ * not NULL, is the version kvf_request_kind_scan_version found on the way
+ * to that kind: the request is not walked again. */
 kvf_etcd_version kvf_entry_version(const kvf_raft_entry *e, const char *kind, kvf_arena *arena,
-                                   uint8_t *flags);
+                                   uint8_t *flags, const kvf_etcd_version *scanned);
 
 void kvf_wal_version_entry(kvf_wal_version *w, uint64_t index, kvf_etcd_version v, uint8_t flags);
 void kvf_wal_version_snapshot(kvf_wal_version *w, uint64_t index);

@@ -322,6 +322,12 @@ static void expect_same_kind(const kvf_raft_entry *e, size_t *scanned, const cha
 		cr_assert_str_eq(scan, r.kind, "%s: index %lu: scan says %s, decode %s", where,
 		                 (unsigned long)e->index, scan, r.kind);
 		(*scanned)++;
+		/* the version the scan takes on its way is the one a walk finds */
+		kvf_etcd_version sv, wv = 0;
+		cr_assert_str_eq(kvf_request_kind_scan_version(e, &sv), scan);
+		kvf_etcd_message_version(&etcdserverpb__internal_raft_request__descriptor, e->data, e->len, &wv);
+		cr_assert_eq(sv, wv, "%s: index %lu (%s): scan version %x, walk %x", where,
+		             (unsigned long)e->index, scan, sv, wv);
 	}
 	const char *kind = kvf_request_kind(e, &arena);
 	cr_assert_str_eq(kind, r.kind, "%s: index %lu", where, (unsigned long)e->index);

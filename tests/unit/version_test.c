@@ -27,7 +27,14 @@ static kvf_etcd_version entry_version(uint64_t type, const uint8_t *p, size_t n,
 {
 	kvf_raft_entry e = { .type = type, .term = 1, .index = 1, .data = n ? p : NULL, .len = n };
 	const char *kind = kvf_request_kind(&e, &arena);
-	return kvf_entry_version(&e, kind, &arena, flags);
+	kvf_etcd_version walked = kvf_entry_version(&e, kind, &arena, flags, NULL);
+	/* the kind scan finds the same version on its way, when it names a kind */
+	kvf_etcd_version scanned;
+	uint8_t flags2;
+	if (kvf_request_kind_scan_version(&e, &scanned))
+		cr_assert_eq(kvf_entry_version(&e, kind, &arena, &flags2, &scanned), walked,
+		             "scan %x, walk %x", scanned, walked);
+	return walked;
 }
 
 static kvf_etcd_version irr_version(const Etcdserverpb__InternalRaftRequest *irr, uint8_t *flags)

@@ -1,5 +1,6 @@
 #include "encoding/proto/etcd_versions.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,13 +28,11 @@ kvf_etcd_version kvf_etcd_annotation(const char *name)
 }
 
 /* Annotations by descriptor, looked up once: the summary of a large WAL
- * asks for them for every entry. A process meets a few dozen descriptors. */
+ * asks for them for every entry. A process meets a few dozen descriptors;
+ * a direct-mapped cache by address finds one without a search. */
 #define MAX_FIELDS 64
 
-typedef struct msg_versions {
-	const ProtobufCMessageDescriptor *d;
-	kvf_etcd_version msg, field[MAX_FIELDS];
-} msg_versions;
+typedef kvf_etcd_annotations msg_versions;
 
 typedef struct enum_versions {
 	const ProtobufCEnumDescriptor *d;
@@ -54,18 +53,31 @@ static kvf_etcd_version lookup2(const char *a, const char *b)
 
 static const msg_versions *versions_of(const ProtobufCMessageDescriptor *d)
 {
-	for (size_t i = 0; i < n_msgs; i++)
+	static const msg_versions *recent[64];
+	size_t slot = ((uintptr_t)d >> 4) & 63;
+	if (recent[slot] && recent[slot]->d == d)
+		return recent[slot];
+	msg_versions *m = NULL;
+	for (size_t i = 0; i < n_msgs && !m; i++)
 		if (msgs[i].d == d)
-			return &msgs[i];
-	if (n_msgs == sizeof(msgs) / sizeof(msgs[0]) || d->n_fields > MAX_FIELDS)
-		return NULL;
-	msg_versions *m = &msgs[n_msgs++];
-	memset(m, 0, sizeof(*m));
-	m->d = d;
-	m->msg = kvf_etcd_annotation(d->name);
-	for (unsigned i = 0; i < d->n_fields; i++)
-		m->field[i] = lookup2(d->name, d->fields[i].name);
+			m = &msgs[i];
+	if (!m) {
+		if (n_msgs == sizeof(msgs) / sizeof(msgs[0]) || d->n_fields > MAX_FIELDS)
+			return NULL;
+		m = &msgs[n_msgs++];
+		memset(m, 0, sizeof(*m));
+		m->d = d;
+		m->msg = kvf_etcd_annotation(d->name);
+		for (unsigned i = 0; i < d->n_fields; i++)
+			m->field[i] = lookup2(d->name, d->fields[i].name);
+	}
+	recent[slot] = m;
 	return m;
+}
+
+const kvf_etcd_annotations *kvf_etcd_annotations_of(const ProtobufCMessageDescriptor *d)
+{
+	return versions_of(d);
 }
 
 static const enum_versions *enum_versions_of(const ProtobufCEnumDescriptor *d)
@@ -90,9 +102,36 @@ static void raise_to(kvf_etcd_version *v, kvf_etcd_version w)
 		*v = w;
 }
 
-/* A proto3 scalar is set (protoreflect Has) when it is not its zero value. */
-static bool scalar_set(const kvf_pb_field *f)
+kvf_etcd_version kvf_etcd_message_annotation(const ProtobufCMessageDescriptor *d)
 {
+	const msg_versions *mv = versions_of(d);
+	return mv ? mv->msg : 0;
+}
+
+kvf_etcd_version kvf_etcd_field_annotation(const ProtobufCMessageDescriptor *d, unsigned field_index)
+{
+	const msg_versions *mv = versions_of(d);
+	return mv && field_index < d->n_fields ? mv->field[field_index] : 0;
+}
+
+kvf_etcd_version kvf_etcd_enum_annotation(const ProtobufCEnumDescriptor *d, int value)
+{
+	const enum_versions *ev = enum_versions_of(d);
+	if (!ev)
+		return 0;
+	kvf_etcd_version v = ev->enm;
+	const ProtobufCEnumValue *val = protobuf_c_enum_descriptor_get_value(d, value);
+	if (val && ev->value[val - d->values] > v)
+		v = ev->value[val - d->values];
+	return v;
+}
+
+bool kvf_etcd_field_set(const ProtobufCFieldDescriptor *fd, const kvf_pb_field *f)
+{
+	if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) || fd->label == PROTOBUF_C_LABEL_REPEATED ||
+	    fd->type == PROTOBUF_C_TYPE_MESSAGE || fd->label == PROTOBUF_C_LABEL_OPTIONAL ||
+	    fd->label == PROTOBUF_C_LABEL_REQUIRED)
+		return true;
 	return f->wire == KVF_PB_LEN ? f->len > 0 : f->u64 != 0;
 }
 
@@ -101,9 +140,7 @@ static bool walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n
 {
 	if (depth > 64)
 		return false;
-	const msg_versions *mv = versions_of(d);
-	if (mv)
-		raise_to(v, mv->msg);
+	raise_to(v, kvf_etcd_message_annotation(d));
 	kvf_pb_reader r = kvf_pb_init(p, n);
 	kvf_pb_field f;
 	int rc;
@@ -111,30 +148,19 @@ static bool walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n
 		const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field(d, f.num);
 		if (!fd)
 			continue;   /* unknown fields are not visited */
-		bool oneof = fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF;
-		bool list = fd->label == PROTOBUF_C_LABEL_REPEATED;
 		bool msg = fd->type == PROTOBUF_C_TYPE_MESSAGE;
 		if (msg && f.wire != KVF_PB_LEN)
 			return false;
-		if (!(oneof || list || msg || fd->label == PROTOBUF_C_LABEL_OPTIONAL ||
-		      fd->label == PROTOBUF_C_LABEL_REQUIRED || scalar_set(&f)))
+		if (!kvf_etcd_field_set(fd, &f))
 			continue;
-		if (mv)
-			raise_to(v, mv->field[fd - d->fields]);
-		if (list)
-			continue;
+		raise_to(v, kvf_etcd_field_annotation(d, (unsigned)(fd - d->fields)));
+		if (fd->label == PROTOBUF_C_LABEL_REPEATED)
+			continue;   /* etcd does not look into lists */
 		if (msg) {
 			if (!walk(fd->descriptor, f.data, f.len, depth + 1, v))
 				return false;
 		} else if (fd->type == PROTOBUF_C_TYPE_ENUM && f.wire == KVF_PB_VARINT) {
-			const ProtobufCEnumDescriptor *ed = fd->descriptor;
-			const enum_versions *ev = enum_versions_of(ed);
-			const ProtobufCEnumValue *val = protobuf_c_enum_descriptor_get_value(ed, (int)f.u64);
-			if (ev) {
-				raise_to(v, ev->enm);
-				if (val)
-					raise_to(v, ev->value[val - ed->values]);
-			}
+			raise_to(v, kvf_etcd_enum_annotation(fd->descriptor, (int)f.u64));
 		}
 	}
 	return rc == 0;

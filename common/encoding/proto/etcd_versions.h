@@ -32,6 +32,27 @@ kvf_etcd_version kvf_etcd_annotation(const char *name);
 bool kvf_etcd_message_version(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n,
                               kvf_etcd_version *v);
 
+/* The same annotations, looked up once per descriptor, for a caller that
+ * walks the wire itself (wal/request.c's kind scan does, and accumulates
+ * the version on the way): a message's own, its field i's, and an enum's
+ * with the value's. */
+kvf_etcd_version kvf_etcd_message_annotation(const ProtobufCMessageDescriptor *d);
+kvf_etcd_version kvf_etcd_field_annotation(const ProtobufCMessageDescriptor *d, unsigned field_index);
+/* All of one message's at once: looked up once per message, indexed per
+ * field (fields in d->fields order); NULL for a message of more than 64
+ * fields, which etcd has none of. */
+typedef struct kvf_etcd_annotations {
+	const ProtobufCMessageDescriptor *d;
+	kvf_etcd_version msg, field[64];
+} kvf_etcd_annotations;
+const kvf_etcd_annotations *kvf_etcd_annotations_of(const ProtobufCMessageDescriptor *d);
+kvf_etcd_version kvf_etcd_enum_annotation(const ProtobufCEnumDescriptor *d, int value);
+/* Whether etcd's visitor counts a field found on the wire as set (protoreflect
+ * Range: a proto3 scalar only when it is not zero or empty; a message, a
+ * oneof member, a list entry, a proto2 field always). f is kvf_pb_next's. */
+struct kvf_pb_field;
+bool kvf_etcd_field_set(const ProtobufCFieldDescriptor *fd, const struct kvf_pb_field *f);
+
 /* "3.5.0"; "" for 0. */
 void kvf_etcd_version_format(kvf_etcd_version v, char out[16]);
 /* Parse a semantic version as github.com/coreos/go-semver does for
