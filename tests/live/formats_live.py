@@ -174,6 +174,16 @@ def check_wal(c, i, ids, expect):
             check(int(e["request"]["v2"]["Path"].split("/")[3], 16) in ids.values(), f"node{i}: {e['request']}")
         vers = [e["request"]["v2"]["Val"] for e in kinds.get("v2_cluster_version", [])]
         check(vers == expect["_versions"], f"node{i}: v2 cluster version {vers}, want {expect['_versions']}")
+    # the text shows that a password (3.4: the plain text) or a hash (3.5+) is
+    # in the log, and its length; the value only with --show-secrets
+    label = "hashed_password" if minor >= (3, 5) else "password"
+    text = tool(DUMP_WAL, "--kind", "auth_user_add", "--no-snap", d).stdout
+    shown = tool(DUMP_WAL, "--kind", "auth_user_add", "--show-secrets", "--no-snap", d).stdout
+    adds = [l for l in text.splitlines() if "auth_user_add" in l]
+    check(adds and all(f" {label}=(" in l and "--show-secrets" in l for l in adds)
+          and "rootpw" not in text, f"node{i}: auth_user_add text without --show-secrets: {adds}")
+    check((f" {label}=" in shown) and ("rootpw" in shown) == (minor < (3, 5)),
+          f"node{i}: auth_user_add text with --show-secrets: {shown.strip()[:300]}")
     snaps = [r for r in recs if r.get("record") == "snapshot" and r["index"] > 0]
     check(len(snaps) >= 2, f"node{i}: snapshot records (--snapshot-count 20): {len(snaps)}")
     for s in snaps:
