@@ -597,6 +597,8 @@ static bool decode_encrypted(kvf_span v, kvf_k8s_object *o)
 bool kvf_k8s_decode(kvf_span v, kvf_k8s_object *o)
 {
 	memset(o, 0, sizeof(*o));
+	if (!v.len)   /* an empty value may be (NULL, 0): no pointer arithmetic on it */
+		return false;
 	if (v.len >= 8 && memcmp(v.p, "k8s:enc:", 8) == 0)
 		return decode_encrypted(v, o);
 	if (v.len >= 4 && memcmp(v.p, "k8s\0", 4) == 0)
