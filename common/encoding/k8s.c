@@ -597,9 +597,7 @@ static bool decode_encrypted(kvf_span v, kvf_k8s_object *o)
 bool kvf_k8s_decode(kvf_span v, kvf_k8s_object *o)
 {
 	memset(o, 0, sizeof(*o));
-	/* an absent value is (NULL, 0): no pointer arithmetic on it (a put
-	 * without a value, found by fuzz_raft and fuzz_wal) */
-	if (!v.len)
+	if (!v.len)   /* an empty value may be (NULL, 0): no pointer arithmetic on it */
 		return false;
 	if (v.len >= 8 && memcmp(v.p, "k8s:enc:", 8) == 0)
 		return decode_encrypted(v, o);
