@@ -342,13 +342,25 @@ static kvf_status cmd_hashkv(kvf_backend *b, const options *o, kvf_err *err)
 	kvf_status s = build_index(b, o, NULL, &ki, err);
 	if (s)
 		return s;
-	/* etcd's HashKV: a revision at or below the compaction is ErrCompacted */
-	if (o->rev && o->rev <= ki.compact_rev) {
+	/* etcd's HashKV: a revision below the compaction is ErrCompacted, and
+	 * the compaction revision itself too for the versions that say so
+	 * (db/version.h kvf_hashkv_at_compaction_ok) */
+	kvf_etcd_state es;
+	kvf_db_schema schema;
+	if ((s = kvf_etcd_read_state(b, &es, err))) {
+		kvf_keyindex_free(&ki);
+		return s;
+	}
+	kvf_db_schema_detect(&es, &schema);
+	if (o->rev && (o->rev < ki.compact_rev ||
+	               (o->rev == ki.compact_rev && !kvf_hashkv_at_compaction_ok(&schema)))) {
 		int64_t compact = ki.compact_rev;
 		kvf_keyindex_free(&ki);
 		return kvf_err_set(err, KVF_E_USAGE, NULL, KVF_NO_OFFSET,
-		                   "revision %" PRId64 " has been compacted (compaction at %" PRId64 ")",
-		                   o->rev, compact);
+		                   "revision %" PRId64 " has been compacted (compaction at %" PRId64 ")%s",
+		                   o->rev, compact, o->rev == compact ?
+		                   ": etcd 3.4 (this db has no meta/term) refuses a HashKV at the compaction "
+		                   "revision; 3.5.10 and later answer it" : "");
 	}
 	if (ki.scheduled_compact_rev > ki.compact_rev)
 		kvf_warn("a compaction to %" PRId64 " was scheduled but not finished; etcd finishes it at "

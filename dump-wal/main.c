@@ -375,6 +375,7 @@ static int dump_snaps(const member *in, const options *o, const char *label, jso
 		                                                        sf.name_index == sf.index));
 		if (sf.conf_state)
 			kvf_json_set(obj, "conf_state", kvf_json_conf_state(sf.conf_state));
+		kvf_json_set(obj, "v2_store", kvf_json_snap_v2(&sf.v2));
 		if (summary_list) {
 			json_array_append_new(summary_list, obj);
 		} else if (o->format == KVF_FORMAT_JSON) {
@@ -391,6 +392,7 @@ static int dump_snaps(const member *in, const options *o, const char *label, jso
 				for (size_t k = 0; k < sf.conf_state->n_voters; k++)
 					kvf_buf_printf(&line, "%s%" PRIx64, k ? "," : "", sf.conf_state->voters[k]);
 			}
+			kvf_text_snap_v2(&line, &sf.v2);
 			kvf_buf_printf(&line, " crc %s", sf.crc_ok ? "ok" : "MISMATCH");
 			if (sf.name_ok && (sf.name_term != sf.term || sf.name_index != sf.index))
 				kvf_buf_puts(&line, " (name disagrees with content)");

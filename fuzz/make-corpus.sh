@@ -66,6 +66,10 @@ put('wal', 'damage-flipped-32k', prefix(os.path.join(fx, 'wal-damage', 'flipped'
 t = open(os.path.join(fx, 'wal-damage', 'truncated', seg0), 'rb').read()
 put('wal', 'damage-truncated-tail', t[-16384:] if len(t) > 16384 else t)
 put('wal', 'peer-etcd-TestNew', open(os.path.join(fx, 'peer-etcd', 'TestNew.wal'), 'rb').read())
+# etcd 3.5 (v2 SYNC requests, auth_status, hashed passwords) and 3.6
+# (cluster_member_attr_set, cluster_version_set) WALs
+put('wal', 'etcd35-node1-32k', prefix(os.path.join(w('etcd-3.5', 'node1'), seg0), 32768))
+put('wal', 'etcd36-node1-16k', prefix(os.path.join(w('etcd-3.6', 'node1'), seg0), 16384))
 put('wal', 'healthy-node1-head.gz',
     gzip.compress(prefix(os.path.join(w('healthy', 'node1'), seg0), 4096), mtime=0))
 
@@ -98,7 +102,8 @@ def fields(b):
 
 seen = set()
 for fixture, node in (('healthy', 'node1'), ('incident-authskew', 'node1'), ('stale-member', 'node2'),
-                      ('multiseg', 'node1')):
+                      ('multiseg', 'node1'), ('etcd-3.5', 'node1'), ('etcd-3.6', 'node1'),
+                      ('etcd-3.7', 'node4')):
 	for off, flen, rec in frames(os.path.join(w(fixture, node), seg0)):
 		f = {n: v for n, _, v in fields(rec)}
 		rtype, data = f.get(1, 0), f.get(3, b'')
@@ -122,10 +127,12 @@ for fixture, node in (('healthy', 'node1'), ('incident-authskew', 'node1'), ('st
 		elif rtype in (1, 3, 5) and ('rec', rtype) not in seen:
 			seen.add(('rec', rtype))
 			put('raft', 'record-%s-type%d' % (fixture, rtype), data)
-snaps = sorted(os.listdir(os.path.join(fx, 'multiseg', 'node1', 'member', 'snap')))
-snap = [s for s in snaps if s.endswith('.snap')][0]
-put('raft', 'snapfile-multiseg-' + snap,
-    open(os.path.join(fx, 'multiseg', 'node1', 'member', 'snap', snap), 'rb').read())
+for fixture in ('multiseg', 'etcd-3.5', 'etcd-3.6'):
+	# a 3.4 and a 3.5 .snap (the whole v2 store; 3.5's holds v2 keys), a 3.6
+	# one (membership only)
+	sd = os.path.join(fx, fixture, 'node1', 'member', 'snap')
+	snap = [s for s in sorted(os.listdir(sd)) if s.endswith('.snap')][0 if fixture == 'multiseg' else -1]
+	put('raft', 'snapfile-%s-%s' % (fixture, snap), open(os.path.join(sd, snap), 'rb').read())
 PY
 
 # bbolt: whole small dbs etcd wrote (60-90 KiB), a real damaged one, auger's.
@@ -134,6 +141,9 @@ cp "$fx/incident-authskew/node1/member/snap/db" "$corpus/bolt/authskew-node1.db"
 cp "$fx/stale-member/node1/member/snap/db" "$corpus/bolt/stale-node1.db"
 cp "$fx/peer-etcd/corrupted_backup.db" "$corpus/bolt/peer-etcd-corrupted_backup.db"
 cp "$fx/peer-auger/boltdb/db" "$corpus/bolt/peer-auger.db"
+# etcd 3.6's meta (term, confState, storageVersion), a leader's .snap.db (3.7)
+cp "$fx/etcd-3.6/snapshots/node1.db" "$corpus/bolt/etcd36-snapshot-node1.db"
+cp "$fx"/etcd-3.7/node4-crash/member/snap/*.snap.db "$corpus/bolt/etcd37-leader.snap.db"
 
 # LMDB: the twins bolt2lmdb writes of the small dbs.
 tmp=$(mktemp -d)

@@ -14,6 +14,7 @@
 #include "wal/raftlog.h"
 #include "io/source.h"
 #include "io/text.h"
+#include "db/version.h"
 
 /* Touches kept per divergent key for the report; the simulation sees all. */
 #define MAX_SHOWN_TOUCHES 16
@@ -366,14 +367,44 @@ static char *dup_text(const uint8_t *p, size_t n)
 
 /* What must agree between members, as text. Password hashes are left out:
  * etcd 3.4 bcrypts a new password on every member with its own salt. */
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void canonical_conf_state(kvf_buf *b, kvf_conf_state *cs)
+{
+	struct { const char *name; uint64_t *v; size_t n; } lists[] = {
+		{ "voters", cs->voters, cs->n_voters }, { "learners", cs->learners, cs->n_learners },
+		{ "voters_outgoing", cs->voters_outgoing, cs->n_voters_outgoing },
+		{ "learners_next", cs->learners_next, cs->n_learners_next },
+	};
+	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+		if (lists[l].n > 1)
+			qsort(lists[l].v, lists[l].n, sizeof(uint64_t), cmp_u64);
+		kvf_buf_printf(b, "%s%s=", l ? " " : "", lists[l].name);
+		for (size_t i = 0; i < lists[l].n; i++)
+			kvf_buf_printf(b, "%s%" PRIx64, i ? "," : "", lists[l].v[i]);
+	}
+	kvf_buf_printf(b, "%s", cs->auto_leave ? " auto_leave" : "");
+}
+
 static char *canonical(kvf_bucket_kind kind, const kvf_pair *p, kvf_arena *arena)
 {
 	kvf_buf b = KVF_BUF_INIT;
 	kvf_revision rev;
 	bool tomb;
+	kvf_conf_state cs;
 	switch (kind) {
 	case KVF_BUCKET_META:
 	case KVF_BUCKET_AUTH:
+		if (p->key.len == 9 && memcmp(p->key.p, "confState", 9) == 0 &&
+		    kvf_conf_state_parse(p->value, &cs)) {
+			/* a set of members: each member writes the ids in its own order */
+			canonical_conf_state(&b, &cs);
+			break;
+		}
 		if (p->value.len == 8 && (p->key.len == 16 || p->key.len == 12 || p->key.len == 4))
 			kvf_buf_printf(&b, "%" PRIu64, kvf_be64(p->value.p));
 		else if (kvf_revkey_parse(p->value, &rev, &tomb))
@@ -449,6 +480,45 @@ typedef struct bucket_row {
 	char *values[KVF_DIFF_MAX_NODES];
 } bucket_row;
 
+/* meta/term, confState and storageVersion are written by some etcd
+ * versions only (db/version.h): members of a cluster in a rolling upgrade
+ * differ on whether they have them, and that is no divergence. The values
+ * the members that have them hold must still agree; storageVersion only
+ * follows the cluster version, each member at its own pace. */
+static bool version_difference(kvf_span key, char *const *values, size_t n)
+{
+	if (key.len == 14 && memcmp(key.p, "storageVersion", 14) == 0)
+		return true;
+	const char *first = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!values[i])
+			continue;
+		if (first && strcmp(first, values[i]) != 0)
+			return false;
+		first = values[i];
+	}
+	return true;
+}
+
+static bool span_is(kvf_span s, const char *name)
+{
+	return s.len == strlen(name) && memcmp(s.p, name, s.len) == 0;
+}
+
+/* Members that save consistent_index from the applied index (3.5+) and
+ * members that save it only with a write (3.4): a rolling upgrade's mix. */
+static bool mixed_index_saving(const kvf_diff *d)
+{
+	bool applied = false, writes = false;
+	for (size_t i = 0; i < d->n; i++) {
+		if (kvf_schema_saves_applied_index(&d->nodes[i].st.schema))
+			applied = true;
+		else
+			writes = true;
+	}
+	return applied && writes;
+}
+
 static kvf_status compare_bucket(kvf_diff *d, const char *bucket, kvf_err *err)
 {
 	size_t n = d->n;
@@ -500,6 +570,11 @@ static kvf_status compare_bucket(kvf_diff *d, const char *bucket, kvf_err *err)
 			const char *a = rows[r].values[0], *b = rows[r].values[i];
 			same = (!a && !b) || (a && b && strcmp(a, b) == 0);
 		}
+		if (!same && kind == KVF_BUCKET_META && kvf_meta_key_version_dependent(rows[r].raw_key))
+			same = version_difference(rows[r].raw_key, rows[r].values, n);
+		if (!same && kind == KVF_BUCKET_META && mixed_index_saving(d) &&
+		    (span_is(rows[r].raw_key, "consistent_index") || span_is(rows[r].raw_key, "term")))
+			same = true;   /* 3.4 and 3.5+ members save it differently (db/version.h) */
 		if (same || st || !kvf_grow_array((void **)&d->items, &d->cap_items, d->n_items, sizeof(*d->items))) {
 			free(rows[r].key);
 			for (size_t i = 0; i < n; i++)

@@ -1,5 +1,6 @@
 #include "db/etcddb.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -186,7 +187,20 @@ kvf_status kvf_db_status_read(kvf_backend *b, const kvf_keyindex *ki_in, kvf_db_
 	st->malformed = ki->malformed;
 	if (!ki_in)
 		kvf_keyindex_free(&own);
-	if ((s = collect(b, "authUsers", &st->users, NULL, NULL, err)) ||
+	kvf_db_schema_detect(&st->state, &st->schema);
+	if ((st->has_conf_state = st->state.conf_state.p != NULL) &&
+	    !(st->conf_state_ok = kvf_conf_state_parse(st->state.conf_state, &st->conf_state)) &&
+	    !st->state.bad[0]) {
+		kvf_span v = st->state.conf_state;
+		if (v.file_offset != KVF_NO_OFFSET)
+			snprintf(st->state.bad, sizeof(st->state.bad), "offset %llu: meta/confState (%zu bytes) is "
+			         "not raftpb.ConfState JSON", (unsigned long long)v.file_offset, v.len);
+		else
+			snprintf(st->state.bad, sizeof(st->state.bad), "meta/confState (%zu bytes) is not "
+			         "raftpb.ConfState JSON", v.len);
+	}
+	if ((s = kvf_compaction_tombstones(b, st->compact_revision, &st->compaction_tombstones, err)) ||
+	    (s = collect(b, "authUsers", &st->users, NULL, NULL, err)) ||
 	    (s = collect(b, "authRoles", &st->roles, NULL, NULL, err)) ||
 	    (s = collect(b, "lease", NULL, NULL, &st->leases, err)) ||
 	    (s = collect(b, "members", &st->member_ids, &st->member_json, NULL, err)) ||

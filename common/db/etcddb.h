@@ -6,6 +6,7 @@
 #include "db/backend.h"
 #include "db/keyindex.h"
 #include "db/schema.h"
+#include "db/version.h"
 #include "io/source.h"
 
 /* Resolve PATH (an etcd data dir, a member dir, a db file, or an LMDB
@@ -65,6 +66,11 @@ typedef struct kvf_db_status {
 	kvf_span_list removed_members;
 	kvf_span_list alarms;                   /* marshalled AlarmMember keys */
 	kvf_span_list buckets;                  /* every top-level bucket */
+	/* which etcd wrote it (version.h) */
+	kvf_db_schema schema;
+	uint64_t compaction_tombstones;         /* tombstones at finishedCompactRev */
+	bool has_conf_state, conf_state_ok;     /* meta/confState, and whether it parsed */
+	kvf_conf_state conf_state;
 	kvf_snapshot_file snapshot;             /* bbolt files: an etcdctl snapshot file? */
 	struct kvf_leftover_db *leftovers;      /* kvf_db_status_leftovers */
 	size_t n_leftovers;

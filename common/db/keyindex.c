@@ -332,6 +332,10 @@ kvf_status kvf_keyindex_finish(kvf_keyindex *ki, kvf_err *err)
 	/* etcd: "the correct revision should be set to compaction revision" when
 	 * compaction removed everything above the last write */
 	ki->current_rev = ki->last_main > ki->compact_rev ? ki->last_main : ki->compact_rev;
+	/* an empty store is at revision 1 (kvstore.go: currentRev starts at 1,
+	 * and restoreIntoIndex's currentRev too), as a new member reports it */
+	if (ki->current_rev < 1)
+		ki->current_rev = 1;
 	if (o->at_rev > ki->current_rev)
 		return kvf_err_set(err, KVF_E_USAGE, NULL, KVF_NO_OFFSET,
 		                   "revision %lld is a future revision (current %lld)",
@@ -426,7 +430,9 @@ kvf_status kvf_hashkv_compute(kvf_backend *b, const kvf_keyindex *ki, kvf_hashkv
 		                   "internal: HashKV needs an index of every key");
 	out->revision = ki->at_rev;
 	out->current_rev = ki->current_rev;
-	out->compact_rev = ki->compact_rev;
+	/* a store never compacted reports -1 (kvstore.go: compactMainRev starts
+	 * at -1 and restore sets it only from a finishedCompactRev) */
+	out->compact_rev = ki->compact_rev > 0 ? ki->compact_rev : -1;
 	uint32_t h = kvf_crc32c(0, KVF_BUCKET_KEY, 3);
 	kvf_cursor *c;
 	kvf_status s = kvf_cursor_open(b, KVF_BUCKET_KEY, 3, &c, err);

@@ -112,7 +112,9 @@ kvf_status kvf_keyindex_sorted(const kvf_keyindex *ki, bool live_only,
 
 /* etcd's HashKV at ki->at_rev (mvcc HashByRev; the 3.6 kvHasher rule that a
  * tombstone exactly at the compaction revision is not hashed, which older
- * versions had already deleted). Streams bucket `key` again. */
+ * versions had already deleted: one rule that gives every version's own
+ * answer, see db/version.h kvf_compaction_tombstones). Streams bucket `key`
+ * again. */
 typedef struct kvf_hashkv {
 	uint32_t hash;
 	int64_t revision;          /* the hashed revision */

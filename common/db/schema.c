@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 bool kvf_revkey_parse(kvf_span k, kvf_revision *rev, bool *tombstone)
 {
@@ -195,4 +196,168 @@ kvf_status kvf_etcd_read_state(kvf_backend *b, kvf_etcd_state *st, kvf_err *err)
 		}
 	}
 	return KVF_OK;
+}
+
+/* ---- meta/confState ---- */
+
+typedef struct json_in {
+	const uint8_t *p, *end;
+} json_in;
+
+static void ws(json_in *j)
+{
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+		j->p++;
+}
+
+static bool eat(json_in *j, char c)
+{
+	ws(j);
+	if (j->p < j->end && *j->p == c) {
+		j->p++;
+		return true;
+	}
+	return false;
+}
+
+static bool literal(json_in *j, const char *word)
+{
+	size_t n = strlen(word);
+	ws(j);
+	if ((size_t)(j->end - j->p) < n || memcmp(j->p, word, n) != 0)
+		return false;
+	j->p += n;
+	return true;
+}
+
+/* A JSON string; its bytes (escapes left as they are) in [*s, *s + *n). */
+static bool string(json_in *j, const uint8_t **s, size_t *n)
+{
+	if (!eat(j, '"'))
+		return false;
+	*s = j->p;
+	while (j->p < j->end && *j->p != '"') {
+		if (*j->p == '\\' && j->p + 1 < j->end)
+			j->p++;
+		j->p++;
+	}
+	if (j->p >= j->end)
+		return false;
+	*n = (size_t)(j->p - *s);
+	j->p++;
+	return true;
+}
+
+static bool uint64_value(json_in *j, uint64_t *v)
+{
+	ws(j);
+	const uint8_t *start = j->p;
+	uint64_t x = 0;
+	while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
+		unsigned d = (unsigned)(*j->p - '0');
+		if (x > (UINT64_MAX - d) / 10)
+			return false;
+		x = x * 10 + d;
+		j->p++;
+	}
+	if (j->p == start || (j->p - start > 1 && *start == '0'))
+		return false;
+	*v = x;
+	return true;
+}
+
+/* Any JSON value, not kept (a key confState does not have). */
+static bool skip_value(json_in *j, int depth)
+{
+	const uint8_t *s;
+	size_t n;
+	ws(j);
+	if (depth > 16 || j->p >= j->end)
+		return false;
+	switch (*j->p) {
+	case '"':
+		return string(j, &s, &n);
+	case '[':
+	case '{': {
+		bool obj = *j->p == '{';
+		j->p++;
+		if (eat(j, obj ? '}' : ']'))
+			return true;
+		do {
+			if (obj && (!string(j, &s, &n) || !eat(j, ':')))
+				return false;
+			if (!skip_value(j, depth + 1))
+				return false;
+		} while (eat(j, ','));
+		return eat(j, obj ? '}' : ']');
+	}
+	default:
+		if (literal(j, "true") || literal(j, "false") || literal(j, "null"))
+			return true;
+		/* a number */
+		if (j->p < j->end && *j->p == '-')
+			j->p++;
+		const uint8_t *start = j->p;
+		while (j->p < j->end && strchr("0123456789.eE+-", *j->p))
+			j->p++;
+		return j->p > start;
+	}
+}
+
+static bool id_list(json_in *j, uint64_t *v, size_t *n)
+{
+	*n = 0;
+	if (literal(j, "null"))
+		return true;
+	if (!eat(j, '['))
+		return false;
+	if (eat(j, ']'))
+		return true;
+	do {
+		if (*n == KVF_CONF_STATE_MAX || !uint64_value(j, &v[*n]))
+			return false;
+		(*n)++;
+	} while (eat(j, ','));
+	return eat(j, ']');
+}
+
+static bool key_is(const uint8_t *s, size_t n, const char *name)
+{
+	return n == strlen(name) && strncasecmp((const char *)s, name, n) == 0;
+}
+
+bool kvf_conf_state_parse(kvf_span v, kvf_conf_state *cs)
+{
+	memset(cs, 0, sizeof(*cs));
+	json_in j = { v.p, v.p + v.len };
+	if (!v.len || !eat(&j, '{'))
+		return false;
+	if (!eat(&j, '}')) {
+		do {
+			const uint8_t *k;
+			size_t n;
+			if (!string(&j, &k, &n) || !eat(&j, ':'))
+				return false;
+			bool ok;
+			if (key_is(k, n, "voters"))
+				ok = id_list(&j, cs->voters, &cs->n_voters);
+			else if (key_is(k, n, "learners"))
+				ok = id_list(&j, cs->learners, &cs->n_learners);
+			else if (key_is(k, n, "voters_outgoing"))
+				ok = id_list(&j, cs->voters_outgoing, &cs->n_voters_outgoing);
+			else if (key_is(k, n, "learners_next"))
+				ok = id_list(&j, cs->learners_next, &cs->n_learners_next);
+			else if (key_is(k, n, "auto_leave"))
+				ok = (literal(&j, "true") && (cs->auto_leave = true)) || literal(&j, "false") ||
+				     literal(&j, "null");
+			else
+				ok = skip_value(&j, 0);
+			if (!ok)
+				return false;
+		} while (eat(&j, ','));
+		if (!eat(&j, '}'))
+			return false;
+	}
+	ws(&j);
+	return j.p == j.end;
 }

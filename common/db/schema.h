@@ -71,6 +71,24 @@ typedef struct kvf_etcd_state {
 
 kvf_status kvf_etcd_read_state(kvf_backend *b, kvf_etcd_state *st, kvf_err *err);
 
+/* meta/confState (3.5+): raftpb.ConfState as Go's encoding/json writes it
+ * (membership.MustUnsafeSaveConfStateToBackend, schema/confstate.go in
+ * 3.6+): {"voters":[..],"learners":[..],"voters_outgoing":[..],
+ * "learners_next":[..],"auto_leave":false}, empty lists left out, member
+ * ids as decimal uint64 (half of them above INT64_MAX, which jansson
+ * refuses). Keys are matched as encoding/json does, ignoring case; other
+ * keys are skipped. false when the value is not such an object or holds
+ * more ids than fit (the ids read so far are kept). */
+#define KVF_CONF_STATE_MAX 64
+typedef struct kvf_conf_state {
+	uint64_t voters[KVF_CONF_STATE_MAX], learners[KVF_CONF_STATE_MAX];
+	uint64_t voters_outgoing[KVF_CONF_STATE_MAX], learners_next[KVF_CONF_STATE_MAX];
+	size_t n_voters, n_learners, n_voters_outgoing, n_learners_next;
+	bool auto_leave;
+} kvf_conf_state;
+
+bool kvf_conf_state_parse(kvf_span v, kvf_conf_state *cs);
+
 /* etcd bucket names. */
 #define KVF_BUCKET_KEY "key"
 

@@ -8,6 +8,7 @@
 #include "encoding/proto/authpb.pb-c.h"
 #include "encoding/proto/etcdserverpb.pb-c.h"
 #include "encoding/proto/leasepb.pb-c.h"
+#include "render/render_wal.h"
 
 /* ---- bucket `key` ---- */
 
@@ -59,6 +60,50 @@ static bool name_is(kvf_span s, const char *name)
 	return s.len == n && memcmp(s.p, name, n) == 0;
 }
 
+/* meta/confState as the raftpb.ConfState the WAL's snapshot records carry
+ * (the same JSON and text, member ids in hex). The view points into cs. */
+static Raftpb__ConfState conf_state_view(const kvf_conf_state *cs)
+{
+	Raftpb__ConfState pc = RAFTPB__CONF_STATE__INIT;
+	/* protobuf-c's struct has no const members; the renderers only read */
+	pc.n_voters = cs->n_voters;
+	pc.voters = (uint64_t *)cs->voters;
+	pc.n_learners = cs->n_learners;
+	pc.learners = (uint64_t *)cs->learners;
+	pc.n_voters_outgoing = cs->n_voters_outgoing;
+	pc.voters_outgoing = (uint64_t *)cs->voters_outgoing;
+	pc.n_learners_next = cs->n_learners_next;
+	pc.learners_next = (uint64_t *)cs->learners_next;
+	pc.has_auto_leave = true;
+	pc.auto_leave = cs->auto_leave;
+	return pc;
+}
+
+static json_t *json_conf_state_value(kvf_span v)
+{
+	kvf_conf_state cs;
+	if (!kvf_conf_state_parse(v, &cs))
+		return NULL;
+	Raftpb__ConfState pc = conf_state_view(&cs);
+	return kvf_json_conf_state(&pc);
+}
+
+/* cluster/downgrade (3.5+): {"target-version":"3.5.0","enabled":true}
+ * (membership DowngradeInfo); shown as `target-version=3.5.0 enabled`. */
+static bool text_downgrade(kvf_buf *b, kvf_span v)
+{
+	json_t *j = json_loadb((const char *)v.p, v.len, 0, NULL);
+	const char *target = json_string_value(json_object_get(j, "target-version"));
+	json_t *en = json_object_get(j, "enabled");
+	bool ok = json_is_object(j) && (!json_object_get(j, "target-version") || target) &&
+	          (!en || json_is_boolean(en));
+	if (ok)
+		kvf_buf_printf(b, "target-version=%s %s", target && *target ? target : "(none)",
+		               json_is_true(en) ? "enabled" : "not enabled");
+	json_decref(j);
+	return ok;
+}
+
 /* meta/auth values by key name: integers, revisions, flags, strings. */
 static json_t *json_meta_value(kvf_span k, kvf_span v)
 {
@@ -71,12 +116,33 @@ static json_t *json_meta_value(kvf_span k, kvf_span v)
 		return json_revision(rev);
 	if (name_is(k, "authEnabled") && v.len == 1 && v.p[0] <= 1)
 		return json_boolean(v.p[0] == 1);
-	if (name_is(k, "confState") || name_is(k, "downgrade")) {
+	if (name_is(k, "confState")) {
+		json_t *j = json_conf_state_value(v);
+		if (j)
+			return j;
+	}
+	if (name_is(k, "downgrade")) {
 		json_t *j = json_loadb((const char *)v.p, v.len, 0, NULL);
 		if (j)
 			return j;
 	}
 	return kvf_json_bytes(v.p, v.len);
+}
+
+static bool text_conf_state_value(kvf_buf *b, kvf_span v)
+{
+	kvf_conf_state cs;
+	if (!kvf_conf_state_parse(v, &cs))
+		return false;
+	Raftpb__ConfState pc = conf_state_view(&cs);
+	size_t at = b->len;
+	kvf_text_conf_state(b, &pc);
+	/* without the separator it starts with */
+	if (b->len > at && b->p[at] == ' ') {
+		memmove(b->p + at, b->p + at + 1, b->len - at - 1);
+		b->p[--b->len] = '\0';
+	}
+	return true;
 }
 
 static void text_meta_value(kvf_buf *b, kvf_span k, kvf_span v)
@@ -90,7 +156,9 @@ static void text_meta_value(kvf_buf *b, kvf_span k, kvf_span v)
 		kvf_buf_printf(b, "%" PRId64 "_%" PRId64, rev.main, rev.sub);
 	else if (name_is(k, "authEnabled") && v.len == 1 && v.p[0] <= 1)
 		kvf_buf_puts(b, v.p[0] ? "true" : "false");
-	else
+	else if (name_is(k, "confState") && text_conf_state_value(b, v))
+		;
+	else if (!(name_is(k, "downgrade") && text_downgrade(b, v)))
 		kvf_text_bytes(b, v.p, v.len);
 }
 
@@ -592,12 +660,26 @@ json_t *kvf_json_db_status(const kvf_db_status *st, kvf_arena *arena)
 		json_array_append_new(alarms, kvf_json_db_pair(KVF_BUCKET_ALARM, &p, arena, NULL));
 	}
 	kvf_json_set(o, "alarms", alarms);
-	if (es->conf_state.p) {
-		json_t *cs = json_loadb((const char *)es->conf_state.p, es->conf_state.len, 0, NULL);
+	if (st->has_conf_state) {
+		json_t *cs = NULL;
+		if (st->conf_state_ok) {
+			Raftpb__ConfState pc = conf_state_view(&st->conf_state);
+			cs = kvf_json_conf_state(&pc);
+		}
 		kvf_json_set(o, "conf_state", cs ? cs : kvf_json_bytes(es->conf_state.p, es->conf_state.len));
 	}
 	if (es->storage_version.p)
 		kvf_json_set(o, "storage_version", json_optional_span(es->storage_version));
+	if (es->downgrade.p) {
+		json_t *d = json_loadb((const char *)es->downgrade.p, es->downgrade.len, 0, NULL);
+		kvf_json_set(o, "downgrade", d ? d : kvf_json_bytes(es->downgrade.p, es->downgrade.len));
+	}
+	char sv[16];
+	kvf_etcd_version_format(st->schema.version, sv);
+	kvf_json_set(o, "schema", json_pack("{s:o,s:s,s:b}", "version", sv[0] ? json_string(sv) : json_null(),
+	                                    "from", kvf_schema_source_name(st->schema.source),
+	                                    "storage_version_ignored", st->schema.storage_version_ignored));
+	kvf_json_set(o, "compaction_tombstones", kvf_json_u64(st->compaction_tombstones));
 	kvf_json_set(o, "buckets", json_names(&st->buckets));
 	if (es->bad[0])
 		kvf_json_set(o, "malformed", json_string(es->bad));
@@ -614,6 +696,28 @@ static void text_names(kvf_buf *b, const kvf_span_list *l)
 	}
 	if (l->n)
 		kvf_buf_putc(b, ')');
+	kvf_buf_putc(b, '\n');
+}
+
+/* Which etcd wrote the db (version.h kvf_db_schema_detect). */
+static void text_schema(kvf_buf *b, const kvf_db_status *st)
+{
+	const kvf_db_schema *s = &st->schema;
+	kvf_buf_puts(b, "schema             ");
+	switch (s->source) {
+	case KVF_SCHEMA_FROM_STORAGE_VERSION:
+		kvf_buf_printf(b, "%u.%u (meta/storageVersion)", s->version >> 16, (s->version >> 8) & 0xff);
+		break;
+	case KVF_SCHEMA_FROM_TERM:
+		kvf_buf_puts(b, "3.5 (meta/term, no storageVersion: etcd 3.5, or 3.6+ before the cluster "
+		             "version reached 3.6)");
+		break;
+	case KVF_SCHEMA_NONE:
+		kvf_buf_puts(b, "3.4 or older (no meta/term)");
+		break;
+	}
+	if (s->storage_version_ignored)
+		kvf_buf_puts(b, "; a storageVersion that is not a version, which etcd ignores");
 	kvf_buf_putc(b, '\n');
 }
 
@@ -694,6 +798,13 @@ void kvf_text_db_status(kvf_buf *b, const kvf_db_status *st, kvf_arena *arena, c
 		kvf_buf_puts(b, "consistent_index   (absent)\n");
 	if (es->has_term)
 		kvf_buf_printf(b, "term               %" PRIu64 "\n", es->term);
+	text_schema(b, st);
+	if (st->has_conf_state) {
+		kvf_buf_puts(b, "conf state         ");
+		if (!text_conf_state_value(b, es->conf_state))
+			kvf_text_bytes(b, es->conf_state.p, es->conf_state.len);
+		kvf_buf_putc(b, '\n');
+	}
 	kvf_buf_printf(b, "auth               %s, authRevision ",
 	               !es->has_auth_enabled ? "never enabled" : es->auth_enabled ? "enabled" : "disabled");
 	if (es->has_auth_revision)
@@ -704,6 +815,11 @@ void kvf_text_db_status(kvf_buf *b, const kvf_db_status *st, kvf_arena *arena, c
 	kvf_buf_printf(b, "compaction         %" PRId64, st->compact_revision);
 	if (st->scheduled_compact_revision != st->compact_revision)
 		kvf_buf_printf(b, " (scheduled %" PRId64 ", not finished)", st->scheduled_compact_revision);
+	if (st->compaction_tombstones)
+		kvf_buf_printf(b, " (%" PRIu64 " tombstone%s kept at it: compacted by etcd 3.5.16+ or 3.4.34+, "
+		               "whose HashKV skips %s)", st->compaction_tombstones,
+		               st->compaction_tombstones == 1 ? "" : "s",
+		               st->compaction_tombstones == 1 ? "it" : "them");
 	kvf_buf_putc(b, '\n');
 	kvf_buf_printf(b, "keys               %" PRIu64 " live, %" PRIu64 " revisions, %" PRIu64 " tombstones",
 	               st->live_keys, st->revisions, st->tombstones);
@@ -734,6 +850,12 @@ void kvf_text_db_status(kvf_buf *b, const kvf_db_status *st, kvf_arena *arena, c
 	else
 		kvf_buf_puts(b, "(absent)");
 	kvf_buf_putc(b, '\n');
+	if (es->downgrade.p) {
+		kvf_buf_puts(b, "downgrade          ");
+		if (!text_downgrade(b, es->downgrade))
+			kvf_text_bytes(b, es->downgrade.p, es->downgrade.len);
+		kvf_buf_putc(b, '\n');
+	}
 	kvf_buf_printf(b, "alarms             %s", st->alarms.n ? "" : "none");
 	for (size_t i = 0; i < st->alarms.n; i++) {
 		kvf_pair p = { .key = st->alarms.v[i] };

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static const char *crc_check_name(kvf_wal_crc_state s)
 {
@@ -69,8 +70,8 @@ json_t *kvf_json_request(const kvf_request *r, const kvf_render_opts *o)
 		kvf_json_set(obj, "header", kvf_json_header(r));
 	switch (r->cls) {
 	case KVF_REQ_INTERNAL:
-		if (r->body)
-			kvf_json_set(obj, r->kind, kvf_json_message(r->body, o));
+		if (r->body)   /* under the field's name (a wrapped v2 request's kind is its own) */
+			kvf_json_set(obj, r->field->name, kvf_json_message(r->body, o));
 		break;
 	case KVF_REQ_V2:
 		kvf_json_set(obj, "v2", kvf_json_message(&r->v2->base, o));
@@ -217,6 +218,20 @@ static void text_name(kvf_buf *b, const char *label, ProtobufCBinaryData v)
 	kvf_text_bytes(b, v.data, v.len);
 }
 
+/* A credential from the log: etcd 3.4 puts the plain-text password in the
+ * request (AuthUserAddRequest.password), 3.5 on a bcrypt hash of it
+ * (hashedPassword, #11943). Either only with --show-secrets; otherwise
+ * only that it is there, and its length. */
+static void text_secret(kvf_buf *b, const char *label, ProtobufCBinaryData v, const kvf_render_opts *o)
+{
+	if (!v.len)
+		return;
+	if (o->show_secrets)
+		text_name(b, label, v);
+	else
+		kvf_buf_printf(b, " %s=(%zu bytes, --show-secrets)", label, v.len);
+}
+
 static const char *enum_name(const ProtobufCEnumDescriptor *d, int v)
 {
 	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
@@ -261,12 +276,16 @@ static void text_internal(kvf_buf *b, const Etcdserverpb__InternalRaftRequest *q
 		text_name(b, "user", q->auth_user_add->name);
 		if (q->auth_user_add->options && q->auth_user_add->options->no_password)
 			kvf_buf_puts(b, " no_password");
+		text_secret(b, "password", q->auth_user_add->password, o);
+		text_secret(b, "hashed_password", q->auth_user_add->hashedpassword, o);
 	} else if (q->auth_user_delete) {
 		text_name(b, "user", q->auth_user_delete->name);
 	} else if (q->auth_user_get) {
 		text_name(b, "user", q->auth_user_get->name);
 	} else if (q->auth_user_change_password) {
 		text_name(b, "user", q->auth_user_change_password->name);
+		text_secret(b, "password", q->auth_user_change_password->password, o);
+		text_secret(b, "hashed_password", q->auth_user_change_password->hashedpassword, o);
 	} else if (q->auth_user_grant_role) {
 		text_name(b, "user", q->auth_user_grant_role->user);
 		text_name(b, "role", q->auth_user_grant_role->role);
@@ -311,7 +330,7 @@ static void text_internal(kvf_buf *b, const Etcdserverpb__InternalRaftRequest *q
 	}
 }
 
-static void text_v2(kvf_buf *b, const Etcdserverpb__Request *v, const kvf_render_opts *o)
+static void text_v2_generic(kvf_buf *b, const Etcdserverpb__Request *v, const kvf_render_opts *o)
 {
 	kvf_text_bytes(b, v->method.data, v->method.len);
 	kvf_buf_putc(b, ' ');
@@ -329,6 +348,59 @@ static void text_v2(kvf_buf *b, const Etcdserverpb__Request *v, const kvf_render
 		kvf_buf_puts(b, " dir");
 	if (v->has_recursive && v->recursive)
 		kvf_buf_puts(b, " recursive");
+}
+
+/* PUT /0/members/<id>/attributes with membership.Attributes JSON
+ * ({"name":..,"clientURLs":[..]}), shown as cluster_member_attr_set is. */
+static bool text_v2_member_attributes(kvf_buf *b, const Etcdserverpb__Request *v)
+{
+	static const char pre[] = "/0/members/";
+	const char *path = (const char *)v->path.data;
+	const char *at = v->path.len < 4096 ? memmem(path, v->path.len, pre, sizeof(pre) - 1) : NULL;
+	json_t *j = json_loadb((const char *)v->val.data, v->val.len, 0, NULL);
+	if (!at || !json_is_object(j)) {
+		json_decref(j);
+		return false;
+	}
+	const char *id = at + sizeof(pre) - 1, *end = path + v->path.len, *slash = id;
+	while (slash < end && *slash != '/')
+		slash++;
+	kvf_buf_puts(b, "member=");
+	kvf_text_bytes(b, (const uint8_t *)id, (size_t)(slash - id));
+	const char *name = json_string_value(json_object_get(j, "name"));
+	kvf_buf_puts(b, " name=");
+	kvf_text_bytes(b, (const uint8_t *)(name ? name : ""), name ? strlen(name) : 0);
+	size_t i;
+	json_t *u;
+	json_array_foreach(json_object_get(j, "clientURLs"), i, u) {
+		const char *s = json_string_value(u);
+		kvf_buf_puts(b, i ? "," : " clients=");
+		kvf_text_bytes(b, (const uint8_t *)(s ? s : "?"), s ? strlen(s) : 1);
+	}
+	json_decref(j);
+	return true;
+}
+
+static void text_v2(kvf_buf *b, const Etcdserverpb__Request *v, const kvf_render_opts *o)
+{
+	const char *kind = kvf_v2_kind(v);
+	if (strcmp(kind, "v2_member_attributes") == 0 && text_v2_member_attributes(b, v))
+		return;
+	if (strcmp(kind, "v2_cluster_version") == 0) {
+		text_name(b, "version", v->val);
+		return;
+	}
+	if (strcmp(kind, "v2_sync") == 0 && v->has_time) {
+		/* the leader's clock in Unix nanoseconds: v2 TTL keys older than it expire */
+		time_t secs = (time_t)(v->time / 1000000000);
+		struct tm tm;
+		char when[32];
+		if (gmtime_r(&secs, &tm) && strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm)) {
+			kvf_buf_printf(b, "time=%s", when);
+			return;
+		}
+	}
+	text_v2_generic(b, v, o);
 }
 
 void kvf_text_request(kvf_buf *b, const kvf_request *r, const kvf_render_opts *o)
@@ -503,16 +575,55 @@ json_t *kvf_json_wal_item(const kvf_log_item *it, const kvf_render_opts *o)
 	return obj;
 }
 
-static void text_conf_state(kvf_buf *b, const Raftpb__ConfState *cs)
+json_t *kvf_json_snap_v2(const kvf_snap_v2 *v)
 {
-	kvf_buf_puts(b, " voters=");
-	for (size_t i = 0; i < cs->n_voters; i++)
-		kvf_buf_printf(b, "%s%" PRIx64, i ? "," : "", cs->voters[i]);
-	if (cs->n_learners) {
-		kvf_buf_puts(b, " learners=");
-		for (size_t i = 0; i < cs->n_learners; i++)
-			kvf_buf_printf(b, "%s%" PRIx64, i ? "," : "", cs->learners[i]);
+	if (!v->parsed)
+		return json_null();
+	return json_pack("{s:I,s:I,s:I,s:o,s:o,s:o}", "members", (json_int_t)v->members,
+	                 "learners", (json_int_t)v->learners, "removed_members", (json_int_t)v->removed,
+	                 "version", v->version[0] ? json_string(v->version) : json_null(),
+	                 "other_keys", kvf_json_u64(v->other_keys),
+	                 "first_other_key", v->other_keys ? kvf_json_bytes((const uint8_t *)v->first_other,
+	                                                                   strlen(v->first_other)) : json_null());
+}
+
+void kvf_text_snap_v2(kvf_buf *b, const kvf_snap_v2 *v)
+{
+	if (!v->parsed)
+		return;
+	kvf_buf_printf(b, " v2store: members=%u", v->members);
+	if (v->learners)
+		kvf_buf_printf(b, " learners=%u", v->learners);
+	if (v->removed)
+		kvf_buf_printf(b, " removed=%u", v->removed);
+	if (v->version[0])
+		kvf_buf_printf(b, " version=%s", v->version);
+	if (!v->other_keys) {
+		kvf_buf_puts(b, " membership only");
+		return;
 	}
+	kvf_buf_printf(b, " other_keys=%" PRIu64 " (", v->other_keys);
+	kvf_text_bytes(b, (const uint8_t *)v->first_other, strlen(v->first_other));
+	kvf_buf_puts(b, v->other_keys > 1 ? ", ...)" : ")");
+}
+
+void kvf_text_conf_state(kvf_buf *b, const Raftpb__ConfState *cs)
+{
+	const struct { const char *name; size_t n; const uint64_t *v; } lists[] = {
+		{ "voters", cs->n_voters, cs->voters },
+		{ "learners", cs->n_learners, cs->learners },
+		{ "voters_outgoing", cs->n_voters_outgoing, cs->voters_outgoing },
+		{ "learners_next", cs->n_learners_next, cs->learners_next },
+	};
+	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+		if (l && !lists[l].n)
+			continue;   /* voters always, the others when there are some */
+		kvf_buf_printf(b, " %s=", lists[l].name);
+		for (size_t i = 0; i < lists[l].n; i++)
+			kvf_buf_printf(b, "%s%" PRIx64, i ? "," : "", lists[l].v[i]);
+	}
+	if (cs->has_auto_leave && cs->auto_leave)
+		kvf_buf_puts(b, " auto_leave");
 }
 
 void kvf_text_wal_finding(kvf_buf *b, const kvf_wal_event *ev, const kvf_render_opts *o)
@@ -589,7 +700,7 @@ bool kvf_text_wal_item(kvf_buf *b, const kvf_log_item *it, const kvf_render_opts
 		case KVF_WAL_SNAPSHOT:
 			kvf_buf_printf(b, " index=%" PRIu64 " term=%" PRIu64, it->snap.index, it->snap.term);
 			if (it->snap.conf_state)
-				text_conf_state(b, it->snap.conf_state);
+				kvf_text_conf_state(b, it->snap.conf_state);
 			break;
 		case KVF_WAL_CRC:
 			kvf_buf_printf(b, " %08x", rec->crc);
@@ -605,6 +716,50 @@ bool kvf_text_wal_item(kvf_buf *b, const kvf_log_item *it, const kvf_render_opts
 }
 
 /* ---- summary ---- */
+
+/* The lowest etcd that can read the entries after the newest valid
+ * snapshot (walversion.h) and the v2 requests among them. */
+static json_t *json_wal_version(const kvf_wal_version_result *w)
+{
+	if (!w->known)
+		return json_null();
+	char min[16];
+	kvf_etcd_version_format(w->min, min);
+	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+	                 "min", w->min ? json_string(min) : json_null(),
+	                 "after_snapshot_index", kvf_json_u64(w->after_index),
+	                 "entries", kvf_json_u64(w->entries),
+	                 "v2_requests", kvf_json_u64(w->v2),
+	                 "v2_refused_by_3_6", kvf_json_u64(w->v2_refused_36),
+	                 "first_v2_index", w->v2 ? kvf_json_u64(w->first_v2) : json_null(),
+	                 "undecodable", kvf_json_u64(w->unreadable));
+}
+
+static void text_wal_version(kvf_buf *b, const kvf_wal_version_result *w, const kvf_render_opts *o)
+{
+	if (!w->known)
+		return;
+	char after[48] = "";
+	if (w->after_index)
+		snprintf(after, sizeof(after), " after snapshot %" PRIu64, w->after_index);
+	kvf_buf_puts(b, "readable by   ");
+	if (w->min)
+		kvf_buf_printf(b, "etcd %u.%u and later", w->min >> 16, (w->min >> 8) & 0xff);
+	else
+		kvf_buf_puts(b, "any etcd");
+	kvf_buf_printf(b, " (the %" PRIu64 " entries%s; etcd's MinimalEtcdVersion)\n", w->entries, after);
+	if (w->v2) {
+		kvf_buf_printf(b, "v2 requests   %s%" PRIu64 " not covered by a snapshot (from index %" PRIu64
+		               "): etcd 3.7 cannot apply them", kvf_color(o, "note"), w->v2, w->first_v2);
+		if (w->v2_refused_36)
+			kvf_buf_printf(b, ", 3.6 refuses %" PRIu64 " (not member attributes or version)",
+			               w->v2_refused_36);
+		kvf_buf_printf(b, "%s\n", kvf_color(o, "reset"));
+	}
+	if (w->unreadable)
+		kvf_buf_printf(b, "undecodable   %" PRIu64 "%s: etcd's MinimalEtcdVersion fails on them\n",
+		               w->unreadable, after);
+}
 
 json_t *kvf_json_log_summary(const kvf_log_summary *s, const kvf_wal_segments *segs)
 {
@@ -662,6 +817,7 @@ json_t *kvf_json_log_summary(const kvf_log_summary *s, const kvf_wal_segments *s
 			kvf_json_set(fc, kvf_wal_finding_name(k), kvf_json_u64(s->finding_count[k]));
 	kvf_json_set(obj, "findings", fc);
 	kvf_json_set(obj, "damage", kvf_json_u64(s->damage));
+	kvf_json_set(obj, "etcd_version", json_wal_version(&s->wal_version));
 	kvf_json_log_incomplete(obj, s);
 	return obj;
 }
@@ -723,6 +879,7 @@ void kvf_text_log_summary(kvf_buf *b, const kvf_log_summary *s, const kvf_render
 	for (int k = 0; names[k]; k++)
 		if (s->kind_count[k])
 			kvf_buf_printf(b, "  %-30s %" PRIu64 "\n", names[k], s->kind_count[k]);
+	text_wal_version(b, &s->wal_version, o);
 	kvf_buf_printf(b, "crc chain     %" PRIu64 " ok, %" PRIu64 " mismatch, %" PRIu64 " unchecked\n",
 	               s->crc_ok, s->crc_bad, s->crc_unchecked);
 	if (!s->findings)
@@ -767,7 +924,7 @@ static void jw_request(kvf_buf *b, const kvf_request *r, const kvf_render_opts *
 	switch (r->cls) {
 	case KVF_REQ_INTERNAL:
 		if (r->body) {
-			kvf_jw_key(b, r->kind);
+			kvf_jw_key(b, r->field->name);
 			kvf_jw_message(b, r->body, o);
 		}
 		break;

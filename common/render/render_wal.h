@@ -12,6 +12,12 @@ json_t *kvf_json_request_keys(const kvf_request *r);
 /* The Kubernetes objects a request puts, each {"key", then kvf_json_k8s's fields}. */
 json_t *kvf_json_request_k8s(const kvf_request *r);
 json_t *kvf_json_conf_state(const Raftpb__ConfState *cs);
+/* What the v2 store of a .snap file holds (membership only from 3.6 on). */
+json_t *kvf_json_snap_v2(const kvf_snap_v2 *v);
+/* " v2store: members=N ... membership only" (nothing when it did not parse) */
+void kvf_text_snap_v2(kvf_buf *b, const kvf_snap_v2 *v);
+/* " voters=ID,.. learners=ID,.." (hex member ids, as etcdctl prints them) */
+void kvf_text_conf_state(kvf_buf *b, const Raftpb__ConfState *cs);
 void kvf_text_request(kvf_buf *b, const kvf_request *r, const kvf_render_opts *o);
 
 /* One JSON object per record or finding; NULL for items that have none. */

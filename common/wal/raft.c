@@ -2,8 +2,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "io/crc32c.h"
 #include "encoding/proto/snappb.pb-c.h"
@@ -184,10 +187,90 @@ kvf_status kvf_snap_read(const char *path, kvf_arena *arena, kvf_snap_file *out,
 			}
 			out->data = s->has_data ? s->data.data : NULL;
 			out->data_len = s->has_data ? s->data.len : 0;
+			if (out->data_len)
+				kvf_snap_v2_parse(out->data, out->data_len, &out->v2);
 		}
 	}
 	kvf_map_close(&m);
 	return st;
+}
+
+/* ---- the v2 store in a .snap file ---- */
+
+static json_t *children(json_t *node)
+{
+	json_t *c = json_object_get(node, "Children");
+	return json_is_object(c) ? c : NULL;
+}
+
+/* Leaf nodes under node (a node with Children is a directory). */
+static void count_leaves(json_t *node, kvf_snap_v2 *out, int depth)
+{
+	json_t *kids = children(node);
+	if (!kids) {
+		const char *path = json_string_value(json_object_get(node, "Path"));
+		if (!out->other_keys++ && path)
+			snprintf(out->first_other, sizeof(out->first_other), "%s", path);
+		return;
+	}
+	if (depth > 64)
+		return;
+	const char *k;
+	json_t *v;
+	json_object_foreach(kids, k, v)
+		count_leaves(v, out, depth + 1);
+}
+
+void kvf_snap_v2_parse(const uint8_t *data, size_t len, kvf_snap_v2 *out)
+{
+	memset(out, 0, sizeof(*out));
+	json_t *doc = json_loadb((const char *)data, len, 0, NULL);
+	json_t *root = json_object_get(doc, "Root");
+	json_t *top = children(root);
+	if (!json_is_object(root)) {
+		json_decref(doc);
+		return;
+	}
+	out->parsed = true;
+	const char *k;
+	json_t *v;
+	/* (json_object_foreach takes NULL as an empty object) */
+	json_object_foreach(top, k, v) {
+		if (strcmp(k, "0") != 0) {
+			/* /1 (v2 user keys; etcd keeps an empty /1: "Children":{}, where
+			 * a key has "Children":null) and anything else */
+			count_leaves(v, out, 0);
+			continue;
+		}
+		json_t *zero = children(v);
+		const char *ck;
+		json_t *cv;
+		json_object_foreach(zero, ck, cv) {
+			if (strcmp(ck, "members") == 0) {
+				json_t *ms = children(cv);
+				const char *id;
+				json_t *m;
+				json_object_foreach(ms, id, m) {
+					out->members++;
+					/* raftAttributes: {"peerURLs":[..],"isLearner":true} */
+					json_t *ra = json_object_get(children(m), "raftAttributes");
+					const char *val = json_string_value(json_object_get(ra, "Value"));
+					json_t *attrs = val ? json_loads(val, 0, NULL) : NULL;
+					out->learners += json_is_true(json_object_get(attrs, "isLearner"));
+					json_decref(attrs);
+				}
+			} else if (strcmp(ck, "removed_members") == 0) {
+				out->removed += children(cv) ? (uint32_t)json_object_size(children(cv)) : 0;
+			} else if (strcmp(ck, "version") == 0) {
+				const char *ver = json_string_value(json_object_get(cv, "Value"));
+				if (ver)
+					snprintf(out->version, sizeof(out->version), "%s", ver);
+			} else {
+				count_leaves(cv, out, 0);
+			}
+		}
+	}
+	json_decref(doc);
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -47,6 +47,21 @@ bool kvf_wal_snapshot_parse(const uint8_t *p, size_t n, kvf_arena *arena, kvf_wa
 const char *kvf_entry_type_name(uint64_t type);
 const char *kvf_conf_change_type_name(int type);
 
+/* The v2 store a .snap file holds (v2store JSON: {"Root":{"Path":"/",
+ * "Children":{...}}, ...}). Up to 3.5 it is the member's whole v2 store
+ * (v2store.Clone().SaveNoCopy()); 3.6+ write only membership, built from
+ * the v3 store (cluster_util.go GetMembershipInfoInV2Format): /0/members,
+ * /0/removed_members, /0/version. Anything else is v2 data, which 3.6
+ * refuses to start with (AssertNoV2StoreContent) and 3.7 never reads. */
+typedef struct kvf_snap_v2 {
+	bool parsed;                      /* false: not v2store JSON (shown raw) */
+	uint32_t members, learners;       /* /0/members/<id>, and those whose raftAttributes say isLearner */
+	uint32_t removed;                 /* /0/removed_members/<id> */
+	char version[32];                 /* /0/version's value, "" when absent */
+	uint64_t other_keys;              /* leaf nodes outside /0 */
+	char first_other[96];             /* the path of the first of them */
+} kvf_snap_v2;
+
 /* A .snap file of member/snap: snappb.Snapshot{crc, data=raftpb.Snapshot}. */
 typedef struct kvf_snap_file {
 	bool name_ok;
@@ -58,7 +73,11 @@ typedef struct kvf_snap_file {
 	Raftpb__ConfState *conf_state;    /* in the arena; NULL if absent */
 	uint64_t data_len;                /* the v2 store JSON */
 	const uint8_t *data;              /* in the arena */
+	kvf_snap_v2 v2;                   /* what that JSON holds */
 } kvf_snap_file;
+
+/* Summarise a v2 store's JSON (a .snap file's data). */
+void kvf_snap_v2_parse(const uint8_t *data, size_t len, kvf_snap_v2 *out);
 
 bool kvf_snap_parse_name(const char *name, uint64_t *term, uint64_t *index);
 /* Reads and verifies a .snap file. Damage is an error naming the offset. */

@@ -224,16 +224,29 @@ static void on_entry(kvf_raftlog *l, kvf_log_item *it)
 	const kvf_raft_entry *e = &it->entry;
 	s->entries++;
 	const char *kind = NULL;
+	kvf_etcd_version scanned;
+	bool have_scanned = false;
 	if (l->opt.decode_requests) {
 		kvf_request_decode(e, &l->arena, &it->req);
 		kind = it->req.kind;
 	} else if (l->opt.count_kinds) {
-		kind = kvf_request_kind(e, &l->arena);
+		/* the kind and etcd's version of the request in one read of it;
+		 * what the scan cannot vouch for is decoded in full */
+		kind = kvf_request_kind_scan_version(e, &scanned);
+		if (!(have_scanned = kind != NULL))
+			kind = kvf_request_kind(e, &l->arena);
 	}
 	if (kind) {
 		int k = kvf_kind_index(kind);
 		if (k >= 0)
 			s->kind_count[k]++;
+		/* the lowest etcd version: only for a summary (count_kinds) */
+		if (l->opt.count_kinds && ev->rec.crc_state != KVF_CRC_MISMATCH) {
+			uint8_t flags;
+			kvf_etcd_version v = kvf_entry_version(e, kind, &l->arena, &flags,
+			                                       have_scanned ? &scanned : NULL);
+			kvf_wal_version_entry(&s->version, e->index, v, flags);
+		}
 	}
 	if (ev->rec.crc_state == KVF_CRC_MISMATCH)
 		l->cont.damage_seen = true;
@@ -296,6 +309,7 @@ static void on_record(kvf_raftlog *l, kvf_log_item *it)
 		} else if (rec->crc_state != KVF_CRC_MISMATCH) {
 			s->have_hardstate = true;
 			s->hardstate = it->hs;
+			kvf_wal_version_state(&s->version, it->hs.commit);
 		}
 		break;
 	case KVF_WAL_METADATA:
@@ -331,6 +345,8 @@ static void on_record(kvf_raftlog *l, kvf_log_item *it)
 			pend(l, &it->ev, KVF_WAL_BAD_SNAPSHOT, "snapshot record does not hold a walpb.Snapshot");
 		} else {
 			note_snapshot(&l->cont, it->snap.index);
+			if (rec->crc_state != KVF_CRC_MISMATCH)
+				kvf_wal_version_snapshot(&s->version, it->snap.index);
 			if (kvf_grow_array((void **)&s->snaps, &s->cap_snaps, s->n_snaps, sizeof(*s->snaps)))
 				s->snaps[s->n_snaps++] = (struct kvf_snap_mark){ it->snap.index, it->snap.term };
 		}
@@ -353,6 +369,7 @@ static void finish(kvf_raftlog *l)
 	uint64_t done, total;
 	kvf_wal_progress(l->rd, &done, &total);
 	s->bytes = total;
+	kvf_wal_version_result_of(&s->version, &s->wal_version);
 }
 
 /* The segment etcd created when it cut the last one we have: the next
@@ -431,6 +448,7 @@ void kvf_log_summary_free(kvf_log_summary *s)
 {
 	free(s->terms);
 	free(s->snaps);
+	kvf_wal_version_free(&s->version);
 	s->terms = NULL;
 	s->snaps = NULL;
 	s->n_terms = s->n_snaps = s->cap_terms = s->cap_snaps = 0;
@@ -479,12 +497,14 @@ bool kvf_entry_filter_index(kvf_entry_filter *f, const char *spec)
 	return true;
 }
 
-/* One pattern against one kind: exact, "prefix*", or "conf" for both kinds
- * of membership change. */
+/* One pattern against one kind: exact, "prefix*", "conf" for both kinds
+ * of membership change, or "v2" for every legacy v2 request. */
 static bool pattern_matches(const char *pat, size_t plen, const char *kind)
 {
 	if (plen == 4 && strncmp(pat, "conf", 4) == 0)
 		return strncmp(kind, "conf_change", 11) == 0;
+	if (plen == 2 && strncmp(pat, "v2", 2) == 0)
+		return strcmp(kind, "v2") == 0 || strncmp(kind, "v2_", 3) == 0;
 	if (plen && pat[plen - 1] == '*')
 		return strncmp(kind, pat, plen - 1) == 0;
 	return strlen(kind) == plen && strncmp(kind, pat, plen) == 0;

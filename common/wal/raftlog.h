@@ -22,6 +22,7 @@
 #include "wal/raft.h"
 #include "wal/request.h"
 #include "wal/wal.h"
+#include "wal/walversion.h"
 
 typedef struct kvf_log_item {
 	kvf_wal_event ev;          /* what the WAL reader yielded */
@@ -63,6 +64,11 @@ typedef struct kvf_log_summary {
 	uint64_t gaps;
 	uint64_t lost;                     /* lost_entries findings */
 	uint64_t crc_ok, crc_bad, crc_unchecked;
+	/* the lowest etcd that can read the entries after the newest valid
+	 * snapshot, and the v2 requests among them (walversion.h); counted
+	 * with count_kinds, known at the end */
+	kvf_wal_version version;
+	kvf_wal_version_result wal_version;
 	/* the last segment is full and none follows (later_segments_missing):
 	 * the segment etcd went on writing in */
 	bool later_segments_missing;

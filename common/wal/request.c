@@ -1,5 +1,8 @@
 #include "wal/request.h"
 
+#include "encoding/proto/etcd_versions.h"
+
+#include <ctype.h>
 #include <limits.h>
 #include <string.h>
 
@@ -33,6 +36,52 @@ static void classify_internal(Etcdserverpb__InternalRaftRequest *irr, kvf_reques
 	}
 }
 
+/* The v2 requests etcd 3.5 still writes, named as etcd's own v2 applier
+ * tells them apart (3.5 server/etcdserver/apply_v2.go Put and Sync; 3.6's
+ * v2ToV3Request converts exactly the first two and refuses the rest):
+ *   PUT /0/members/<hex id>/attributes  a member publishing its name and
+ *                                       client URLs (etcdserver.publish;
+ *                                       StoreMemberAttributeRegexp, which
+ *                                       is not anchored)
+ *   PUT /0/version                      the cluster version (monitorVersions,
+ *                                       updateClusterVersionV2)
+ *   SYNC                                the leader expiring v2 TTL keys */
+static bool member_attributes_path(const ProtobufCBinaryData *path)
+{
+	static const char pre[] = "/0/members/", post[] = "/attributes";
+	const uint8_t *p = path->data, *end = path->data + path->len;
+	for (; path->len && p < end; p++) {
+		size_t left = (size_t)(end - p);
+		if (left < sizeof(pre) - 1 + 1 + sizeof(post) - 1 || memcmp(p, pre, sizeof(pre) - 1) != 0)
+			continue;
+		const uint8_t *h = p + sizeof(pre) - 1;
+		size_t digits = 0;
+		while (h + digits < end && digits < 16 && isxdigit(h[digits]))
+			digits++;
+		if (digits && (size_t)(end - (h + digits)) >= sizeof(post) - 1 &&
+		    memcmp(h + digits, post, sizeof(post) - 1) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool bytes_are(const ProtobufCBinaryData *b, const char *s)
+{
+	size_t n = strlen(s);
+	return b->len == n && memcmp(b->data, s, n) == 0;
+}
+
+const char *kvf_v2_kind(const Etcdserverpb__Request *v2)
+{
+	if (bytes_are(&v2->method, "PUT") && member_attributes_path(&v2->path))
+		return "v2_member_attributes";
+	if (bytes_are(&v2->method, "PUT") && bytes_are(&v2->path, "/0/version"))
+		return "v2_cluster_version";
+	if (bytes_are(&v2->method, "SYNC"))
+		return "v2_sync";
+	return "v2";
+}
+
 static bool v2_request(const uint8_t *p, size_t n, kvf_arena *arena, kvf_request *out)
 {
 	if (!kvf_pb_depth_ok(&etcdserverpb__request__descriptor, p, n, MAX_DEPTH))
@@ -41,7 +90,7 @@ static bool v2_request(const uint8_t *p, size_t n, kvf_arena *arena, kvf_request
 	if (!v2 || !v2->has_method)
 		return false;
 	out->cls = KVF_REQ_V2;
-	out->kind = "v2";
+	out->kind = kvf_v2_kind(v2);
 	out->v2 = v2;
 	out->id = v2->id;
 	return true;
@@ -92,8 +141,11 @@ void kvf_request_decode(const kvf_raft_entry *e, kvf_arena *arena, kvf_request *
 		out->irr = irr;
 		if (!out->kind)
 			out->kind = "unknown";
-		if (irr->v2)
+		if (irr->v2) {
 			out->v2 = irr->v2;
+			if (out->field && strcmp(out->field->name, "v2") == 0)
+				out->kind = kvf_v2_kind(irr->v2);
+		}
 		out->id = irr->id ? irr->id : irr->v2 ? irr->v2->id : 0;
 		if (irr->header) {
 			out->has_header = true;
@@ -118,6 +170,9 @@ const char *const *kvf_request_kinds(void)
 			if (d->fields[i].type == PROTOBUF_C_TYPE_MESSAGE &&
 			    strcmp(d->fields[i].name, "header") != 0)
 				kinds[k++] = d->fields[i].name;
+		kinds[k++] = "v2_member_attributes";
+		kinds[k++] = "v2_cluster_version";
+		kinds[k++] = "v2_sync";
 		kinds[k++] = "empty";
 		kinds[k++] = "conf_change";
 		kinds[k++] = "conf_change_v2";
@@ -222,6 +277,12 @@ void kvf_request_puts(const kvf_request *r, kvf_put_fn fn, void *ctx)
  * out of room for them ("too many fields"); beyond it we do not guess. */
 #define SCAN_MAX_FIELDS (1u << 20)
 
+static void raise_version(kvf_etcd_version *v, kvf_etcd_version w)
+{
+	if (w > *v)
+		*v = w;
+}
+
 static bool has_required_field(const ProtobufCMessageDescriptor *d)
 {
 	for (unsigned i = 0; i < d->n_fields; i++)
@@ -262,10 +323,13 @@ static int wire_of(ProtobufCType t)
  *   - nested messages pass the same test one level deeper.
  * `seen`, when given, gets bit i for every field d->fields[i] present. */
 static bool surely_unpacks(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n,
-                           int depth_left, uint64_t *seen)
+                           int depth_left, uint64_t *seen, kvf_etcd_version *ver)
 {
 	if (depth_left < 0 || has_required_field(d) || d->n_fields > 64)
 		return false;
+	const kvf_etcd_annotations *ann = ver ? kvf_etcd_annotations_of(d) : NULL;
+	if (ann)
+		raise_version(ver, ann->msg);
 	kvf_pb_reader rd = kvf_pb_init(p, n);
 	kvf_pb_field f;
 	uint64_t messages = 0;
@@ -293,11 +357,19 @@ static bool surely_unpacks(const ProtobufCMessageDescriptor *d, const uint8_t *p
 		if (fd->label == PROTOBUF_C_LABEL_REPEATED && fd->type != PROTOBUF_C_TYPE_MESSAGE &&
 		    fd->type != PROTOBUF_C_TYPE_STRING && fd->type != PROTOBUF_C_TYPE_BYTES)
 			return false;
+		bool list = fd->label == PROTOBUF_C_LABEL_REPEATED;
+		if (ann && kvf_etcd_field_set(fd, &f)) {
+			/* etcd's MinimalEtcdVersion visitor (encoding/proto/etcd_versions.h) */
+			raise_version(ver, ann->field[idx]);
+			if (fd->type == PROTOBUF_C_TYPE_ENUM && !list)
+				raise_version(ver, kvf_etcd_enum_annotation(fd->descriptor, (int)f.u64));
+		}
 		if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
-			if (fd->label != PROTOBUF_C_LABEL_REPEATED && (messages >> idx & 1))
+			if (!list && (messages >> idx & 1))
 				return false;
 			messages |= UINT64_C(1) << idx;
-			if (!surely_unpacks(fd->descriptor, f.data, f.len, depth_left - 1, NULL))
+			/* the visitor looks into singular messages only */
+			if (!surely_unpacks(fd->descriptor, f.data, f.len, depth_left - 1, NULL, list ? NULL : ver))
 				return false;
 		}
 		if (seen)
@@ -307,20 +379,30 @@ static bool surely_unpacks(const ProtobufCMessageDescriptor *d, const uint8_t *p
 
 const char *kvf_request_kind_scan(const kvf_raft_entry *e)
 {
+	return kvf_request_kind_scan_version(e, NULL);
+}
+
+const char *kvf_request_kind_scan_version(const kvf_raft_entry *e, kvf_etcd_version *ver)
+{
+	const ProtobufCMessageDescriptor *d = &etcdserverpb__internal_raft_request__descriptor;
+	if (ver)
+		*ver = 0;
 	if (e->type != KVF_ENTRY_NORMAL)
 		return NULL;
-	if (e->len == 0)
+	if (e->len == 0) {
+		if (ver)   /* an empty InternalRaftRequest to etcd's visitor */
+			*ver = kvf_etcd_message_annotation(d);
 		return "empty";
-	const ProtobufCMessageDescriptor *d = &etcdserverpb__internal_raft_request__descriptor;
+	}
 	uint64_t seen = 0;
-	if (!surely_unpacks(d, e->data, e->len, MAX_DEPTH, &seen))
+	if (!surely_unpacks(d, e->data, e->len, MAX_DEPTH, &seen, ver))
 		return NULL;
 	/* what classify_internal picks: the first message field set, in
 	 * descriptor order, other than the header */
 	for (unsigned i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
 		if ((seen >> i & 1) && f->type == PROTOBUF_C_TYPE_MESSAGE && strcmp(f->name, "header") != 0)
-			return f->name;
+			return strcmp(f->name, "v2") == 0 ? NULL : f->name;   /* v2: named by its path */
 	}
 	/* no request field: the full decode may prefer a bare v2 Request */
 	return NULL;

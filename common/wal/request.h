@@ -7,7 +7,10 @@
  *
  * The request kind is the name of the InternalRaftRequest field that is set
  * ("put", "txn", "auth_user_add", "cluster_version_set", ...), taken from
- * the protobuf descriptor, so the names and the .proto cannot drift apart. */
+ * the protobuf descriptor, so the names and the .proto cannot drift apart.
+ * A legacy v2 request is "v2", or, for the three etcd 3.4/3.5 write on
+ * their own, "v2_member_attributes", "v2_cluster_version" or "v2_sync"
+ * (kvf_v2_kind). */
 #ifndef KVF_REQUEST_H
 #define KVF_REQUEST_H
 
@@ -18,6 +21,7 @@
 #include "encoding/proto/etcdserver_v2.pb-c.h"
 #include "encoding/proto/etcdserverpb.pb-c.h"
 #include "encoding/pbwire.h"
+#include "encoding/proto/etcd_versions.h"
 #include "wal/raft.h"
 
 typedef enum kvf_request_class {
@@ -58,6 +62,15 @@ const char *kvf_request_kind(const kvf_raft_entry *e, kvf_arena *arena);
 /* The scan alone: the kind, or NULL when only the full decode can tell.
  * (Exposed for the test that holds it to the full decode.) */
 const char *kvf_request_kind_scan(const kvf_raft_entry *e);
+/* The same scan, which also takes the version etcd's MinimalEtcdVersion
+ * visitor would find in the request (encoding/proto/etcd_versions.h) into
+ * *ver when it names a kind (the summary needs both for every entry and
+ * this reads the bytes once). */
+const char *kvf_request_kind_scan_version(const kvf_raft_entry *e, kvf_etcd_version *ver);
+
+/* The kind of a v2 request: v2_member_attributes, v2_cluster_version,
+ * v2_sync, or v2 (see request.c). */
+const char *kvf_v2_kind(const Etcdserverpb__Request *v2);
 
 /* Every kind name kvf_request_decode can produce (NULL-terminated). */
 const char *const *kvf_request_kinds(void);

@@ -98,7 +98,9 @@ seen = {
         [tool("dump-wal"), "-o", "json", "--verify", str(node1)],
         [tool("dump-wal"), "-o", "json", str(FX / "peer-etcd" / "TestNew.wal")],
         [tool("dump-wal"), "-o", "json", "--summary", str(FX / "evidence" / "copies" / "node1"),
-         str(FX / "evidence" / "copies" / "node2")]),
+         str(FX / "evidence" / "copies" / "node2")],
+        [tool("dump-wal"), "-o", "json", "--summary", str(FX / "etcd-3.5" / "node1")],
+        [tool("dump-wal"), "-o", "json", str(FX / "etcd-3.6" / "node1")]),
     "dump-db": json_outputs(*[[tool("dump-db"), "-o", "json", *c, str(node1)] for c in (
         ["status"], ["buckets"], ["hashkv"], ["check"], ["pages"], ["keys"], ["dump", "key"],
         ["dump", "meta"], ["dump", "authUsers"], ["dump", "authRoles"], ["dump", "lease"],
@@ -107,14 +109,16 @@ seen = {
         [tool("dump-db"), "-o", "json", "status", str(FX / "evidence" / "snapshot" / "node1.snapshot.db")],
         [tool("dump-db"), "-o", "json", "status", str(FX / "evidence" / "leftovers" / "node3")],
         [tool("dump-db"), "-o", "json", "status", str(FX / "evidence" / "leftovers" / "node2")],
-        [tool("dump-db"), "-o", "json", "keys", str(FX / "evidence" / "snapshot" / "node1.snapshot.db")]),
+        [tool("dump-db"), "-o", "json", "keys", str(FX / "evidence" / "snapshot" / "node1.snapshot.db")],
+        *[[tool("dump-db"), "-o", "json", *c, str(FX / "etcd-3.6" / "node1")] for c in (
+            ["status"], ["hashkv"], ["dump", "meta"], ["dump", "cluster"])]),
     "diff-db": json_outputs([tool("diff-db"), "-o", "json", *inc]),
 }
 # fields that only appear on inputs the fixtures do not have
 absent_ok = {
     "dump-wal": {"unknown"},
-    "dump-db": {"conf_state", "storage_version", "malformed", "alarm", "member_id",
-                "error", "no_metadata"},
+    "dump-db": {"malformed", "alarm", "member_id", "error", "no_metadata",
+                "downgrade", "target-version", "enabled"},
     "diff-db": set(),
 }
 for page in sorted(MAN.glob("*.1")):

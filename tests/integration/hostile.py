@@ -840,13 +840,61 @@ def diff_cases(tmp):
             fail(case, f"page {leaf} not named: {p.stderr.strip()[:500]}")
 
 
+def version_cases(tmp):
+    """What etcd 3.5+ added, damaged in real files of the etcd 3.6 fixture:
+    meta/confState and meta/storageVersion edited in place (the db stays a
+    valid bbolt file: a value etcd would refuse, shown as malformed or, for
+    storageVersion, ignored as etcd ignores it), and a .snap file's v2 store
+    JSON flipped (the CRC says so)."""
+    node = FX / "etcd-3.6" / "node1" / "member"
+    base = (node / "snap" / "db").read_bytes()
+    # where each value lives in the file (the live page, not a freed copy)
+    offs = {}
+    p = subprocess.run([DUMP_DB, "-o", "json", "dump", "meta", node.parent], capture_output=True, text=True)
+    for line in p.stdout.splitlines():
+        r = json.loads(line)
+        offs[r["key"]] = r["value_offset"]
+    for name, old, new, what in (
+            ("confState", b'{"voters":[', b'{"voters":{', "malformed"),
+            ("confState", b'"auto_leave":false}', b'"auto_leave":f4lse}', "malformed"),
+            ("storageVersion", b"3.6.0", b"3.x.0", "storage_version_ignored")):
+        at = base.find(old, offs.get(name, len(base)))
+        if at < 0 or at > offs[name] + 4096:
+            fail(f"version {name}", f"{old!r} not found in the fixture db's meta/{name}")
+            continue
+        db = tmp / f"v-{name}-{at}.db"
+        db.write_bytes(base[:at] + new + base[at + len(old):])
+        case = f"etcd 3.6 db, meta/{name} {old!r} -> {new!r}"
+        p = run(case, [DUMP_DB, "-o", "json", "status", db], [db], {0, 1})
+        if p and p.returncode in (0, 1):
+            st = json.loads(p.stdout)
+            if what == "malformed" and "confState" not in st.get("malformed", ""):
+                fail(case, f"not reported malformed: {st.get('malformed')!r}")
+            if what == "storage_version_ignored" and not (
+                    st["schema"]["storage_version_ignored"] and st["schema"]["from"] == "term"):
+                fail(case, f"etcd ignores a storageVersion that is no version: {st['schema']}")
+        for cmd in (["status"], ["dump", "meta"], ["-o", "json", "dump", "meta"]):
+            run(case + f" ({' '.join(cmd)})", [DUMP_DB, *cmd, db], [db], {0, 1})
+    snaps = sorted((node / "snap").glob("*.snap"))
+    data = snaps[-1].read_bytes()
+    at = data.find(b'"Root"')
+    for off in (at, at + 200, len(data) // 2):
+        f = tmp / f"v-{off}.snap"
+        b = bytearray(data)
+        b[off] ^= 0x20
+        f.write_bytes(bytes(b))
+        case = f".snap v2 store byte {off} flipped"
+        p = run(case, [DUMP_WAL, "-o", "json", "--snap", f], [f], {1, 2})
+        names(case, p, f)
+
+
 def main():
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="kvf-hostile-") as t:
         tmp = Path(t)
         fx_before = fingerprint([WAL_FX.parent, DB_FX])
         for part in (wal_cases, bolt_cases, snapshot_cases, k8s_cases, not_wal_cases, lmdb_cases, os_cases,
-                     diff_cases):
+                     diff_cases, version_cases):
             t1 = time.monotonic()
             part(tmp)
             print(f"{part.__name__}: {time.monotonic() - t1:.1f} s")

@@ -1,0 +1,232 @@
+// What main.go needs from etcd 3.7: the packages are 3.6's, the messages
+// google.golang.org/protobuf ones (#14533: proto2 fields are pointers, read
+// through getters), raftpb is go.etcd.io/raft/v3 v3.7, and 3.7 has no v2
+// Request type at all (etcdserver.proto keeps only Metadata; v2 apply was
+// removed, #21263).
+package main
+
+import (
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"go.etcd.io/etcd/api/v3/authpb"
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/snap"
+	"go.etcd.io/etcd/server/v3/lease"
+	"go.etcd.io/etcd/server/v3/lease/leasepb"
+	"go.etcd.io/etcd/server/v3/storage/backend"
+	"go.etcd.io/etcd/server/v3/storage/mvcc"
+	"go.etcd.io/etcd/server/v3/storage/schema"
+	"go.etcd.io/etcd/server/v3/storage/wal"
+	"go.etcd.io/etcd/server/v3/storage/wal/walpb"
+	"go.etcd.io/raft/v3/raftpb"
+
+	rc "kvforensics.test/refdump/common"
+)
+
+const etcdVersion = "3.7"
+
+const (
+	entryNormal     = int32(raftpb.EntryNormal)
+	entryConfChange = int32(raftpb.EntryConfChange)
+)
+
+type ent struct {
+	typ         int32
+	typeName    string
+	term, index uint64
+	data        []byte
+}
+
+type snapRec struct {
+	index, term uint64
+	conf        map[string]interface{}
+}
+
+func confStateOf(cs *raftpb.ConfState) map[string]interface{} {
+	return map[string]interface{}{"voters": rc.HexList(cs.GetVoters()), "learners": rc.HexList(cs.GetLearners()),
+		"voters_outgoing": rc.HexList(cs.GetVotersOutgoing()), "learners_next": rc.HexList(cs.GetLearnersNext()),
+		"auto_leave": cs.GetAutoLeave()}
+}
+
+func validSnapshots(dir string) ([]snapRec, error) {
+	snaps, err := wal.ValidSnapshotEntries(lg, dir)
+	out := []snapRec{}
+	for _, s := range snaps {
+		r := snapRec{index: s.GetIndex(), term: s.GetTerm()}
+		if s.GetConfState() != nil {
+			r.conf = confStateOf(s.GetConfState())
+		}
+		out = append(out, r)
+	}
+	return out, err
+}
+
+func openAt(dir string, s snapRec) (*wal.WAL, error) {
+	return wal.OpenForRead(lg, dir, &walpb.Snapshot{Index: &s.index, Term: &s.term})
+}
+
+func readAll(dir string, s snapRec) ([]byte, [3]uint64, []ent, error) {
+	w, err := openAt(dir, s)
+	if err != nil {
+		return nil, [3]uint64{}, nil, err
+	}
+	defer w.Close()
+	md, hs, ents, err := w.ReadAll()
+	out := make([]ent, 0, len(ents))
+	for _, e := range ents {
+		out = append(out, ent{int32(e.GetType()), e.GetType().String(), e.GetTerm(), e.GetIndex(), e.GetData()})
+	}
+	return md, [3]uint64{hs.GetTerm(), hs.GetVote(), hs.GetCommit()}, out, err
+}
+
+func minimalVersion(dir string, s snapRec) (string, error) {
+	w, err := openAt(dir, s)
+	if err != nil {
+		return "", err
+	}
+	defer w.Close()
+	v, err := wal.ReadWALVersion(w)
+	if err != nil {
+		return "", err
+	}
+	if mv := v.MinimalEtcdVersion(); mv != nil {
+		return mv.String(), nil
+	}
+	return "", nil
+}
+
+func decodeMetadata(md []byte) (uint64, uint64) {
+	var m pb.Metadata
+	_ = proto.Unmarshal(md, &m)
+	return m.GetNodeID(), m.GetClusterID()
+}
+
+func decodeIRR(data []byte) (protoreflect.Message, bool) {
+	var r pb.InternalRaftRequest
+	if proto.Unmarshal(data, &r) != nil {
+		return nil, false
+	}
+	return r.ProtoReflect(), true
+}
+
+// decodeV2: 3.7 cannot read a legacy v2 Request (there is no such type).
+func decodeV2([]byte) (string, string, bool) { return "", "", false }
+
+func decodeConfChange(data []byte) (string, uint64, bool) {
+	var cc raftpb.ConfChange
+	if proto.Unmarshal(data, &cc) != nil {
+		return "", 0, false
+	}
+	return cc.GetType().String(), cc.GetNodeId(), true
+}
+
+func readSnap(path string) (uint64, uint64, map[string]interface{}, []byte, error) {
+	s, err := snap.Read(lg, path)
+	if err != nil {
+		return 0, 0, nil, nil, err
+	}
+	m := s.GetMetadata()
+	return m.GetIndex(), m.GetTerm(), confStateOf(m.GetConfState()), s.GetData(), nil
+}
+
+func decodeKV(v []byte) (rc.KV, error) {
+	var kv mvccpb.KeyValue
+	err := proto.Unmarshal(v, &kv)
+	return rc.KV{Key: kv.GetKey(), Create: kv.GetCreateRevision(), Mod: kv.GetModRevision(),
+		Ver: kv.GetVersion(), Lease: kv.GetLease(), Value: kv.GetValue()}, err
+}
+
+func decodeLease(v []byte) (map[string]interface{}, error) {
+	var l leasepb.Lease
+	err := proto.Unmarshal(v, &l)
+	return rc.Lease(l.GetID(), l.GetTTL(), l.GetRemainingTTL()), err
+}
+
+func decodeUser(v []byte) (map[string]interface{}, error) {
+	var u authpb.User
+	err := proto.Unmarshal(v, &u)
+	return rc.User(u.GetName(), u.GetRoles(), len(u.GetPassword()), u.GetOptions().GetNoPassword()), err
+}
+
+const hasMinimalVersion = true
+
+// db is a member's backend, opened on a private copy.
+type db struct {
+	be backend.Backend
+	le lease.Lessor
+	s  mvcc.KV
+}
+
+func openBackend(path string) *db { return &db{be: backend.NewDefaultBackend(lg, path)} }
+
+func (d *db) meta(out map[string]interface{}) {
+	ci, term := schema.ReadConsistentIndex(d.be.ReadTx())
+	out["consistent_index"] = ci
+	out["term"] = term
+	tx := d.be.ReadTx()
+	tx.RLock()
+	if cs := schema.UnsafeConfStateFromBackend(lg, tx); cs != nil {
+		out["conf_state"] = confStateOf(cs)
+	}
+	if sv := schema.UnsafeReadStorageVersion(tx); sv != nil {
+		out["storage_version"] = sv.String()
+	}
+	// schema.go UnsafeDetectSchemaVersion: the storage version, else "3.5"
+	// when term is set, else an error (a db of etcd 3.4 or older)
+	if v, err := schema.UnsafeDetectSchemaVersion(lg, tx); err != nil {
+		out["schema_version_error"] = err.Error()
+	} else {
+		out["schema_version"] = v.String()
+	}
+	tx.RUnlock()
+	ab := schema.NewAuthBackend(lg, d.be)
+	atx := ab.ReadTx()
+	atx.RLock()
+	out["auth_enabled"] = atx.UnsafeReadAuthEnabled()
+	out["auth_revision"] = atx.UnsafeReadAuthRevision()
+	atx.RUnlock()
+	mb := schema.NewMembershipBackend(lg, d.be)
+	if cv := mb.ClusterVersionFromBackend(); cv != nil {
+		out["cluster_version"] = cv.String()
+	}
+	if dg := mb.DowngradeInfoFromBackend(); dg != nil {
+		out["downgrade"] = map[string]interface{}{"target-version": dg.TargetVersion, "enabled": dg.Enabled}
+	}
+	members, removed := mb.MustReadMembersFromBackend()
+	ms := []rc.Member{}
+	for id, m := range members {
+		ms = append(ms, rc.Member{ID: rc.Hex(uint64(id)), Name: m.Name, PeerURLs: m.PeerURLs,
+			ClientURLs: m.ClientURLs, IsLearner: m.IsLearner})
+	}
+	out["members"] = rc.Members(ms)
+	rm := []string{}
+	for id := range removed {
+		rm = append(rm, rc.Hex(uint64(id)))
+	}
+	out["members_removed"] = rm
+}
+
+// hashKV: mvcc's HashByRev on a store restored from the backend, with a
+// real lessor (with none, keys with a lease panic: etcd #21105).
+func (d *db) hashKV(rev int64) (map[string]int64, error) {
+	if d.s == nil {
+		d.le = lease.NewLessor(lg, d.be, nil, lease.LessorConfig{MinLeaseTTL: 1})
+		d.s = mvcc.NewStore(lg, d.be, d.le, mvcc.StoreConfig{})
+	}
+	h, cur, err := d.s.HashStorage().HashByRev(rev)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]int64{"hash": int64(h.Hash), "revision": h.Revision,
+		"compact_revision": h.CompactRevision, "current_revision": cur}, nil
+}
+
+func (d *db) close() {
+	if d.s != nil {
+		d.s.Close()
+		d.le.Stop()
+	}
+	d.be.Close()
+}
