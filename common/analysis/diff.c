@@ -1316,6 +1316,7 @@ kvf_status kvf_diff_run(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, 
 
 void kvf_diff_free(kvf_diff *d)
 {
+	kvf_verdicts_free(&d->verdicts);
 	for (size_t k = 0; k < d->n_keys; k++) {
 		free(d->keys[k].v);
 		free(d->keys[k].touches);

@@ -26,6 +26,7 @@
 #include "db/etcddb.h"
 #include "db/keyindex.h"
 #include "wal/raft.h"
+#include "analysis/verdict.h"
 
 #define KVF_DIFF_MAX_NODES 64
 
@@ -159,6 +160,10 @@ typedef struct kvf_diff {
 	char recovery[1200];
 	int n_groups;
 	bool differ;               /* anything at all differs: exit 1 */
+	/* every cause found, most serious first (verdict.h); the fields cause,
+	 * cause_text, evidence and recovery above are the first one's, kept
+	 * until every renderer reads the list */
+	kvf_verdicts verdicts;
 } kvf_diff;
 
 /* label may be NULL (the directory name is used); wal_dir may be NULL (found

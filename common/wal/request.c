@@ -49,8 +49,11 @@ static void classify_internal(Etcdserverpb__InternalRaftRequest *irr, kvf_reques
 static bool member_attributes_path(const ProtobufCBinaryData *path)
 {
 	static const char pre[] = "/0/members/", post[] = "/attributes";
+	/* An empty path is (NULL, 0) from protobuf-c: no arithmetic on it. */
+	if (path->len == 0 || path->data == NULL)
+		return false;
 	const uint8_t *p = path->data, *end = path->data + path->len;
-	for (; path->len && p < end; p++) {
+	for (; p < end; p++) {
 		size_t left = (size_t)(end - p);
 		if (left < sizeof(pre) - 1 + 1 + sizeof(post) - 1 || memcmp(p, pre, sizeof(pre) - 1) != 0)
 			continue;
