@@ -1484,8 +1484,117 @@ static void rule_out(kvf_diff *d, const size_t *by_cause)
 			                      "a write refused for its header auth_revision (%zu are)",
 			                      by_cause[KVF_KEY_AUTH_REJECTED]);
 	}
+	if (!have[KVF_VERDICT_LOST_WRITES] || !have[KVF_VERDICT_APPLIED_TWICE]) {
+		char checked[400] = "", skipped[400] = "";
+		for (size_t i = 0; i < d->n; i++) {
+			const kvf_verify *v = d->nodes[i].verify;
+			bool full = v && v->aligned;
+			appendf(full ? checked : skipped, 400, "%s%s", (full ? checked : skipped)[0] ? ", " : "",
+			        d->nodes[i].label);
+		}
+		if (checked[0])
+			kvf_verdicts_rule_out(vs, "%s%s%s: the own WAL check of %s found none", !have[KVF_VERDICT_LOST_WRITES]
+			                      ? "lost_writes" : "", !have[KVF_VERDICT_LOST_WRITES] &&
+			                      !have[KVF_VERDICT_APPLIED_TWICE] ? ", " : "",
+			                      !have[KVF_VERDICT_APPLIED_TWICE] ? "applied_twice" : "", checked);
+		if (skipped[0])
+			kvf_verdicts_rule_out(vs, "lost_writes, applied_twice: not checked on %s (%s)", skipped,
+			                      d->differ ? "no WAL of its own, or its writes could not be paired with its "
+			                      "revisions" : "the members agree");
+	}
 	if (!have[KVF_VERDICT_LAG] && d->histories_differ)
 		kvf_verdicts_rule_out(vs, "lag: no member's history is a prefix of the reference's");
+}
+
+/* The causes each member's own check found (lost writes, applied twice,
+ * a db older than its .snap), as the diff's verdicts of that member, with
+ * where its revisions stand against the reference's. */
+static bool verdicts_from_verify(kvf_diff *d)
+{
+	bool any = false;
+	for (size_t i = 0; i < d->n; i++) {
+		kvf_diff_node *nd = &d->nodes[i];
+		if (!nd->verify)
+			continue;
+		const kvf_verdicts *vs = &nd->verify->verdicts;
+		for (size_t k = 0; k < vs->n; k++) {
+			const kvf_verdict *src = &vs->v[k];
+			if (!src->divergence)
+				continue;
+			kvf_verdict *v = kvf_verdict_add(&d->verdicts, src->kind, true, (int)i, "%s", src->headline);
+			if (!v)
+				return any;
+			any = true;
+			v->first_divergent_index = src->first_divergent_index;
+			v->versions = src->versions;
+			if (src->kind == KVF_VERDICT_STALE_DB || i == d->reference) {
+				snprintf(v->recovery, sizeof(v->recovery), "%s", src->recovery);
+			} else {
+				/* a member to replace it from: the reference, said clean by its own check or not */
+				const kvf_diff_node *rn = &d->nodes[d->reference];
+				bool clean = rn->verify && rn->verify->aligned && !kvf_verify_failed(rn->verify);
+				recovery_replace(d, i, v->recovery, sizeof(v->recovery));
+				appendf(v->recovery, sizeof(v->recovery), " %s", clean
+				        ? "Its own WAL check is clean: every write its consistent_index covers is in its db."
+				        : "Check it first with dump-db verify: its own WAL check did not run or was not clean.");
+				appendf(v->recovery, sizeof(v->recovery), " Upgrade etcd to a release with the fix first.");
+			}
+			for (size_t e = 0; e < src->n_evidence; e++) {
+				const kvf_evidence *x = &src->evidence[e];
+				kvf_verdict_evidence(v, x->member < 0 ? -1 : (int)i, x->file[0] ? x->file : NULL, x->offset,
+				                     x->wal_index, "%s", x->text);
+			}
+			for (size_t s = 0; s < nd->n_offsets; s++)
+				kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, 0, "against %s: the same writes sit %+"
+				                     PRId64 " revisions off from %s's revision %" PRId64 " (to %" PRId64 ", %"
+				                     PRIu64 " writes)", d->nodes[d->reference].label, nd->offsets[s].offset,
+				                     d->nodes[d->reference].label, nd->offsets[s].from, nd->offsets[s].to,
+				                     nd->offsets[s].writes);
+			if (src->first_divergent_index &&
+			    (!nd->first_divergent_index || src->first_divergent_index < nd->first_divergent_index))
+				nd->first_divergent_index = src->first_divergent_index;
+		}
+	}
+	return any;
+}
+
+/* A constant revision offset against the reference that nothing else
+ * explains: its direction says which kind of apply went wrong. */
+static void verdicts_shift(kvf_diff *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		kvf_diff_node *nd = &d->nodes[i];
+		if (nd->hist != KVF_HIST_DIVERGED || !nd->n_offsets)
+			continue;
+		bool covered = false;
+		for (size_t k = 0; k < d->verdicts.n; k++)
+			covered |= d->verdicts.v[k].member == (int)i && d->verdicts.v[k].divergence;
+		if (covered)
+			continue;
+		const kvf_offset_seg *s = &nd->offsets[0];
+		kvf_verdict *v = kvf_verdict_add(&d->verdicts, KVF_VERDICT_REVISION_SHIFT, true, (int)i,
+		                                 "%s's revisions shift %s by %" PRId64 " against %s's from revision %" PRId64
+		                                 ": %s", nd->label, s->offset < 0 ? "down" : "up",
+		                                 s->offset < 0 ? -s->offset : s->offset, d->nodes[d->reference].label,
+		                                 nd->first_divergent_rev, s->offset < 0
+		                                 ? "entries that the others applied left no revision here"
+		                                 : "entries' effects were applied here more than once");
+		if (!v)
+			return;
+		v->versions = s->offset < 0 ? "an entry skipped: etcd 3.5.0-3.5.2 (13766), 3.4.0-3.4.7 auth (11651), "
+		              "a txn with a compacted revisioned range up to 3.6.14 (18667)"
+		              : "an entry applied twice: etcd 3.5.0-3.5.5 defrag (14733), 3.5.0-3.5.2 snapshot (13933)";
+		v->first_divergent_index = nd->first_divergent_index;
+		for (size_t k = 0; k < nd->n_offsets; k++)
+			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, 0, "the same writes sit %+" PRId64 " revisions off "
+			                     "from %s's revision %" PRId64 " to %" PRId64 " (%" PRIu64 " writes)",
+			                     nd->offsets[k].offset, d->nodes[d->reference].label, nd->offsets[k].from,
+			                     nd->offsets[k].to, nd->offsets[k].writes);
+		if (nd->verify && !nd->verify->aligned)
+			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, 0, "its own WAL could not be checked: %s",
+			                     nd->verify->have_wal ? nd->verify->why_unaligned : "no WAL");
+		recovery_replace(d, i, v->recovery, sizeof(v->recovery));
+	}
 }
 
 static void build_verdicts(kvf_diff *d, const wal_scan *w)
@@ -1507,6 +1616,9 @@ static void build_verdicts(kvf_diff *d, const wal_scan *w)
 	case KVF_CAUSE_UNEXPLAINED:
 		break;
 	}
+	verdicts_from_verify(d);
+	if (d->differ)
+		verdicts_shift(d);
 	/* a cause the legacy determination chose but no member carries (auth
 	 * skew with the WAL tracing no refusal to a member): say so, never
 	 * leave a divergence without a verdict */
@@ -1514,6 +1626,40 @@ static void build_verdicts(kvf_diff *d, const wal_scan *w)
 		verdicts_unexplained(d, by_cause);
 	rule_out(d, by_cause);
 	kvf_verdicts_sort(&d->verdicts);
+}
+
+/* ---- each member against its own WAL ---- */
+
+/* member/snap of a db at DIR/member/snap/db (NULL otherwise). */
+static char *snap_dir_of(const char *db_path)
+{
+	size_t n = strlen(db_path);
+	if (n < 3 || strcmp(db_path + n - 3, "/db") != 0)
+		return NULL;
+	char *s = strndup(db_path, n - 3);
+	return s;
+}
+
+/* verify.h on every member with a WAL of its own. A full check reads each
+ * member's WAL and bucket `key` again, so it runs where the members differ
+ * (what it finds is why); identical members get the .snap check only. */
+static kvf_status verify_members(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, kvf_err *err)
+{
+	bool differ = d->n_keys || d->n_items || d->histories_differ;
+	for (size_t i = 0; i < d->n; i++) {
+		kvf_diff_node *nd = &d->nodes[i];
+		if (!(nd->verify = calloc(1, sizeof(*nd->verify))))
+			return nomem(err);
+		char *snap = snap_dir_of(nd->db_path);
+		if (progress)
+			progress(pctx, "checking each member against its WAL", i);
+		kvf_status st = kvf_verify_run(nd->verify, nd->be, nd->label, nd->db_path,
+		                               differ && nd->have_wal ? nd->wal_dir : NULL, snap, NULL, NULL, err);
+		free(snap);
+		if (st)
+			return st;
+	}
+	return KVF_OK;
 }
 
 /* ---- the run ---- */
@@ -1590,6 +1736,8 @@ kvf_status kvf_diff_run(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, 
 		if ((st = wal_summary(nd, err)))
 			return st;
 	}
+	if ((st = verify_members(d, progress, pctx, err)))
+		return st;
 	const kvf_diff_node *src = pick_wal(d);
 	wal_scan w = { .d = d, .err = err };
 	if (src && d->n_keys) {
@@ -1644,6 +1792,9 @@ void kvf_diff_free(kvf_diff *d)
 		free(nd->wal_dir);
 		free(nd->offsets);
 		free(nd->auth_runs);
+		if (nd->verify)
+			kvf_verify_free(nd->verify);
+		free(nd->verify);
 	}
 	free(d->nodes);
 	memset(d, 0, sizeof(*d));

@@ -27,6 +27,7 @@
 #include "db/keyindex.h"
 #include "wal/raft.h"
 #include "analysis/verdict.h"
+#include "analysis/verify.h"
 
 #define KVF_DIFF_MAX_NODES 64
 
@@ -80,6 +81,9 @@ typedef struct kvf_diff_node {
 	uint64_t unapplied_writes; /* WAL writes past its consistent_index */
 	uint64_t first_divergent_index; /* first WAL entry whose fate differs here (0: none known) */
 	int group;                 /* members with identical key state share a group */
+	/* the member against its own WAL (verify.h); NULL when not run. Run
+	 * in full where the members differ; otherwise only its .snap check */
+	kvf_verify *verify;
 } kvf_diff_node;
 
 /* One member's view of a divergent key. */
