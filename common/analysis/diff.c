@@ -1628,6 +1628,91 @@ static void build_verdicts(kvf_diff *d, const wal_scan *w)
 	kvf_verdicts_sort(&d->verdicts);
 }
 
+/* ---- the best member to recover from (etcd issue 20217) ---- */
+
+static int cmp_rank(const void *a, const void *b)
+{
+	const struct kvf_rank *x = a, *y = b;
+	if (x->complete != y->complete)
+		return x->complete ? -1 : 1;
+	if (x->consistent_index != y->consistent_index)
+		return x->consistent_index > y->consistent_index ? -1 : 1;
+	if (x->term != y->term)
+		return x->term > y->term ? -1 : 1;
+	if (x->wal_last_index != y->wal_last_index)
+		return x->wal_last_index > y->wal_last_index ? -1 : 1;
+	if (x->db_damage != y->db_damage)
+		return x->db_damage < y->db_damage ? -1 : 1;
+	return (x->member > y->member) - (x->member < y->member);
+}
+
+/* When the whole cluster is down, --force-new-cluster starts one member's
+ * data as a new cluster of one: it must hold every write. A member against
+ * which a cause stands (lost or doubled writes, refused writes, a db older
+ * than its snapshot), one that is behind, or one whose db has damaged pages
+ * is no source; among the others the highest consistent_index and term (and
+ * the longest WAL) win. */
+static kvf_status rank_members(kvf_diff *d, kvf_err *err)
+{
+	size_t n = d->n;
+	if (!(d->ranking = calloc(n, sizeof(*d->ranking))))
+		return nomem(err);
+	d->n_ranking = n;
+	for (size_t i = 0; i < n; i++) {
+		kvf_diff_node *nd = &d->nodes[i];
+		struct kvf_rank *r = &d->ranking[i];
+		const kvf_db_finding *f;
+		r->member = i;
+		r->consistent_index = nd->st.state.consistent_index;
+		r->term = nd->st.state.term;
+		r->wal_last_index = nd->wal_last_index;
+		r->db_damage = nd->be ? kvf_backend_findings(nd->be, &f) : 0;
+		r->complete = true;
+		for (size_t k = 0; k < d->verdicts.n; k++) {
+			const kvf_verdict *v = &d->verdicts.v[k];
+			if (v->member != (int)i || v->kind == KVF_VERDICT_CONSISTENT)
+				continue;
+			r->complete = false;
+			appendf(r->reasons, sizeof(r->reasons), "%s%s", r->reasons[0] ? "; " : "", kvf_verdict_kind_name(v->kind));
+			if (v->first_divergent_index)
+				appendf(r->reasons, sizeof(r->reasons), " from WAL index %" PRIu64, v->first_divergent_index);
+		}
+		if (nd->hist == KVF_HIST_BEHIND && r->complete) {
+			r->complete = false;
+			appendf(r->reasons, sizeof(r->reasons), "%sbehind: lacks revisions %" PRId64 "..%" PRId64,
+			        r->reasons[0] ? "; " : "", nd->first_divergent_rev, d->nodes[d->reference].st.revision);
+		}
+		if (r->db_damage) {
+			r->complete = false;
+			appendf(r->reasons, sizeof(r->reasons), "%s%" PRIu64 " damaged or unreadable pages in its db",
+			        r->reasons[0] ? "; " : "", r->db_damage);
+		}
+		if (nd->wal_damage)
+			appendf(r->reasons, sizeof(r->reasons), "%s%" PRIu64 " damaged WAL records", r->reasons[0] ? "; " : "",
+			        nd->wal_damage);
+		appendf(r->reasons, sizeof(r->reasons), "%sconsistent_index %" PRIu64 ", term %" PRIu64 ", WAL to %" PRIu64
+		        "%s", r->reasons[0] ? "; " : "", r->consistent_index, r->term, r->wal_last_index,
+		        nd->verify && nd->verify->aligned && !kvf_verify_failed(nd->verify) ? ", own WAL check clean" : "");
+	}
+	qsort(d->ranking, n, sizeof(*d->ranking), cmp_rank);
+	const struct kvf_rank *best = &d->ranking[0];
+	d->recovery_possible = best->complete;
+	if (best->complete) {
+		snprintf(d->recovery_plan, sizeof(d->recovery_plan), "recover from %s (%s): stop every member, keep a "
+		         "copy of every data directory, start %s alone with --force-new-cluster, then add the others back "
+		         "one at a time with wiped data directories", d->nodes[best->member].label, best->reasons,
+		         d->nodes[best->member].label);
+	} else {
+		snprintf(d->recovery_plan, sizeof(d->recovery_plan), "no recovery plan: no member holds every write. ");
+		for (size_t k = 0; k < n; k++)
+			appendf(d->recovery_plan, sizeof(d->recovery_plan), "%s%s: %s", k ? "; " : "",
+			        d->nodes[d->ranking[k].member].label, d->ranking[k].reasons);
+		appendf(d->recovery_plan, sizeof(d->recovery_plan), ". Keep every data directory; the writes each lacks "
+		        "are listed above (divergent keys), restore them from the members that have them or from a backup.");
+	}
+	return KVF_OK;
+}
+
 /* ---- each member against its own WAL ---- */
 
 /* member/snap of a db at DIR/member/snap/db (NULL otherwise). */
@@ -1759,6 +1844,10 @@ kvf_status kvf_diff_run(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, 
 	}
 	verdict(d, src ? &w : NULL);
 	build_verdicts(d, src ? &w : NULL);
+	if ((st = rank_members(d, err))) {
+		free(w.auth_mut);
+		return st;
+	}
 	free(w.auth_mut);
 	return KVF_OK;
 }
@@ -1778,6 +1867,7 @@ void kvf_diff_free(kvf_diff *d)
 		free(d->items[i].values);
 	}
 	free(d->items);
+	free(d->ranking);
 	for (size_t i = 0; i < d->n_wal_files; i++)
 		free(d->wal_files[i]);
 	free(d->wal_files);

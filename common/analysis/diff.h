@@ -171,6 +171,17 @@ typedef struct kvf_diff {
 	 * cause_text, evidence and recovery above are the first one's, kept
 	 * until every renderer reads the list */
 	kvf_verdicts verdicts;
+	/* the members ranked as the source of a --force-new-cluster recovery
+	 * (best first), and whether any of them is complete */
+	struct kvf_rank {
+		size_t member;
+		bool complete;             /* no cause against it, not behind */
+		uint64_t consistent_index, term, wal_last_index, db_damage;
+		char reasons[600];
+	} *ranking;
+	size_t n_ranking;
+	bool recovery_possible;
+	char recovery_plan[800];       /* the source and why, or what is missing where */
 	/* the segments of the WAL the entries were read from (touch.segment) */
 	char **wal_files;
 	size_t n_wal_files;

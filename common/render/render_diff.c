@@ -65,6 +65,43 @@ static void verdicts_json(json_t *o, const kvf_diff *d)
 	free(l);
 }
 
+/* The members as recovery sources, best first (diff.h ranking). */
+static void ranking_json(json_t *o, const kvf_diff *d)
+{
+	json_t *a = json_array();
+	for (size_t k = 0; k < d->n_ranking; k++) {
+		const struct kvf_rank *r = &d->ranking[k];
+		json_t *x = json_object();
+		kvf_json_set(x, "rank", json_integer((json_int_t)k + 1));
+		kvf_json_set(x, "member", json_string(d->nodes[r->member].label));
+		kvf_json_set(x, "complete", json_boolean(r->complete));
+		kvf_json_set(x, "consistent_index", kvf_json_u64(r->consistent_index));
+		kvf_json_set(x, "term", kvf_json_u64(r->term));
+		kvf_json_set(x, "wal_last_index", kvf_json_u64(r->wal_last_index));
+		kvf_json_set(x, "db_damage", kvf_json_u64(r->db_damage));
+		kvf_json_set(x, "reasons", json_string(r->reasons));
+		json_array_append_new(a, x);
+	}
+	kvf_json_set(o, "ranking", a);
+	kvf_json_set(o, "recovery_plan", json_pack("{s:b,s:o,s:s}", "possible", d->recovery_possible,
+		"source", d->recovery_possible && d->n_ranking ? json_string(d->nodes[d->ranking[0].member].label) : json_null(),
+		"text", d->recovery_plan));
+}
+
+static void ranking_text(kvf_buf *b, const kvf_diff *d, const kvf_render_opts *o)
+{
+	if (!d->n_ranking)
+		return;
+	kvf_buf_printf(b, "\n%s== best member to recover from%s (--force-new-cluster)\n", kvf_color(o, "bold"),
+	               kvf_color(o, "reset"));
+	for (size_t k = 0; k < d->n_ranking; k++) {
+		const struct kvf_rank *r = &d->ranking[k];
+		kvf_buf_printf(b, "  %zu. %s%s%s: %s\n", k + 1, kvf_color(o, r->complete ? "ok" : "damage"),
+		               d->nodes[r->member].label, kvf_color(o, "reset"), r->reasons);
+	}
+	kvf_buf_printf(b, "  %s\n", d->recovery_plan);
+}
+
 /* ---- JSON ---- */
 
 static json_t *json_node(const kvf_diff_node *nd)
@@ -198,6 +235,7 @@ json_t *kvf_json_diff(const kvf_diff *d)
 		"explanation", d->cause_text, "evidence", ev, "most_complete_node", d->nodes[d->reference].label,
 		"recovery", d->recovery, "agreeing_groups", groups, "differ", d->differ, "wal_used", d->wal_used));
 	verdicts_json(o, d);
+	ranking_json(o, d);
 	return o;
 }
 
@@ -395,4 +433,5 @@ void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_rende
 		kvf_buf_printf(b, "  most complete: %s\n", ref->label);
 	if (!d->wal_used && d->n_keys)
 		kvf_buf_puts(b, "  (no WAL: pass data directories or --wal NAME=DIR to trace each key)\n");
+	ranking_text(b, d, o);
 }
