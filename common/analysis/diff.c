@@ -1499,8 +1499,8 @@ static void rule_out(kvf_diff *d, const size_t *by_cause)
 			                      !have[KVF_VERDICT_APPLIED_TWICE] ? "applied_twice" : "", checked);
 		if (skipped[0])
 			kvf_verdicts_rule_out(vs, "lost_writes, applied_twice: not checked on %s (%s)", skipped,
-			                      d->differ ? "no WAL of its own, or its writes could not be paired with its "
-			                      "revisions" : "the members agree");
+			                      d->differ || d->verify_all ? "no WAL of its own, or its writes could not be "
+			                      "paired with its revisions" : "the members agree; --verify checks them anyway");
 	}
 	if (!have[KVF_VERDICT_LAG] && d->histories_differ)
 		kvf_verdicts_rule_out(vs, "lag: no member's history is a prefix of the reference's");
@@ -1730,7 +1730,7 @@ static char *snap_dir_of(const char *db_path)
  * (what it finds is why); identical members get the .snap check only. */
 static kvf_status verify_members(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, kvf_err *err)
 {
-	bool differ = d->n_keys || d->n_items || d->histories_differ;
+	bool differ = d->verify_all || d->n_keys || d->n_items || d->histories_differ;
 	for (size_t i = 0; i < d->n; i++) {
 		kvf_diff_node *nd = &d->nodes[i];
 		if (!(nd->verify = calloc(1, sizeof(*nd->verify))))
