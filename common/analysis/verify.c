@@ -828,8 +828,7 @@ static kvf_status on_entry(run *r, const kvf_log_item *it, kvf_err *err)
 						snprintf(x.key, sizeof(x.key), "%s", b.p);
 					kvf_buf_free(&b);
 				}
-				snprintf(x.key + strlen(x.key), sizeof(x.key) - strlen(x.key), " (first at revision %" PRId64 ")",
-				         r->recent[k].rev);
+				x.first_revision = r->recent[k].rev;
 				keep_item(v->twice_items, &v->n_twice_items, &x);
 			}
 		if (!again)
@@ -1144,7 +1143,8 @@ static void conclude(kvf_verify *v)
 			for (size_t i = 0; i < v->n_twice_items; i++) {
 				const kvf_verify_item *m = &v->twice_items[i];
 				kvf_verdict_evidence(x, 0, v->db_path, KVF_NO_OFFSET, m->index,
-				                     "revision %" PRId64 " repeats entry %" PRIu64 ": %s", m->revision, m->index, m->key);
+				                     "revision %" PRId64 " repeats entry %" PRIu64 " (%s, first at revision %" PRId64 ")",
+				                     m->revision, m->index, m->key, m->first_revision);
 			}
 			snprintf(x->recovery, sizeof(x->recovery), "%s's revisions run ahead of its peers' for the same writes. "
 			         "Replace it from a member whose db is complete (remove it, wipe its data directory, add it "

@@ -40,6 +40,7 @@ typedef struct kvf_verify_item {
 	char key[96];              /* first key it writes, displayable (cut) */
 	uint64_t header_auth_revision;
 	int64_t revision;          /* the db revision concerned (0: none) */
+	int64_t first_revision;    /* applied twice: the revision of its first application */
 	uint32_t segment;          /* in kvf_verify.wal_files */
 	uint64_t offset;
 } kvf_verify_item;

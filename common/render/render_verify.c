@@ -22,6 +22,7 @@ static json_t *items_json(const kvf_verify *v, const kvf_verify_item *it, size_t
 		kvf_json_set(o, "key", json_string(x->key));
 		kvf_json_set(o, "header_auth_revision", kvf_json_u64(x->header_auth_revision));
 		kvf_json_set(o, "revision", x->revision ? kvf_json_i64(x->revision) : json_null());
+		kvf_json_set(o, "first_revision", x->first_revision ? kvf_json_i64(x->first_revision) : json_null());
 		kvf_json_set(o, "file", x->segment < v->n_wal_files && v->wal_files[x->segment]
 		             ? json_string(v->wal_files[x->segment]) : json_null());
 		kvf_json_set(o, "offset", x->segment < v->n_wal_files ? kvf_json_u64(x->offset) : json_null());

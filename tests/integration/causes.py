@@ -101,6 +101,33 @@ def main():
     rc, d, err = run(diff_db, "-o", "json", lw / "node2", lw / "node3")
     check(rc == 1 and d and divergent_kinds(d) == [("lost_writes", "node2")], "diff node2 node3: lost_writes on node2")
 
+    # ---- applied twice: real 3.5.2 killed during a defrag, restarted ----
+    at = fx / "cause-applied-twice"
+    get = json.loads((at / "truth" / "get.json").read_text())
+    import base64
+    twice = {base64.b64decode(kv["key"]).decode() for kv in get.get("kvs", []) if int(kv.get("version", 1)) > 1}
+    check(twice, "etcd's answer: some key at version 2 that the load wrote once")
+    rc, v, err = run(dump_db, "-o", "json", "verify", at / "node1")
+    check(rc == 1, f"verify applied-twice: exit {rc}, want 1 ({err})")
+    if v:
+        c = v["checked"]
+        check(c["applied_twice"] == len(twice) and c["missing"] == 0,
+              f"verify applied-twice: {c['applied_twice']} repeats, etcd shows {len(twice)} keys at version 2")
+        check(all(x["key"] in twice and x["first_revision"] < x["revision"] for x in v["applied_twice"]),
+              f"verify applied-twice: repeated keys {[x['key'] for x in v['applied_twice']]} not all at version 2")
+        check([x["kind"] for x in v["verdicts"]] == ["applied_twice"], "verify applied-twice: one verdict")
+        first = min((x["index"] for x in v["applied_twice"]), default=None)
+        check(v["verdicts"][0]["first_divergent_index"] == first == c["first_twice_index"],
+              f"verify applied-twice: first index {v['verdicts'][0]['first_divergent_index']} {first}")
+        # each repeated write's entry, from the WAL: a put of that key, at that index
+        for x in v["applied_twice"][:3]:
+            ents = [e for e in lines(dump_wal, "-o", "json", "--index", f"{x['index']}:{x['index']}", at / "node1")
+                    if e.get("record") == "entry"]
+            check(ents and ents[0]["request"]["kind"] == "put", f"verify applied-twice: entry {x['index']} is a put")
+    killed = json.loads((at / "truth" / "killed.verify.json").read_text())
+    check(killed["checked"]["above_consistent_index"]["with_effect"] == len(twice),
+          "the killed dir held exactly those writes past consistent_index")
+
     # ---- the incident: authRevision skew, as before ----
     inc = fx / "incident-authskew"
     rc, d, err = run(diff_db, "-o", "json", *sorted(inc.glob("node*")))

@@ -108,6 +108,7 @@ seen = {
         [tool("dump-db"), "-o", "json", "check", str(FX / "peer-etcd" / "corrupted_backup.db")],
         [tool("dump-db"), "-o", "json", "verify", str(FX / "cause-lost-writes" / "node2")],
         [tool("dump-db"), "-o", "json", "verify", str(FX / "incident-authskew" / "node1")],
+        [tool("dump-db"), "-o", "json", "verify", str(FX / "cause-applied-twice" / "node1")],
         [tool("dump-db"), "-o", "json", "verify", str(FX / "etcd-3.6" / "node1")],
         [tool("dump-db"), "-o", "json", "status", str(FX / "evidence" / "snapshot" / "node1.snapshot.db")],
         [tool("dump-db"), "-o", "json", "status", str(FX / "evidence" / "leftovers" / "node3")],
