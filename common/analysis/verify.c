@@ -798,6 +798,28 @@ static kvf_status on_entry(run *r, const kvf_log_item *it, kvf_err *err)
 			r->pending_from = r->n_cands;
 			return consume(r, err);
 		}
+		/* a revision holding only the first sub-revisions of what the
+		 * entry writes: a txn that failed midway and was committed with
+		 * the consistent_index bump (etcd 18679). Only where revisions are
+		 * contiguous and this one is the entry's. */
+		if (below && r->db.has && r->db.main == r->next_rev && r->db.main > v->compact_rev && r->db.n &&
+		    r->db.n < r->e.n && !r->e.unknown) {
+			size_t full = r->e.n;
+			r->e.n = r->db.n;
+			bool prefix = group_equals(&r->db, &r->e);
+			r->e.n = full;
+			if (prefix) {
+				v->partial_txns++;
+				if (!v->first_partial_index)
+					v->first_partial_index = index;
+				kvf_verify_item x;
+				item_of(r, it, &r->e, r->db.main, &x);
+				keep_item(v->partial_items, &v->n_partial_items, &x);
+				r->next_rev = r->db.main + 1;
+				r->pending_from = r->n_cands;
+				return consume(r, err);
+			}
+		}
 		/* a revision repeating an entry applied just before */
 		bool again = false;
 		/* (where revisions are contiguous: above the compaction, at the
@@ -1149,6 +1171,26 @@ static void conclude(kvf_verify *v)
 			snprintf(x->recovery, sizeof(x->recovery), "%s's revisions run ahead of its peers' for the same writes. "
 			         "Replace it from a member whose db is complete (remove it, wipe its data directory, add it "
 			         "back); upgrade to 3.5.6 or later first.", v->label);
+		}
+	}
+	if (v->partial_txns) {
+		kvf_verdict *x = kvf_verdict_add(vs, KVF_VERDICT_PARTIAL_TXN, true, 0,
+		                                 "%s holds part of %" PRIu64 " txn%s: a main revision with only its first "
+		                                 "sub-revisions, the first at WAL index %" PRIu64, v->label, v->partial_txns,
+		                                 v->partial_txns == 1 ? "" : "s", v->first_partial_index);
+		if (x) {
+			x->versions = "etcd up to 3.5.16: a write txn failing midway committed with its consistent_index bump "
+			              "(issue 18679, fixed in 3.5.17 by PR 18799 and in 3.6.0)";
+			x->first_divergent_index = v->first_partial_index;
+			for (size_t i = 0; i < v->n_partial_items; i++) {
+				const kvf_verify_item *m = &v->partial_items[i];
+				kvf_verdict_evidence(x, 0, item_file(v, m), m->offset, m->index, "entry %" PRIu64 " (%s %s): "
+				                     "revision %" PRId64 " holds only its first writes", m->index, m->kind, m->key,
+				                     m->revision);
+			}
+			snprintf(x->recovery, sizeof(x->recovery), "%s applied part of a transaction that its peers applied "
+			         "whole (or not at all): replace it from a member whose db is complete; upgrade to 3.5.17 or "
+			         "later first.", v->label);
 		}
 	}
 	if (!vs->n) {
