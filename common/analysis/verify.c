@@ -38,11 +38,72 @@ typedef struct kstate {
 	uint64_t hash;
 } kstate;
 
+typedef struct lcount {
+	int64_t id;                /* 0: empty */
+	int64_t live;              /* live keys attached */
+} lcount;
+
 typedef struct kmap {
 	kstate *v;                 /* open addressing; key NULL = empty */
 	size_t cap, n;
 	kvf_arena copies;          /* keys that only the WAL had */
+	/* live keys per lease: a revoke deletes them, and a scan of every key
+	 * per revoke would be quadratic on a Kubernetes db (a lease per event) */
+	lcount *l;
+	size_t lcap, ln;
 } kmap;
+
+static lcount *lease_slot(kmap *m, int64_t id, bool add)
+{
+	if (add && (m->ln + 1) * 10 >= m->lcap * 7) {
+		size_t ncap = m->lcap ? m->lcap * 2 : 256;
+		lcount *nl = calloc(ncap, sizeof(*nl));
+		if (!nl)
+			return NULL;
+		for (size_t i = 0; i < m->lcap; i++) {
+			if (!m->l[i].id)
+				continue;
+			size_t j = ((uint64_t)m->l[i].id * 0x9e3779b97f4a7c15ull) & (ncap - 1);
+			while (nl[j].id)
+				j = (j + 1) & (ncap - 1);
+			nl[j] = m->l[i];
+		}
+		free(m->l);
+		m->l = nl;
+		m->lcap = ncap;
+	}
+	if (!m->lcap)
+		return NULL;
+	for (size_t j = ((uint64_t)id * 0x9e3779b97f4a7c15ull) & (m->lcap - 1);; j = (j + 1) & (m->lcap - 1)) {
+		if (m->l[j].id == id)
+			return &m->l[j];
+		if (!m->l[j].id) {
+			if (!add)
+				return NULL;
+			m->l[j].id = id;
+			m->ln++;
+			return &m->l[j];
+		}
+	}
+}
+
+/* A key's (live, lease) changes: keep the counts. */
+static bool lease_adj(kmap *m, const kstate *k, int delta)
+{
+	if (!k->live || !k->lease)
+		return true;
+	lcount *c = lease_slot(m, k->lease, true);
+	if (!c)
+		return false;
+	c->live += delta;
+	return true;
+}
+
+static int64_t lease_live(kmap *m, int64_t id)
+{
+	lcount *c = lease_slot(m, id, false);
+	return c ? c->live : 0;
+}
 
 /* 64-bit mixing hash, eight bytes a step: every value of the log and of
  * bucket `key` goes through it (a byte-wise FNV-1a was half of verify's
@@ -257,7 +318,7 @@ static kvf_status group_apply(kmap *m, const dbstream *d, kvf_err *err)
 	for (size_t i = 0; i < d->n; i++) {
 		const sub *s = &d->subs[i];
 		kstate *k = kmap_get(m, s->kv.key.p, s->kv.key.len, false);
-		if (!k)
+		if (!k || !lease_adj(m, k, -1))
 			return nomem(err);
 		k->live = !s->tomb;
 		k->value_known = true;
@@ -266,6 +327,8 @@ static kvf_status group_apply(kmap *m, const dbstream *d, kvf_err *err)
 		k->mod = s->kv.mod_revision;
 		k->version = s->kv.version;
 		k->lease = s->kv.lease;
+		if (!lease_adj(m, k, 1))
+			return nomem(err);
 	}
 	return KVF_OK;
 }
@@ -499,13 +562,15 @@ static kvf_status expect_apply_unknown(kmap *m, const expect *e, int64_t rev, kv
 {
 	for (size_t i = 0; i < e->n; i++) {
 		kstate *k = kmap_get(m, e->ops[i].key, e->ops[i].klen, true);
-		if (!k)
+		if (!k || !lease_adj(m, k, -1))
 			return nomem(err);
 		k->live = !e->ops[i].tomb;
 		k->value_known = false;
 		k->value = (kvf_span){ 0 };
 		k->mod = rev;
 		k->lease = e->ops[i].lease;
+		if (!lease_adj(m, k, 1))
+			return nomem(err);
 	}
 	return KVF_OK;
 }
@@ -702,6 +767,33 @@ static void classify(run *r)
 	}
 }
 
+/* A lease revoke's writes: the tombstones of the live keys attached, in
+ * key order. Counted per lease; when the db's next revision is exactly
+ * those tombstones it is taken as the list (no scan), otherwise (lost, or
+ * something else) the keys are looked for. */
+static bool expect_revoke(run *r, int64_t id)
+{
+	int64_t want = lease_live(&r->m, id);
+	if (want <= 0)
+		return true;
+	const dbstream *d = &r->db;
+	bool fits = d->has && (int64_t)d->n == want;
+	for (size_t i = 0; fits && i < d->n; i++) {
+		const kstate *k = kmap_find(&r->m, d->subs[i].kv.key.p, d->subs[i].kv.key.len);
+		fits = d->subs[i].tomb && k && k->live && k->lease == id &&
+		       (i == 0 || cmp_bytes(d->subs[i - 1].kv.key.p, d->subs[i - 1].kv.key.len, d->subs[i].kv.key.p,
+		                            d->subs[i].kv.key.len) < 0);
+	}
+	if (fits) {
+		for (size_t i = 0; i < d->n; i++)
+			if (!push(&r->e, (eop){ d->subs[i].kv.key.p, d->subs[i].kv.key.len, true, NULL, 0, true, 0 }))
+				return false;
+		return true;
+	}
+	ProtobufCBinaryData none = { 0, NULL };
+	return expect_delete(&r->e, &r->m, none, none, id, true);
+}
+
 static kvf_status on_entry(run *r, const kvf_log_item *it, kvf_err *err)
 {
 	kvf_verify *v = r->v;
@@ -741,8 +833,7 @@ static kvf_status on_entry(run *r, const kvf_log_item *it, kvf_err *err)
 		ok = expect_txn(&r->e, &r->alt, &r->m, irr->txn, 0, &branch);
 	} else if (irr->lease_revoke) {
 		writer = true;
-		ProtobufCBinaryData none = { 0, NULL };
-		ok = expect_delete(&r->e, &r->m, none, none, irr->lease_revoke->id, true);
+		ok = expect_revoke(r, irr->lease_revoke->id);
 		if (ok && below && lease_note(r, irr->lease_revoke->id, true, index, err))
 			return KVF_E_NOMEM;
 	} else if (irr->lease_grant) {
@@ -1070,6 +1161,7 @@ out:
 	free(r.cands);
 	free(r.leases);
 	free(r.m.v);
+	free(r.m.l);
 	kvf_arena_free(&r.m.copies);
 	return st;
 }
