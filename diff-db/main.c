@@ -23,6 +23,7 @@ static void usage(void)
 	       "  -o, --output FORMAT  text (default) or json\n"
 	       "      --wal NAME=DIR   the WAL of member NAME (found in data dirs otherwise)\n"
 	       "      --keys           text: list every divergent key (default: by prefix)\n"
+	       "      --verify         check every member against its own WAL even when they agree\n"
 	       "      --color WHEN     auto (default), always, never\n"
 	       "  -h, --help           this help\n"
 	       "      --version        version\n"
@@ -31,7 +32,7 @@ static void usage(void)
 	       kvf_tool_name());
 }
 
-enum { OPT_WAL = 256, OPT_KEYS, OPT_COLOR, OPT_VERSION };
+enum { OPT_WAL = 256, OPT_KEYS, OPT_COLOR, OPT_VERSION, OPT_VERIFY };
 
 static void progress(void *ctx, const char *stage, uint64_t done)
 {
@@ -65,6 +66,7 @@ int main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "wal", required_argument, NULL, OPT_WAL },
 		{ "keys", no_argument, NULL, OPT_KEYS },
+		{ "verify", no_argument, NULL, OPT_VERIFY },
 		{ "color", required_argument, NULL, OPT_COLOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
@@ -72,7 +74,7 @@ int main(int argc, char **argv)
 	};
 	kvf_format format = KVF_FORMAT_TEXT;
 	kvf_render_opts ro = { .color = kvf_color_default() };
-	bool all_keys = false;
+	bool all_keys = false, verify_all = false;
 	char *wals[KVF_DIFF_MAX_NODES];
 	int n_wals = 0, c;
 	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
@@ -87,6 +89,7 @@ int main(int argc, char **argv)
 			wals[n_wals++] = optarg;
 			break;
 		case OPT_KEYS: all_keys = true; break;
+		case OPT_VERIFY: verify_all = true; break;
 		case OPT_COLOR:
 			if (!kvf_parse_color(optarg, &ro.color))
 				kvf_usage_error("--color wants auto, always or never");
@@ -137,6 +140,7 @@ int main(int argc, char **argv)
 		if (kvf_diff_set_wal(&d, wals[i], eq + 1, &err))
 			goto fail;
 	}
+	d.verify_all = verify_all;
 	kvf_progress prog;
 	kvf_progress_start(&prog, "comparing");
 	kvf_status s = kvf_diff_run(&d, progress, &prog, &err);
@@ -153,7 +157,7 @@ int main(int argc, char **argv)
 		fwrite(b.p, 1, b.len, stdout);
 		kvf_buf_free(&b);
 	}
-	rc = d.differ ? KVF_EXIT_FINDINGS : KVF_EXIT_CLEAN;
+	rc = kvf_verdicts_divergent(&d.verdicts) ? KVF_EXIT_FINDINGS : KVF_EXIT_CLEAN;
 	/* Pages the readers had to skip (damaged, cyclic, past the end) make the
 	 * comparison partial: never silent, and not a clean answer either. */
 	for (size_t i = 0; i < d.n; i++) {

@@ -27,6 +27,7 @@
 #include "db/keyindex.h"
 #include "wal/raft.h"
 #include "analysis/verdict.h"
+#include "analysis/verify.h"
 
 #define KVF_DIFF_MAX_NODES 64
 
@@ -78,7 +79,13 @@ typedef struct kvf_diff_node {
 	size_t n_auth_runs;
 	uint64_t rejected_writes;  /* WAL writes predicted rejected by auth */
 	uint64_t unapplied_writes; /* WAL writes past its consistent_index */
+	uint64_t first_divergent_index; /* first WAL entry whose fate differs here (0: none known) */
 	int group;                 /* members with identical key state share a group */
+	/* the member against its own WAL (verify.h); NULL when not run. Run
+	 * in full where the members differ; otherwise only its .snap check */
+	kvf_verify *verify;
+	kvf_verify_wal_facts wal_facts;   /* from its WAL's summary */
+	bool verify_covered;       /* not checked: same history and index as the reference, whose check covers it */
 } kvf_diff_node;
 
 /* One member's view of a divergent key. */
@@ -100,6 +107,8 @@ typedef struct kvf_touch {
 	char username[64];
 	const char *kind;          /* static: put, delete_range, txn, lease_revoke */
 	bool deletes;
+	uint32_t segment;          /* in kvf_diff.wal_files */
+	uint64_t offset;           /* of the record's length word in that segment */
 	uint8_t fate[KVF_DIFF_MAX_NODES];
 	/* each member's authRevision when it applied the entry: at least lo, at
 	 * most hi (equal when its own requests around the entry show it) */
@@ -164,6 +173,23 @@ typedef struct kvf_diff {
 	 * cause_text, evidence and recovery above are the first one's, kept
 	 * until every renderer reads the list */
 	kvf_verdicts verdicts;
+	/* the members ranked as the source of a --force-new-cluster recovery
+	 * (best first), and whether any of them is complete */
+	struct kvf_rank {
+		size_t member;
+		bool complete;             /* no cause against it, not behind */
+		uint64_t consistent_index, term, wal_last_index, db_damage;
+		char reasons[600];
+	} *ranking;
+	size_t n_ranking;
+	bool recovery_possible;
+	char recovery_plan[800];       /* the source and why, or what is missing where */
+	/* check every member against its own WAL even when they agree
+	 * (diff-db --verify); by default only where they differ */
+	bool verify_all;
+	/* the segments of the WAL the entries were read from (touch.segment) */
+	char **wal_files;
+	size_t n_wal_files;
 } kvf_diff;
 
 /* label may be NULL (the directory name is used); wal_dir may be NULL (found
