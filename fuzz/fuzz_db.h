@@ -2,7 +2,16 @@
  * put through everything dump-db does with one: status (the key index and
  * the etcd schema), every bucket listed with its stats, walked with a
  * cursor and each pair decoded and rendered by the bucket's schema, seeks,
- * gets, the structural check, page statistics, live keys and HashKV. */
+ * gets, the structural check, page statistics, live keys and HashKV.
+ *
+ * Two depths (fuzz_db's render): the fast harnesses (fuzz_bolt, fuzz_lmdb:
+ * what CI runs for a minute each) decode only, parsing each `key` pair as
+ * the renderers would and rendering nothing but the small non-key buckets
+ * once, and leave out the seeks, gets and the second key index (more walks
+ * of the same pages); the *_render harnesses do all of it and render every
+ * pair, the status, the findings and the live keys in text and JSON, as
+ * the slower coverage of the renderers (several times slower: the
+ * renderers and jansson dominate). */
 #ifndef KVF_FUZZ_DB_H
 #define KVF_FUZZ_DB_H
 
@@ -32,6 +41,11 @@ static bool fuzz_add_bucket(void *ctx, kvf_span name)
 
 static void fuzz_on_finding(void *ctx, const kvf_db_finding *f)
 {
+	(void)ctx, (void)f;
+}
+
+static void fuzz_on_finding_render(void *ctx, const kvf_db_finding *f)
+{
 	kvf_buf *b = ctx;
 	kvf_buf_reset(b);
 	kvf_text_db_finding(b, f);
@@ -43,7 +57,8 @@ static void fuzz_progress(void *ctx, uint64_t done, uint64_t total)
 	(void)ctx, (void)done, (void)total;
 }
 
-static void fuzz_walk_bucket(kvf_backend *b, kvf_span name, kvf_buf *line, kvf_arena *arena)
+static void fuzz_walk_bucket(kvf_backend *b, kvf_span name, kvf_buf *line, kvf_arena *arena,
+                             bool render)
 {
 	kvf_err err;
 	kvf_err_clear(&err);
@@ -62,12 +77,29 @@ static void fuzz_walk_bucket(kvf_backend *b, kvf_span name, kvf_buf *line, kvf_a
 		if (n == 0)
 			first = p.key;
 		last = p.key;
-		kvf_arena_reset(arena);
-		fuzz_dump(kvf_json_db_pair(kind, &p, arena, &ro[n & 1]));
+		n++;
+		if (!render && kind == KVF_BUCKET_KEYS && !p.is_bucket) {
+			/* what both renderers decode of a revision */
+			kvf_revision rev;
+			bool tomb;
+			kvf_kv kv;
+			if (kvf_revkey_parse(p.key, &rev, &tomb))
+				kvf_kv_parse(p.value, &kv);
+			continue;
+		}
 		kvf_arena_reset(arena);
 		kvf_buf_reset(line);
 		kvf_text_db_pair(line, kind, &p, arena, &ro[n & 1]);
-		n++;
+		if (!render)
+			continue;
+		kvf_arena_reset(arena);
+		fuzz_dump(kvf_json_db_pair(kind, &p, arena, &ro[n & 1]));
+	}
+	if (!render) {
+		/* the seeks and gets below go through the same page decoding as
+		 * the walk: the fast harness leaves them to the slow one */
+		kvf_cursor_close(c);
+		return;
 	}
 	/* seeks: before everything, onto a key that exists, past the end */
 	const kvf_span seeks[3] = { { (const uint8_t *)"", 0, 0 }, last, first };
@@ -83,7 +115,7 @@ static void fuzz_walk_bucket(kvf_backend *b, kvf_span name, kvf_buf *line, kvf_a
 	kvf_backend_get(b, name.p, name.len, "\xff", 1, &v, &err);
 }
 
-static void fuzz_keys(kvf_backend *b, kvf_buf *line, kvf_arena *arena)
+static void fuzz_keys(kvf_backend *b, kvf_buf *line, kvf_arena *arena, bool render)
 {
 	kvf_err err;
 	kvf_err_clear(&err);
@@ -92,17 +124,19 @@ static void fuzz_keys(kvf_backend *b, kvf_buf *line, kvf_arena *arena)
 		return;
 	kvf_db_status st;
 	if (kvf_db_status_read(b, &ki, &st, &err) == KVF_OK) {
-		kvf_arena_reset(arena);
-		fuzz_dump(kvf_json_db_status(&st, arena));
-		kvf_arena_reset(arena);
-		kvf_buf_reset(line);
-		kvf_text_db_status(line, &st, arena, &(kvf_render_opts){ .color = true });
+		if (render) {
+			kvf_arena_reset(arena);
+			fuzz_dump(kvf_json_db_status(&st, arena));
+			kvf_arena_reset(arena);
+			kvf_buf_reset(line);
+			kvf_text_db_status(line, &st, arena, &(kvf_render_opts){ .color = true });
+		}
 		kvf_db_status_free(&st);
 	}
 	const kvf_key_entry **v;
 	size_t n;
 	if (kvf_keyindex_sorted(&ki, true, &v, &n, &err) == KVF_OK) {
-		for (size_t i = 0; i < n && i < FUZZ_MAX_PAIRS; i++) {
+		for (size_t i = 0; render && i < n && i < FUZZ_MAX_PAIRS; i++) {
 			fuzz_dump(kvf_json_live_key(v[i], &(kvf_render_opts){ 0 }));
 			kvf_buf_reset(line);
 			kvf_text_live_key(line, v[i], &(kvf_render_opts){ .values = true });
@@ -110,10 +144,12 @@ static void fuzz_keys(kvf_backend *b, kvf_buf *line, kvf_arena *arena)
 		free(v);
 	}
 	kvf_hashkv h;
-	if (kvf_hashkv_compute(b, &ki, &h, &err) == KVF_OK)
+	if (kvf_hashkv_compute(b, &ki, &h, &err) == KVF_OK && render)
 		fuzz_dump(kvf_json_hashkv(&h));
 	int64_t mid = ki.compact_rev + (ki.current_rev - ki.compact_rev) / 2;
 	kvf_keyindex_free(&ki);
+	if (!render)
+		return;   /* the second index: for the slow harness */
 	/* an older revision, above the compaction, with a prefix: the other
 	 * paths of the index */
 	if (mid > 0 && kvf_keyindex_build(b, &(kvf_keyindex_opts){ .at_rev = mid,
@@ -122,7 +158,7 @@ static void fuzz_keys(kvf_backend *b, kvf_buf *line, kvf_arena *arena)
 		kvf_keyindex_free(&ki);
 }
 
-static int fuzz_db(const uint8_t *data, size_t size)
+static int fuzz_db(const uint8_t *data, size_t size, bool render)
 {
 	kvf_backend *b;
 	kvf_err err;
@@ -133,20 +169,21 @@ static int fuzz_db(const uint8_t *data, size_t size)
 	kvf_arena arena;
 	kvf_arena_init(&arena);
 	kvf_backend_get_info(b);
-	fuzz_keys(b, &line, &arena);
+	fuzz_keys(b, &line, &arena, render);
 	fuzz_buckets bs = { .n = 0 };
 	kvf_backend_buckets(b, fuzz_add_bucket, &bs, &err);
 	for (size_t i = 0; i < bs.n; i++)
-		fuzz_walk_bucket(b, bs.v[i], &line, &arena);
+		fuzz_walk_bucket(b, bs.v[i], &line, &arena, render);
 	kvf_span missing;
 	kvf_backend_get(b, "no such bucket", 14, "k", 1, &missing, &err);
 	kvf_page_stats ps;
 	kvf_backend_page_stats(b, &ps, &err);
 	bool clean;
-	kvf_backend_check(b, fuzz_on_finding, &line, fuzz_progress, NULL, &clean, &err);
+	kvf_backend_check(b, render ? fuzz_on_finding_render : fuzz_on_finding, &line, fuzz_progress,
+	                  NULL, &clean, &err);
 	const kvf_db_finding *f;
 	size_t nf = kvf_backend_findings(b, &f);
-	for (size_t i = 0; i < nf; i++) {
+	for (size_t i = 0; render && i < nf; i++) {
 		kvf_buf_reset(&line);
 		kvf_text_db_finding(&line, &f[i]);
 	}

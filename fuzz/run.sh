@@ -4,7 +4,10 @@
 #
 # usage: fuzz/run.sh [SECONDS_PER_HARNESS] [HARNESS...]
 #   SECONDS_PER_HARNESS  default 60
-#   HARNESS              wal raft bolt lmdb k8s (default: all)
+#   HARNESS              wal raft bolt lmdb k8s (default: these, the fast
+#                        decode-only harnesses), or wal_render bolt_render
+#                        lmdb_render (the renderers, several times slower;
+#                        they mutate the corpus of wal, bolt, lmdb)
 # environment:
 #   FUZZ_BUILD  build directory (default: build-fuzz, beside meson.build)
 #   FUZZ_JOBS   ninja -j (default 2)
@@ -40,21 +43,21 @@ ninja -C "$build" -j "${FUZZ_JOBS:-2}" $targets >/dev/null ||
 # of some dozens of pages (the seeds are real dbs of 20-90 KiB)
 max_len() {
 	case $1 in
-	wal) echo 65536;; raft) echo 16384;; bolt|lmdb) echo 131072;; k8s) echo 8192;; *) echo 65536;;
+	wal*) echo 65536;; raft) echo 16384;; bolt*|lmdb*) echo 131072;; k8s) echo 8192;; *) echo 65536;;
 	esac
 }
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 failed=0
-printf '%-6s %8s %12s %10s %8s %8s  %s\n' harness seconds execs exec/s cov ft result
+printf '%-11s %8s %12s %10s %8s %8s  %s\n' harness seconds execs exec/s cov ft result
 for h in $harnesses; do
 	work=$build/fuzz-corpus/$h
 	art=$build/fuzz-artifacts/$h
 	mkdir -p "$work" "$art"
 	log=$build/fuzz-$h.log
 	rc=0
-	"$build/fuzz/fuzz_$h" "$work" "$src/fuzz/corpus/$h" \
+	"$build/fuzz/fuzz_$h" "$work" "$src/fuzz/corpus/${h%_render}" \
 		-max_total_time="$secs" -max_len="$(max_len "$h")" -rss_limit_mb=2048 -timeout=10 \
 		-print_final_stats=1 -artifact_prefix="$art/" >"$log" 2>&1 || rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
@@ -68,14 +71,14 @@ for h in $harnesses; do
 		result="FAILED (exit $rc)"
 		failed=1
 	fi
-	printf '%-6s %8s %12s %10s %8s %8s  %s\n' "$h" "$secs" "${execs:-?}" "${rate:-?}" \
+	printf '%-11s %8s %12s %10s %8s %8s  %s\n' "$h" "$secs" "${execs:-?}" "${rate:-?}" \
 		"${cov:-?}" "${ft:-?}" "$result"
 	if [ "$rc" -ne 0 ]; then
 		grep -E 'ERROR:|SUMMARY:|runtime error|fuzz oracle failed' "$log" | head -5 | sed 's/^/    /'
 		for f in $(ls -t "$art" 2>/dev/null | head -3); do
 			echo "    reproducer: $art/$f"
 			echo "      run:    $build/fuzz/fuzz_$h $art/$f"
-			echo "      keep:   cp $art/$f $src/fuzz/corpus/$h/crash-WHAT  (replayed by meson test --suite fuzz-replay)"
+			echo "      keep:   cp $art/$f $src/fuzz/corpus/${h%_render}/crash-WHAT  (replayed by meson test --suite fuzz-replay)"
 		done
 		echo "    log: $log"
 	fi
