@@ -95,9 +95,9 @@ class Load(threading.Thread):
     """Writes through member `via` until stopped; write(gw, n) does one
     write. Errors while a member is being killed are counted, not fatal."""
 
-    def __init__(self, c, via, write, name="load"):
+    def __init__(self, c, via, write, name="load", pace=0.0):
         super().__init__(daemon=True, name=name)
-        self.c, self.via, self.write = c, via, write
+        self.c, self.via, self.write, self.pace = c, via, write, pace
         self.stop_ = threading.Event()
         self.done = 0
         self.errors = 0
@@ -110,6 +110,8 @@ class Load(threading.Thread):
             try:
                 self.write(gw, n)
                 self.done += 1
+                if self.pace:
+                    time.sleep(self.pace)
             except (OSError, ValueError, ClusterError, http.client.HTTPException) as e:
                 self.errors += 1
                 self.last_error = str(e)[:200]
@@ -387,9 +389,229 @@ def case_stale_copy_34(work):
     return _stale_copy(work, "3.4", "stale-copy-3.4")
 
 
+def etcdutl_status(c, db, work):
+    """`etcdutl snapshot status -w json` of a private copy of db (etcdutl
+    opens read-write; never the evidence): etcd's own revision for a db
+    no running member can be asked about. None for 3.4 (no etcdutl)."""
+    if not c.ctl_bins.etcdutl:
+        return None
+    priv = Path(tempfile.mkdtemp(prefix="utl-", dir=work)) / "db"
+    shutil.copy(db, priv)
+    p = c.etcdutl("snapshot", "status", priv, "-w", "json", check=False)
+    shutil.rmtree(priv.parent, ignore_errors=True)
+    if p.returncode != 0:
+        return {"error": (p.stderr or p.stdout).strip()[:300]}
+    return json.loads(p.stdout)
+
+
+def utl_etcd(utl, summ_ids):
+    """etcd's numbers for a copied db: etcdutl's revision (3.5's totalKey
+    counts every bucket's keys, not live keys: not used)."""
+    if not utl or "revision" not in utl:
+        return None
+    return {"source": "etcdutl snapshot status -w json of a private copy of the db",
+            "revision": int(utl["revision"]), **summ_ids}
+
+
+def ids(summ):
+    return {"member_id": summ["member_id"], "cluster_id": summ["cluster_id"]}
+
+
+def case_lag_copies(work):
+    """etcd 3.5.35: under a write load through node1 (puts of 200 keys),
+    `cp -a` of each member's data dir, node1, node2, node3, two seconds
+    apart; then the load stops and the cluster converges. node1..3 = the
+    copies: members only behind each other (lag), nothing diverged."""
+    f = Fixture("lag-copies", work)
+    c = new_cluster(work, "3.5", snapshot_count=1000)
+    with c:
+        f.truth["etcd_version"] = c.version
+        for n in range(20):
+            c.put(1 + n % 3, f"/base/{n:02d}", f"b{n}")
+        c.wait_converged()
+        pre = f.take_answers(c, "before-load")
+        load = Load(c, 1, put_load("/load/"))
+        load.start()
+        time.sleep(1)
+        copies = {}
+        for i in (1, 2, 3):
+            before = c.status(i)
+            cp_a(c.data_dir(i), work / f"copy{i}")
+            after = c.status(i)
+            copies[i] = (before, after)
+            f.event(f"cp -a of node{i} under load", applied_before=before["raftAppliedIndex"],
+                    applied_after=after["raftAppliedIndex"], revision_before=before["header"]["revision"],
+                    revision_after=after["header"]["revision"], puts_so_far=load.done)
+            time.sleep(2)
+        load.stop()
+        f.event("load stopped", puts=load.done, errors=load.errors)
+        c.wait_converged()
+        ans = f.take_answers(c, "final")
+        stop_clean(c, f)
+        f.copy_logs(c)
+        for i, (before, after) in copies.items():
+            name = f"node{i}"
+            f.copy_dir(work / f"copy{i}", name)
+            utl = etcdutl_status(c, f.root / name / "member" / "snap" / "db", work)
+            f.member(name, etcd=utl_etcd(utl, ids(ans[name])), etcdutl_snapshot_status=utl,
+                     copied_between={"before": {"raft_applied_index": before["raftAppliedIndex"],
+                                                "revision": before["header"]["revision"]},
+                                     "after": {"raft_applied_index": after["raftAppliedIndex"],
+                                               "revision": after["header"]["revision"]}},
+                     note="a cp -a of the running member; no etcd answer is for exactly this state: "
+                          "the status before/after the copy bracket it; the db may trail the WAL by a "
+                          "backend batch (100 ms)")
+        f.truth["final"] = {k: {x: v[x] for x in ("revision", "keys", "raft_applied_index", "hashkv")}
+                            for k, v in ans.items()}
+        f.truth["before_load"] = {k: {x: v[x] for x in ("revision", "keys", "hashkv")} for k, v in pre.items()}
+        f.truth["expected"] = "lag only (consistent): each copy is a prefix of the same history"
+        f.truth["cause"] = "lag"
+    return f
+
+
+def case_killed_under_load(work):
+    """etcd 3.5.35: node3 SIGKILLed (by PID) five times under a write load
+    through node1 (puts and txns), restarted each time; then the load stops,
+    the cluster converges and etcd's answers say whether anything diverged.
+    node3-killed = node3's data dir right after the last kill (before its
+    restart); node1..3 = the final dirs after a clean stop."""
+    f = Fixture("killed-under-load", work)
+    c = new_cluster(work, "3.5", snapshot_count=500)
+    with c:
+        f.truth["etcd_version"] = c.version
+
+        def write(gw, n):
+            if n % 3 == 2:
+                k = f"/kill/{n % 100:03d}"
+                gw.txn([{"target": "VERSION", "key": b64(k), "result": "GREATER", "version": "0"}],
+                       [{"request_put": {"key": b64(k), "value": b64(f"t{n}")}}],
+                       [{"request_put": {"key": b64(k), "value": b64(f"new{n}")}}])
+            else:
+                gw.put(f"/kill/{n % 100:03d}", f"p{n}-" + "z" * 30)
+        load = Load(c, 1, write, pace=0.004)  # ~200 writes/s: a small fixture
+        load.start()
+        kills = 5
+        for k in range(1, kills + 1):
+            time.sleep(random.uniform(0.8, 2.0))
+            st = c.status(3)
+            code = c.kill_member(3)
+            f.event(f"kill {k}: SIGKILL node3 under load", exit_code=code,
+                    applied_before=st["raftAppliedIndex"], revision_before=st["header"]["revision"],
+                    puts_so_far=load.done)
+            if k == kills:
+                cp_a(c.data_dir(3), work / "node3-killed")
+            time.sleep(0.5)
+            c.restart_member(3, timeout=60)
+        load.stop()
+        f.event("load stopped", writes=load.done, errors=load.errors)
+        c.wait_converged(timeout=60)
+        ans = f.take_answers(c, "final")
+        hashes = {n: a["hashkv"]["0"]["hash"] for n, a in ans.items()}
+        revs = {n: a["revision"] for n, a in ans.items()}
+        f.event("etcd's answers after the kills", hashkv=hashes, revisions=revs)
+        stop_clean(c, f)
+        f.copy_logs(c)
+        for i in (1, 2, 3):
+            f.copy_dir(c.data_dir(i), f"node{i}")
+            f.member(f"node{i}", etcd=ans[f"node{i}"])
+        f.copy_dir(work / "node3-killed", "node3-killed")
+        utl = etcdutl_status(c, f.root / "node3-killed" / "member" / "snap" / "db", work)
+        f.member("node3-killed", etcd=utl_etcd(utl, ids(ans["node3"])), etcdutl_snapshot_status=utl,
+                 db=dump_db_json("status", f.root / "node3-killed"),
+                 note="node3 right after the last SIGKILL, before its restart (db = its last "
+                      "backend commit; the WAL goes further)")
+        diverged = len(set(hashes.values())) > 1 or len(set(revs.values())) > 1
+        f.truth["diverged"] = diverged
+        f.truth["kills"] = kills
+        f.truth["expected"] = ("consistent: a fixed etcd replays its WAL after a crash"
+                               if not diverged else "diverged (see events)")
+        if diverged:
+            f.affected("node3", "diverged after SIGKILLs under load")
+    return f
+
+
+def case_lost_writes(work):
+    """etcd 3.5.2 (issue 13766): node3 SIGKILLed under a load of txns whose
+    compare reads a range of 2000 keys (so each apply spends long with the
+    new consistent_index set in memory and its writes not yet in the
+    backend batch, the window of the bug), restarted, and compared with
+    node1 (revision, HashKV); up to 12 tries until node3 lost a write.
+    node3-killed = node3's dir right after the kill that hit."""
+    f = Fixture("lost-writes", work)
+    c = new_cluster(work, "3.5.2")
+    tries = int(os.environ.get("KVF_LOST_WRITES_TRIES", "12"))
+    with c:
+        f.truth["etcd_version"] = c.version
+        gw = Gateway(c, 1)
+        for n in range(2000):
+            gw.put(f"/bulk/{n:04d}", f"b{n}")
+        gw.close()
+        c.wait_converged(timeout=60)
+        cmp_all = [{"target": "MOD", "key": b64("/bulk/"), "range_end": b64("/bulk0"),
+                    "result": "GREATER", "mod_revision": "0"}]
+
+        def write(gw, n):
+            k = f"/lw/{n % 300:03d}"
+            gw.txn(cmp_all, [{"request_put": {"key": b64(k), "value": b64(f"w{n}")}}])
+        hit = None
+        for t in range(1, tries + 1):
+            loads = [Load(c, 1, write, "l1"), Load(c, 2, write, "l2")]
+            for ld in loads:
+                ld.start()
+            time.sleep(random.uniform(1.0, 2.5))
+            st = c.status(3)
+            c.kill_member(3)
+            for ld in loads:
+                ld.stop()
+            killed = work / f"killed-{t}"
+            cp_a(c.data_dir(3), killed)
+            c.restart_member(3, timeout=60)
+            sts = c.wait_converged(timeout=60)
+            r = {i: s["header"]["revision"] for i, s in sts.items()}
+            f.event(f"try {t}: SIGKILL node3 under txn load, restart", applied_before_kill=st["raftAppliedIndex"],
+                    writes=sum(ld.done for ld in loads), revisions=r)
+            if len(set(r.values())) > 1:
+                hit = t
+                break
+            shutil.rmtree(killed)
+        f.truth["tries"] = t
+        if hit is None:
+            f.event(f"no lost write in {tries} tries")
+            raise ClusterError(f"lost-writes: the window was not hit in {tries} tries")
+        killed_db = dump_db_json("status", work / f"killed-{hit}")
+        ci = killed_db.get("consistent_index") if killed_db else None
+        krev = killed_db.get("revision") if killed_db else None
+        c.put(1, "/after/lost", "x")
+        c.wait_converged()
+        revs = [r for r in (krev, krev + 1) if r] if krev else []
+        ans = f.take_answers(c, "final", revs=revs)
+        stop_clean(c, f)
+        f.copy_logs(c)
+        for i in (1, 2, 3):
+            f.copy_dir(c.data_dir(i), f"node{i}")
+            f.member(f"node{i}", etcd=ans[f"node{i}"])
+        f.copy_dir(work / f"killed-{hit}", "node3-killed")
+        utl = etcdutl_status(c, f.root / "node3-killed" / "member" / "snap" / "db", work)
+        f.member("node3-killed", etcd=utl_etcd(utl, ids(ans["node3"])), etcdutl_snapshot_status=utl,
+                 db=killed_db, note="node3 right after the SIGKILL that hit, before its restart: its db's "
+                 "consistent_index covers an entry whose writes are not in it")
+        f.affected("node3", "writes lost below consistent_index after a crash (etcd 13766)",
+                   first_affected_wal_index=ci, consistent_index_after_kill=ci,
+                   revision_after_kill=krev, revision_shift=ans["node1"]["revision"] - ans["node3"]["revision"],
+                   how_known="consistent_index and revision of node3-killed's db (read with this "
+                             "project's dump-db status) at the kill that hit; etcd then replayed "
+                             "only the entries above it")
+        f.truth["expected"] = ("node3 lost writes below its consistent_index: revision shift down from "
+                               "that entry on; node1/node2 complete")
+    return f
+
+
 CASES = {
     "stale-copy": case_stale_copy,
     "stale-copy-3.4": case_stale_copy_34,
+    "lag-copies": case_lag_copies,
+    "killed-under-load": case_killed_under_load,
+    "lost-writes": case_lost_writes,
 }
 
 
