@@ -839,9 +839,9 @@ def wait_for_name(d, prefix, timeout):
 
 def case_defrag_killed(work):
     """etcd 3.5.35: 1200 values of 8 KiB, every other one deleted, then
-    `etcdctl defrag` on node2 and node2 SIGKILLed (by PID) as soon as
-    member/snap/db.tmp* appears (polled every 0.5 ms): an interrupted online
-    defragmentation. node2 = its dir right after the kill; then node2 is
+    `etcdctl defrag` on node2 and node2 SIGKILLed (by PID) once
+    member/snap/db.tmp* has grown past 64 KiB (polled every 0.5 ms): an
+    online defragmentation interrupted midway. node2 = its dir right after the kill; then node2 is
     restarted and the outcome recorded; node1/node3 final."""
     f = Fixture("defrag-killed", work)
     c = new_cluster(work, "3.5", snapshot_count=5000, extra_args=["--quota-backend-bytes", str(64 << 20)])
@@ -864,6 +864,15 @@ def case_defrag_killed(work):
                                   "--command-timeout=60s"], env=c._env,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             tmp = wait_for_name(snapdir, "db.tmp", 30)
+            # midway: once the copy has written past bbolt's first pages
+            deadline = time.monotonic() + 10
+            while tmp is not None and time.monotonic() < deadline:
+                try:
+                    if tmp.stat().st_size > 64 * 1024:
+                        break
+                except FileNotFoundError:
+                    break
+                time.sleep(0.0005)
             code = c.kill_member(2)
             out, err = d.communicate(timeout=60)
             left = [n for n in os.listdir(snapdir) if n.startswith("db.tmp")]
@@ -877,7 +886,7 @@ def case_defrag_killed(work):
         if tmp is None:
             raise ClusterError("no db.tmp left by a killed defrag in 5 attempts")
         f.copy_dir(c.data_dir(2), "node2")
-        f.truth["db_tmp"] = {"name": tmp.name, "size": tmp.stat().st_size,
+        f.truth["db_tmp"] = {"name": tmp.name, "size": tmp.stat().st_size, "attempts": attempt,
                              "db_size": (snapdir / "db").stat().st_size}
         outcome, code = wait_exit_or_ready(c, 2, timeout=60)
         f.event(f"node2 restarted after the killed defrag: {outcome}", exit_code=code,
