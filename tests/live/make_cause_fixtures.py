@@ -822,6 +822,12 @@ def case_txn_compacted_range_36(work):
     return _txn_compacted(work, "3.6", "txn-compacted-range-3.6")
 
 
+def case_txn_compacted_range_37(work):
+    """The same as txn-compacted-range on etcd 3.7.3, where 18667 is fixed
+    (3.7.0): the contrast case."""
+    return _txn_compacted(work, "3.7", "txn-compacted-range-3.7")
+
+
 def _txn_compacted(work, version, name):
     f = Fixture(name, work)
     f.truth["cause"] = "txn-compacted-range"
@@ -860,12 +866,20 @@ def _txn_compacted(work, version, name):
             f.member(f"node{i}", etcd=ans[f"node{i}"])
         f.truth["compaction_revision"] = comp
         f.truth["txn_response_via_node2"] = resp
-        f.affected("node2", "the serving member failed a txn whose Range revision was compacted; the "
-                   "others applied its put (etcd 18667)", first_affected_wal_index=txn_index,
-                   revision_shift=ans["node1"]["revision"] - ans["node2"]["revision"])
-        f.truth["expected"] = ("node2 lacks the txn's put (shift down by 1 from that entry); node1/node3 "
-                               "have it; the WAL txn has request_range revision %d < compaction %d"
-                               % (comp - 1, comp))
+        shift = ans["node1"]["revision"] - ans["node2"]["revision"]
+        f.truth["txn_index"] = txn_index
+        f.truth["diverged"] = shift != 0
+        if shift:
+            f.affected("node2", "the serving member failed a txn whose Range revision was compacted; the "
+                       "others applied its put (etcd 18667)", first_affected_wal_index=txn_index,
+                       revision_shift=shift)
+            f.truth["expected"] = ("node2 lacks the txn's put (shift down by 1 from that entry); node1/node3 "
+                                   "have it; the WAL txn has request_range revision %d < compaction %d"
+                                   % (comp - 1, comp))
+        else:
+            f.truth["expected"] = ("consistent: every member treated the txn alike (%s); the WAL txn at %s "
+                                   "has request_range revision %d < compaction %d"
+                                   % (json.dumps(resp)[:120], txn_index, comp - 1, comp))
     return f
 
 
@@ -1154,6 +1168,7 @@ CASES = {
     "txn-compacted-range": case_txn_compacted_range,
     "txn-compacted-range-3.4": case_txn_compacted_range_34,
     "txn-compacted-range-3.6": case_txn_compacted_range_36,
+    "txn-compacted-range-3.7": case_txn_compacted_range_37,
     "db-older-than-snap": case_db_older_than_snap,
     "defrag-killed": case_defrag_killed,
     "defrag-killed-3.5.2": case_defrag_killed_352,
