@@ -3,8 +3,8 @@
 verify, diff-db), the verdict list, revision offsets, the recovery ranking,
 on real etcd data checked against what etcd itself answered.
 
-  - cause-lost-writes: real etcd 3.5.2 cluster, node2 holds 13766's state
-    (planted; testdata/README.md). etcd 3.5.2 restarted on it answered node2
+  - cause-lost-writes-planted: real etcd 3.5.2 cluster, node2 holds 13766's
+    state (planted; testdata/README.md). etcd 3.5.2 restarted on it answered node2
     revision = peers - 1 and no /app/b010 (truth/after.json).
   - incident-authskew: auth_skew on node1 and node2 only, as before.
   - healthy: consistent, exit 0; stale-member: lag on node3 only.
@@ -43,7 +43,7 @@ def main():
     dump_wal, dump_db, diff_db, fx = sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])
 
     # ---- lost writes below consistent_index ----
-    lw = fx / "cause-lost-writes"
+    lw = fx / "cause-lost-writes-planted"
     after = json.loads((lw / "truth" / "after.json").read_text())
     rev = {n: a["status"][0]["Status"]["header"]["revision"] for n, a in after.items()}
     lacking = [n for n, a in after.items() if "/app/b010" not in a["keys"]]

@@ -106,7 +106,7 @@ seen = {
         ["dump", "meta"], ["dump", "authUsers"], ["dump", "authRoles"], ["dump", "lease"],
         ["dump", "members"])],
         [tool("dump-db"), "-o", "json", "check", str(FX / "peer-etcd" / "corrupted_backup.db")],
-        [tool("dump-db"), "-o", "json", "verify", str(FX / "cause-lost-writes" / "node2")],
+        [tool("dump-db"), "-o", "json", "verify", str(FX / "cause-lost-writes-planted" / "node2")],
         [tool("dump-db"), "-o", "json", "verify", str(FX / "incident-authskew" / "node1")],
         [tool("dump-db"), "-o", "json", "verify", str(FX / "cause-applied-twice" / "node1")],
         [tool("dump-db"), "-o", "json", "verify", str(FX / "etcd-3.6" / "node1")],

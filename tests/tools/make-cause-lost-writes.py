@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build testdata/fixtures/cause-lost-writes.tar.gz: a real etcd 3.5.2
+"""Build testdata/fixtures/cause-lost-writes-planted.tar.gz: a real etcd 3.5.2
 three-member cluster whose node2 carries the on-disk state of etcd issue
 13766 (writes lost below consistent_index, later revisions shifted down by
 one), with etcd's own answers before and after.
@@ -27,7 +27,7 @@ plant = tmp / "plant-lost-write"
 env = dict(os.environ, GOFLAGS="-mod=mod", GOPROXY="off", PATH=os.environ["PATH"] + ":/usr/local/go/bin")
 subprocess.run(["go", "build", "-o", str(plant), "."], cwd=here / "plant-lost-write", env=env, check=True)
 
-fx = tmp / "cause-lost-writes"
+fx = tmp / "cause-lost-writes-planted"
 truth = fx / "truth"
 truth.mkdir(parents=True)
 
@@ -79,7 +79,7 @@ with Cluster(3, version="3.5.2", keep=False) as c:
     "(etcd 3.5.2 restarted on the planted data dirs; the copies here were taken before that restart).\n"
     "lost_revision: revision of /app/b010 removed from node2's db (later ones renumbered down by one).\n")
 with tarfile.open(out, "w:gz") as t:
-    t.add(fx, arcname="cause-lost-writes")
+    t.add(fx, arcname="cause-lost-writes-planted")
 print(out, "revision", r, "node2 revision before", before["node2"]["status"][0]["Status"]["header"]["revision"],
       "after", after["node2"]["status"][0]["Status"]["header"]["revision"])
 shutil.rmtree(tmp)
