@@ -104,6 +104,32 @@ def main():
     rc, d, err = run(diff_db, "-o", "json", lw / "node2", lw / "node3")
     check(rc == 1 and d and divergent_kinds(d) == [("lost_writes", "node2")], "diff node2 node3: lost_writes on node2")
 
+    # ---- lost writes, triggered: etcd 3.5.2 SIGKILLed under compare-heavy
+    # txns until the window was hit (fixtures' cause-lost-writes, nothing
+    # planted); the member and index from how the case was made, etcd's
+    # revisions and hashes from its own answers (truth.json)
+    rl = fx / "cause-lost-writes"
+    truth = json.loads((rl / "truth.json").read_text())
+    aff = truth["affected"][0]
+    who, first = aff["member"], aff["first_affected_wal_index"]
+    revs = {n: m["etcd"]["revision"] for n, m in truth["members"].items() if m.get("etcd")}
+    others = [n for n in ("node1", "node2", "node3") if n != who]
+    check(all(revs[n] == revs[who] + aff["revision_shift"] for n in others),
+          f"etcd's answers: {who} {aff['revision_shift']} revision behind its peers: {revs}")
+    for d in (who, f"{who}-killed"):
+        rc, v, err = run(dump_db, "-o", "json", "verify", rl / d)
+        check(rc == 1 and v and v["checked"]["missing"] == 1 and v["checked"]["first_missing_index"] == first
+              and [(x["kind"], x["first_divergent_index"]) for x in v["verdicts"]] == [("lost_writes", first)],
+              f"verify {d} (triggered 13766): exit {rc}, {v and v['checked']}, "
+              f"{v and [(x['kind'], x['first_divergent_index']) for x in v['verdicts']]}; want lost_writes at {first}")
+    for n in others:
+        rc, v, err = run(dump_db, "-o", "json", "verify", rl / n)
+        check(rc == 0 and v and v["checked"]["missing"] == 0, f"verify {n} (triggered 13766): exit {rc}")
+    rc, d, err = run(diff_db, "-o", "json", *(rl / n for n in ("node1", "node2", "node3")))
+    check(rc == 1 and d and [(x["kind"], x["member"], x["first_divergent_index"]) for x in d["verdicts"]
+                             if x["divergence"]] == [("lost_writes", who, first)],
+          f"diff triggered lost-writes: exit {rc}, {d and [(x['kind'], x['member']) for x in d['verdicts']]}")
+
     # ---- applied twice: real 3.5.2 killed during a defrag, restarted ----
     at = fx / "cause-applied-twice"
     get = json.loads((at / "truth" / "get.json").read_text())
