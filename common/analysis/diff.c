@@ -453,15 +453,13 @@ static char *canonical(kvf_bucket_kind kind, const kvf_pair *p, kvf_arena *arena
 		break;
 	}
 	case KVF_BUCKET_MEMBERS: {
-		json_t *j = json_loadb((const char *)p->value.p, p->value.len, 0, NULL);
-		if (!j)
+		/* the id as the 16 hex digits etcdctl prints, for every id: a
+		 * number past 2^63 is more than jansson's integers hold */
+		char *s = kvf_member_canonical(p->value.p, p->value.len);
+		if (!s)
 			goto raw;
-		char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-		json_decref(j);
-		if (s) {
-			kvf_buf_puts(&b, s);
-			free(s);
-		}
+		kvf_buf_puts(&b, s);
+		free(s);
 		break;
 	}
 	default:
@@ -472,6 +470,25 @@ static char *canonical(kvf_bucket_kind kind, const kvf_pair *p, kvf_arena *arena
 	if (!b.p)
 		return strdup("");
 	return kvf_buf_detach(&b, NULL);
+}
+
+/* A members bucket key is types.ID.String(): hex without leading zeros.
+ * Shown as 16 digits, as etcdctl and the rest of the output show ids. */
+static char *member_key_text(kvf_bucket_kind kind, kvf_span k)
+{
+	if ((kind == KVF_BUCKET_MEMBERS || kind == KVF_BUCKET_MEMBERS_REMOVED) && k.len && k.len < 16) {
+		bool hex = true;
+		for (size_t i = 0; i < k.len && hex; i++)
+			hex = (k.p[i] >= '0' && k.p[i] <= '9') || (k.p[i] >= 'a' && k.p[i] <= 'f');
+		char *s = hex ? malloc(17) : NULL;
+		if (s) {
+			memset(s, '0', 16 - k.len);
+			memcpy(s + 16 - k.len, k.p, k.len);
+			s[16] = '\0';
+			return s;
+		}
+	}
+	return dup_text(k.p, k.len);
 }
 
 typedef struct bucket_row {
@@ -554,7 +571,7 @@ static kvf_status compare_bucket(kvf_diff *d, const char *bucket, kvf_err *err)
 				}
 				memset(&rows[nrows], 0, sizeof(*rows));
 				rows[nrows].raw_key = k;
-				rows[nrows].key = dup_text(k.p, k.len);
+				rows[nrows].key = member_key_text(kind, k);
 				nrows++;
 			}
 			kvf_arena_reset(&arena);
@@ -1204,7 +1221,7 @@ static void verdict(kvf_diff *d, const wal_scan *w)
 	/* the member id, as etcdctl member list prints it, from the WAL metadata */
 	char id[40];
 	if (ref->has_metadata)
-		snprintf(id, sizeof(id), "%" PRIx64, ref->member_id);
+		snprintf(id, sizeof(id), "%016" PRIx64, ref->member_id);
 	else
 		snprintf(id, sizeof(id), "<member id of %.20s>", ref->label);
 	appendf(r, rc, "%s holds the most complete data. Make it the leader (etcdctl move-leader %s), then, one "
@@ -1217,6 +1234,31 @@ static void verdict(kvf_diff *d, const wal_scan *w)
 }
 
 /* ---- the run ---- */
+
+/* Identity first (identity.h): comparing members of two clusters, or one
+ * file with itself, would explain nothing. */
+static kvf_status check_identity(kvf_diff *d, kvf_err *err)
+{
+	kvf_identity_set *s = &d->identity;
+	if (!(s->v = calloc(d->n, sizeof(*s->v))))
+		return nomem(err);
+	s->n = d->n;
+	kvf_status st;
+	for (size_t i = 0; i < d->n; i++)
+		if ((st = kvf_identity_read(&s->v[i], d->nodes[i].be, d->nodes[i].db_path, d->nodes[i].wal_dir, err)))
+			return st;
+	if ((st = kvf_identity_group(s, err)))
+		return st;
+	if (s->n_clusters > 1)
+		return kvf_err_set(err, KVF_E_USAGE, NULL, KVF_NO_OFFSET,
+		                   "the inputs are members of %zu different clusters: not compared", s->n_clusters);
+	for (size_t k = 0; k < s->n_dups; k++)
+		if (s->dups[k].kind == KVF_DUP_SAME_FILES)
+			return kvf_err_set(err, KVF_E_USAGE, d->nodes[s->dups[k].b].db_path, KVF_NO_OFFSET,
+			                   "%s and %s are the same files: give each member once",
+			                   d->nodes[s->dups[k].a].label, d->nodes[s->dups[k].b].label);
+	return KVF_OK;
+}
 
 kvf_status kvf_diff_run(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, kvf_err *err)
 {
@@ -1234,6 +1276,8 @@ kvf_status kvf_diff_run(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, 
 		if (c > d->compared_from)
 			d->compared_from = c;
 	}
+	if ((st = check_identity(d, err)))
+		return st;
 	pair_div *div = calloc(n * n, sizeof(*div));
 	if (!div)
 		return nomem(err);
@@ -1317,6 +1361,7 @@ kvf_status kvf_diff_run(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, 
 void kvf_diff_free(kvf_diff *d)
 {
 	kvf_verdicts_free(&d->verdicts);
+	kvf_identity_set_free(&d->identity);
 	for (size_t k = 0; k < d->n_keys; k++) {
 		free(d->keys[k].v);
 		free(d->keys[k].touches);

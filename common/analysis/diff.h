@@ -27,6 +27,7 @@
 #include "db/keyindex.h"
 #include "wal/raft.h"
 #include "analysis/verdict.h"
+#include "analysis/identity.h"
 
 #define KVF_DIFF_MAX_NODES 64
 
@@ -164,6 +165,10 @@ typedef struct kvf_diff {
 	 * cause_text, evidence and recovery above are the first one's, kept
 	 * until every renderer reads the list */
 	kvf_verdicts verdicts;
+	/* which cluster and member each input is (identity.h), read first:
+	 * kvf_diff_run refuses members of different clusters and the same
+	 * files twice (KVF_E_USAGE, this set says why) */
+	kvf_identity_set identity;
 } kvf_diff;
 
 /* label may be NULL (the directory name is used); wal_dir may be NULL (found

@@ -1,4 +1,5 @@
 #include "render/render_diff.h"
+#include "render/render_identity.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -53,7 +54,7 @@ static json_t *json_node(const kvf_diff_node *nd)
 	kvf_json_set(o, "path", json_string(nd->path));
 	kvf_json_set(o, "db", json_string(nd->db_path));
 	kvf_json_set(o, "wal", nd->wal_dir ? json_string(nd->wal_dir) : json_null());
-	kvf_json_set(o, "member_id", nd->has_metadata ? kvf_json_hex(nd->member_id) : json_null());
+	kvf_json_set(o, "member_id", nd->has_metadata ? kvf_json_member_id(nd->member_id) : json_null());
 	kvf_json_set(o, "consistent_index", s->state.has_consistent_index ? kvf_json_u64(s->state.consistent_index) : json_null());
 	kvf_json_set(o, "term", s->state.has_term ? kvf_json_u64(s->state.term) : json_null());
 	kvf_json_set(o, "auth_revision", s->state.has_auth_revision ? kvf_json_u64(s->state.auth_revision) : json_null());
@@ -251,10 +252,18 @@ static void text_key(kvf_buf *b, const kvf_diff *d, const kvf_divergent_key *k, 
 	kvf_buf_printf(b, "      %s: %s\n", key_cause_name(k->cause), k->reason);
 }
 
-void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_render_opts *o)
+/* One row per member. The label column is as wide as the longest label
+ * (snapshot files are named like n1.snapshot.db), every other column right
+ * aligned, and no line ends in spaces. */
+static void text_member_table(kvf_buf *b, const kvf_diff *d, const kvf_render_opts *o)
 {
-	/* per-node table */
-	kvf_buf_printf(b, "%s%-10s %10s %6s %8s %5s %9s %8s %8s %9s %10s %10s%s\n", kvf_color(o, "bold"),
+	int w = 6;   /* "member" */
+	for (size_t i = 0; i < d->n; i++) {
+		size_t l = strlen(d->nodes[i].label);
+		if (l > (size_t)w)
+			w = l > 200 ? 200 : (int)l;
+	}
+	kvf_buf_printf(b, "%s%-*s %10s %6s %8s %5s %9s %8s %8s %9s %10s %10s%s\n", kvf_color(o, "bold"), w,
 	               "member", "cons_index", "term", "auth_rev", "auth", "revision", "compact", "live",
 	               "revisions", "tombstones", "db_size", kvf_color(o, "reset"));
 	for (size_t i = 0; i < d->n; i++) {
@@ -265,16 +274,19 @@ void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_rende
 			snprintf(term, sizeof(term), "%" PRIu64, s->state.term);
 		if (s->state.has_auth_revision)
 			snprintf(ar, sizeof(ar), "%" PRIu64, s->state.auth_revision);
-		kvf_buf_printf(b, "%-10s %10" PRIu64 " %6s %8s %5s %9" PRId64 " %8" PRId64 " %8" PRIu64 " %9" PRIu64
-		               " %10" PRIu64 " ", nd->label, s->state.consistent_index, term, ar,
+		kvf_buf size = KVF_BUF_INIT;
+		kvf_text_size(&size, s->info ? s->info->file_size : 0);
+		kvf_buf_printf(b, "%-*s %10" PRIu64 " %6s %8s %5s %9" PRId64 " %8" PRId64 " %8" PRIu64 " %9" PRIu64
+		               " %10" PRIu64 " %10s\n", w, nd->label, s->state.consistent_index, term, ar,
 		               s->state.auth_enabled ? "on" : "off", s->revision, s->compact_revision, s->live_keys,
-		               s->revisions, s->tombstones);
-		size_t start = b->len;
-		kvf_text_size(b, s->info ? s->info->file_size : 0);
-		while (b->len - start < 10)
-			kvf_buf_putc(b, ' ');
-		kvf_buf_putc(b, '\n');
+		               s->revisions, s->tombstones, size.p ? size.p : "");
+		kvf_buf_free(&size);
 	}
+}
+
+void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_render_opts *o)
+{
+	text_member_table(b, d, o);
 	/* small buckets */
 	const char *bucket = NULL;
 	for (size_t i = 0; i < d->n_items; i++) {
