@@ -1355,13 +1355,14 @@ kvf_status kvf_diff_run(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, 
 	}
 	verdict(d, src ? &w : NULL);
 	free(w.auth_mut);
-	return KVF_OK;
+	return kvf_diff_objects_find(d, err);
 }
 
 void kvf_diff_free(kvf_diff *d)
 {
 	kvf_verdicts_free(&d->verdicts);
 	kvf_identity_set_free(&d->identity);
+	kvf_diff_objects_free(&d->objects);
 	for (size_t k = 0; k < d->n_keys; k++) {
 		free(d->keys[k].v);
 		free(d->keys[k].touches);

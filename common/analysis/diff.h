@@ -28,6 +28,7 @@
 #include "wal/raft.h"
 #include "analysis/verdict.h"
 #include "analysis/identity.h"
+#include "analysis/k8sdiff.h"
 
 #define KVF_DIFF_MAX_NODES 64
 
@@ -169,6 +170,8 @@ typedef struct kvf_diff {
 	 * kvf_diff_run refuses members of different clusters and the same
 	 * files twice (KVF_E_USAGE, this set says why) */
 	kvf_identity_set identity;
+	/* the divergent keys that are Kubernetes objects, by kind and namespace */
+	kvf_diff_objects objects;
 } kvf_diff;
 
 /* label may be NULL (the directory name is used); wal_dir may be NULL (found

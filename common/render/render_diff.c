@@ -1,5 +1,6 @@
 #include "render/render_diff.h"
 #include "render/render_identity.h"
+#include "render/render_diff_k8s.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -144,6 +145,7 @@ json_t *kvf_json_diff(const kvf_diff *d)
 	for (size_t k = 0; k < d->n_keys; k++)
 		json_array_append_new(keys, json_key(d, &d->keys[k]));
 	kvf_json_set(o, "divergent_keys", keys);
+	kvf_json_set(o, "kubernetes", kvf_json_diff_objects(d));
 	json_t *offsets = json_object(), *states = json_object();
 	for (size_t i = 0; i < d->n; i++) {
 		const kvf_diff_node *nd = &d->nodes[i];
@@ -332,6 +334,7 @@ void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_rende
 		}
 		k += run;
 	}
+	kvf_text_diff_objects(b, d, all_keys, o);
 	/* history */
 	kvf_buf_printf(b, "\n%s== history%s (compared above revision %" PRId64 ", the highest compaction)\n",
 	               kvf_color(o, "bold"), kvf_color(o, "reset"), d->compared_from);
