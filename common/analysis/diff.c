@@ -1112,6 +1112,108 @@ static void evidence(kvf_diff *d, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* ---- lag (issue 14 §2) ----
+ *
+ * Copies of a running cluster's members are taken seconds apart: each sits
+ * at its own applied index. A member lags the reference when everything
+ * that differs is something the reference applied after the member's own
+ * revision: it has not diverged, catching up makes it equal. The gap is
+ * counted from the member's own revision, not from where the histories
+ * are compared (above the highest compaction): a member at revision 193
+ * against one compacted at 390 and at 410 lacks 194..410. */
+
+/* Does member x's view of key dk differ from the reference's only by
+ * writes the reference made after x's revision? */
+static bool lag_key_ok(const kvf_diff *d, size_t x, const kvf_divergent_key *dk)
+{
+	const kvf_node_value *a = &dk->v[x], *r = &dk->v[d->reference];
+	if (a->present == r->present &&
+	    (!a->present || (a->digest == r->digest && a->version == r->version && a->lease == r->lease)))
+		return true;   /* x agrees with the reference on this key */
+	if (dk->cause == KVF_KEY_AUTH_REJECTED)
+		return false;  /* a write x refused: it will never apply it */
+	int64_t xrev = d->nodes[x].st.revision;
+	if (r->seen)
+		return r->mod_revision > xrev;   /* the reference changed it later */
+	/* the reference has no trace of it: deleted, and the tombstone
+	 * compacted; possible after x's revision only if it compacted above it */
+	return a->seen && d->nodes[d->reference].st.compact_revision > xrev;
+}
+
+static bool parse_u64(const char *s, uint64_t *v)
+{
+	if (!s || !*s)
+		return false;
+	char *end;
+	*v = strtoull(s, &end, 10);
+	return *end == '\0';
+}
+
+/* A small bucket's difference that catching up explains: a counter the
+ * member has not advanced yet (meta's indexes and compaction marks, the
+ * auth revision), or an item created or deleted by a request it has not
+ * applied (a lease, a member, a user or role). */
+static bool lag_item_ok(const kvf_diff *d, size_t x, const kvf_bucket_item *it)
+{
+	const char *a = it->values[x], *r = it->values[d->reference];
+	if ((!a && !r) || (a && r && strcmp(a, r) == 0))
+		return true;
+	uint64_t va, vr;
+	static const char *const counters[] = { "consistent_index", "term", "finishedCompactRev",
+	                                        "scheduledCompactRev", "authRevision", NULL };
+	for (size_t i = 0; counters[i]; i++)
+		if (strcmp(it->key, counters[i]) == 0)
+			return (strcmp(it->bucket, "meta") == 0 || strcmp(it->bucket, "auth") == 0) &&
+			       parse_u64(a, &va) && parse_u64(r, &vr) && va <= vr;
+	if (strcmp(it->bucket, "lease") == 0 || strcmp(it->bucket, "members") == 0 ||
+	    strcmp(it->bucket, "members_removed") == 0 || strcmp(it->bucket, "authUsers") == 0 ||
+	    strcmp(it->bucket, "authRoles") == 0)
+		return !a || !r;
+	if (strcmp(it->bucket, "cluster") == 0)   /* clusterVersion, raised by the leader later */
+		return true;
+	return false;
+}
+
+static void lag_analysis(kvf_diff *d)
+{
+	size_t ref = d->reference;
+	const kvf_diff_node *rn = &d->nodes[ref];
+	bool all = d->differ;
+	size_t lagging = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		kvf_diff_node *nd = &d->nodes[i];
+		nd->lagging = false;
+		if (i == ref)
+			continue;
+		uint64_t ci = nd->st.state.consistent_index, rci = rn->st.state.consistent_index;
+		bool ok = nd->hist == KVF_HIST_SAME || nd->hist == KVF_HIST_BEHIND;
+		ok = ok && ci <= rci && nd->st.revision <= rn->st.revision;
+		bool differs = nd->hist != KVF_HIST_SAME;
+		for (size_t k = 0; ok && k < d->n_keys; k++) {
+			const kvf_node_value *a = &d->keys[k].v[i], *r = &d->keys[k].v[ref];
+			differs |= a->present != r->present || (a->present && a->digest != r->digest);
+			ok = lag_key_ok(d, i, &d->keys[k]);
+		}
+		for (size_t t = 0; ok && t < d->n_items; t++) {
+			const char *a = d->items[t].values[i], *r = d->items[t].values[ref];
+			differs |= !((!a && !r) || (a && r && strcmp(a, r) == 0));
+			ok = lag_item_ok(d, i, &d->items[t]);
+		}
+		differs |= ci < rci || nd->st.revision < rn->st.revision;
+		if (!ok) {
+			all = false;
+			continue;
+		}
+		if (!differs)
+			continue;
+		nd->lagging = true;
+		nd->lag_entries = rci - ci;
+		nd->lag_revisions = rn->st.revision - nd->st.revision;
+		lagging++;
+	}
+	d->lag_only = all && lagging > 0;
+}
+
 static void verdict(kvf_diff *d, const wal_scan *w)
 {
 	size_t n = d->n;
@@ -1139,10 +1241,8 @@ static void verdict(kvf_diff *d, const wal_scan *w)
 	size_t by_cause[4] = { 0 };
 	for (size_t k = 0; k < d->n_keys; k++)
 		by_cause[d->keys[k].cause]++;
-	bool behind_only = d->histories_differ;
-	for (size_t i = 0; i < n; i++)
-		if (d->nodes[i].hist == KVF_HIST_DIVERGED || d->nodes[i].hist == KVF_HIST_AHEAD)
-			behind_only = false;
+	lag_analysis(d);
+	bool behind_only = d->lag_only;
 	char *t = d->cause_text;
 	size_t tc = sizeof(d->cause_text);
 	if (!d->differ) {
@@ -1197,11 +1297,11 @@ static void verdict(kvf_diff *d, const wal_scan *w)
 		d->cause = KVF_CAUSE_BEHIND;
 		snprintf(t, tc, "member behind: its history is a prefix of the others' (not corruption)");
 		for (size_t i = 0; i < n; i++)
-			if (d->nodes[i].hist == KVF_HIST_BEHIND)
+			if (d->nodes[i].lagging)
 				evidence(d, "%s has consistent_index %" PRIu64 " and revision %" PRId64 "; it lacks revisions %"
 				         PRId64 "..%" PRId64 " that %s holds", d->nodes[i].label,
 				         d->nodes[i].st.state.consistent_index, d->nodes[i].st.revision,
-				         d->nodes[i].first_divergent_rev, d->nodes[d->reference].st.revision,
+				         d->nodes[i].st.revision + 1, d->nodes[d->reference].st.revision,
 				         d->nodes[d->reference].label);
 		if (by_cause[KVF_KEY_NOT_YET_APPLIED])
 			evidence(d, "%zu of %zu divergent keys were written by entries past the lagging member's "
@@ -1434,30 +1534,40 @@ static void verdicts_lag(kvf_diff *d)
 	const kvf_diff_node *rn = &d->nodes[ref];
 	for (size_t i = 0; i < d->n; i++) {
 		kvf_diff_node *nd = &d->nodes[i];
-		if (nd->hist != KVF_HIST_BEHIND)
+		if (!nd->lagging)
 			continue;
-		kvf_verdict *v = kvf_verdict_add(&d->verdicts, KVF_VERDICT_LAG, true, (int)i,
-		                                 "%s is behind: its history is a prefix of %s's (not corruption)",
-		                                 nd->label, rn->label);
+		/* not divergence: catching up makes it equal (exit 0) */
+		kvf_verdict *v = kvf_verdict_add(&d->verdicts, KVF_VERDICT_LAG, false, (int)i,
+		                                 "%s is %" PRIu64 " entries and %" PRId64 " revisions behind %s: it has not "
+		                                 "applied yet what %s has (not divergence: catching up fixes it)",
+		                                 nd->label, nd->lag_entries, nd->lag_revisions, rn->label, rn->label);
 		if (!v)
 			return;
 		v->versions = VERSIONS_LAG;
-		v->first_divergent_index = nd->first_divergent_index ? nd->first_divergent_index
-		                           : nd->st.state.has_consistent_index ? nd->st.state.consistent_index + 1 : 0;
+		v->first_divergent_index = 0;   /* nothing diverged: the first missing entry is evidence */
 		kvf_verdict_evidence(v, (int)i, nd->db_path, value_offset(nd, "meta", "consistent_index"), 0,
 		                     "%s: meta consistent_index = %" PRIu64 ", revision %" PRId64 "; %s: consistent_index %"
 		                     PRIu64 ", revision %" PRId64, nd->label, nd->st.state.consistent_index,
 		                     nd->st.revision, rn->label, rn->st.state.consistent_index, rn->st.revision);
-		kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, 0, "%s lacks revisions %" PRId64 "..%" PRId64
-		                     " that %s holds, and holds none that it lacks", nd->label, nd->first_divergent_rev,
-		                     rn->st.revision, rn->label);
+		if (nd->lag_entries)
+			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, nd->st.state.consistent_index + 1,
+			                     "%s lacks entries %" PRIu64 "..%" PRIu64 " (%" PRIu64 " entries) that %s applied",
+			                     nd->label, nd->st.state.consistent_index + 1, rn->st.state.consistent_index,
+			                     nd->lag_entries, rn->label);
+		if (nd->lag_revisions)
+			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, 0, "%s lacks revisions %" PRId64 "..%" PRId64
+			                     " (%" PRId64 " revisions) that %s holds, and holds none that it lacks", nd->label,
+			                     nd->st.revision + 1, rn->st.revision, nd->lag_revisions, rn->label);
+		if (nd->have_wal && nd->wal_last_index > nd->st.state.consistent_index)
+			kvf_verdict_evidence(v, (int)i, nd->wal_dir, KVF_NO_OFFSET, nd->wal_last_index,
+			                     "%s's own WAL reaches index %" PRIu64 ": it had received entries it had not "
+			                     "applied yet", nd->label, nd->wal_last_index);
 		if (nd->unapplied_writes)
 			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, nd->first_divergent_index,
 			                     "%" PRIu64 " WAL writes to divergent keys lie past %s's consistent_index",
 			                     nd->unapplied_writes, nd->label);
-		appendf(v->recovery, sizeof(v->recovery), "Let %s catch up (start it and wait until its raft index "
-		        "matches), then check again; if it cannot, remove it, wipe its data directory and add it back.",
-		        nd->label);
+		appendf(v->recovery, sizeof(v->recovery), "None needed for the data: let %s catch up (start it and "
+		        "wait until its raft index matches %s's), then compare again.", nd->label, rn->label);
 	}
 }
 
@@ -1527,7 +1637,7 @@ static void build_verdicts(kvf_diff *d, const wal_scan *w)
 	/* a cause the legacy determination chose but no member carries (auth
 	 * skew with the WAL tracing no refusal to a member): say so, never
 	 * leave a divergence without a verdict */
-	if (d->differ && !kvf_verdicts_divergent(&d->verdicts))
+	if (d->differ && !d->lag_only && !kvf_verdicts_divergent(&d->verdicts))
 		verdicts_unexplained(d, by_cause);
 	rule_out(d, by_cause);
 	kvf_verdicts_sort(&d->verdicts);

@@ -82,6 +82,11 @@ typedef struct kvf_diff_node {
 	uint64_t unapplied_writes; /* WAL writes past its consistent_index */
 	uint64_t first_divergent_index; /* first WAL entry whose fate differs here (0: none known) */
 	int group;                 /* members with identical key state share a group */
+	/* lag (issue 14): every difference from the reference is something it
+	 * has applied and this member not yet */
+	bool lagging;
+	uint64_t lag_entries;      /* reference consistent_index - this one */
+	int64_t lag_revisions;     /* reference revision - this one */
 } kvf_diff_node;
 
 /* One member's view of a divergent key. */
@@ -164,7 +169,8 @@ typedef struct kvf_diff {
 	int n_evidence;
 	char recovery[1200];
 	int n_groups;
-	bool differ;               /* anything at all differs: exit 1 */
+	bool differ;               /* anything at all differs */
+	bool lag_only;             /* it does, and only as lagging members: exit 0 */
 	/* every cause found, most serious first (verdict.h); the fields cause,
 	 * cause_text, evidence and recovery above are the first one's, kept
 	 * until every renderer reads the list */

@@ -92,6 +92,9 @@ static json_t *json_node(const kvf_diff_node *nd)
 	kvf_json_set(o, "group", json_integer(nd->group));
 	kvf_json_set(o, "rejected_writes", kvf_json_u64(nd->rejected_writes));
 	kvf_json_set(o, "unapplied_writes", kvf_json_u64(nd->unapplied_writes));
+	kvf_json_set(o, "lagging", json_boolean(nd->lagging));
+	kvf_json_set(o, "lag_entries", nd->lagging ? kvf_json_u64(nd->lag_entries) : json_null());
+	kvf_json_set(o, "lag_revisions", nd->lagging ? kvf_json_i64(nd->lag_revisions) : json_null());
 	return o;
 }
 
@@ -201,6 +204,9 @@ json_t *kvf_json_diff(const kvf_diff *d)
 		"explanation", d->cause_text, "evidence", ev, "most_complete_node", d->nodes[d->reference].label,
 		"recovery", d->recovery, "agreeing_groups", groups, "differ", d->differ, "wal_used", d->wal_used));
 	verdicts_json(o, d);
+	/* the exit status' answer: 1 only for divergence catching up would not fix */
+	kvf_json_set(o, "divergent", json_boolean(kvf_verdicts_divergent(&d->verdicts)));
+	kvf_json_set(o, "lag_only", json_boolean(d->lag_only));
 	return o;
 }
 
@@ -327,8 +333,11 @@ void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_rende
 		kvf_buf_putc(b, '\n');
 	}
 	/* keys */
-	kvf_buf_printf(b, "\n%s== bucket key: %zu divergent key%s (latest state)%s\n", kvf_color(o, "bold"),
-	               d->n_keys, d->n_keys == 1 ? "" : "s", kvf_color(o, "reset"));
+	/* lag only (issue 14): the keys differ because some members have not
+	 * applied the newest entries yet; that is no divergence */
+	kvf_buf_printf(b, "\n%s== bucket key: %zu %s%s%s (latest state)%s\n", kvf_color(o, "bold"), d->n_keys,
+	               d->lag_only ? "key" : "divergent key", d->n_keys == 1 ? "" : "s",
+	               d->lag_only ? " not yet applied on every member" : "", kvf_color(o, "reset"));
 	size_t k = 0;
 	while (k < d->n_keys) {
 		/* a run of keys under one prefix with the same presence: one line,
@@ -372,7 +381,7 @@ void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_rende
 		switch (nd->hist) {
 		case KVF_HIST_BEHIND:
 			kvf_buf_printf(b, "behind: its history is a prefix; it lacks revisions %" PRId64 "..%" PRId64 "\n",
-			               nd->first_divergent_rev, ref->st.revision);
+			               nd->st.revision + 1, ref->st.revision);
 			break;
 		case KVF_HIST_AHEAD:
 			kvf_buf_printf(b, "ahead: it has revisions from %" PRId64 " that %s lacks\n",
