@@ -1163,8 +1163,9 @@ static bool lag_item_ok(const kvf_diff *d, size_t x, const kvf_bucket_item *it)
 	                                        "scheduledCompactRev", "authRevision", NULL };
 	for (size_t i = 0; counters[i]; i++)
 		if (strcmp(it->key, counters[i]) == 0)
+			/* absent: never written yet (a compaction the member has not applied) */
 			return (strcmp(it->bucket, "meta") == 0 || strcmp(it->bucket, "auth") == 0) &&
-			       parse_u64(a, &va) && parse_u64(r, &vr) && va <= vr;
+			       (a ? parse_u64(a, &va) : (va = 0, true)) && parse_u64(r, &vr) && va <= vr;
 	if (strcmp(it->bucket, "lease") == 0 || strcmp(it->bucket, "members") == 0 ||
 	    strcmp(it->bucket, "members_removed") == 0 || strcmp(it->bucket, "authUsers") == 0 ||
 	    strcmp(it->bucket, "authRoles") == 0)
@@ -1563,8 +1564,8 @@ static void verdicts_lag(kvf_diff *d)
 			                     "%s's own WAL reaches index %" PRIu64 ": it had received entries it had not "
 			                     "applied yet", nd->label, nd->wal_last_index);
 		if (nd->unapplied_writes)
-			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, nd->first_divergent_index,
-			                     "%" PRIu64 " WAL writes to divergent keys lie past %s's consistent_index",
+			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, nd->st.state.consistent_index + 1,
+			                     "%" PRIu64 " WAL writes to the keys that differ lie past %s's consistent_index",
 			                     nd->unapplied_writes, nd->label);
 		appendf(v->recovery, sizeof(v->recovery), "None needed for the data: let %s catch up (start it and "
 		        "wait until its raft index matches %s's), then compare again.", nd->label, rn->label);

@@ -69,8 +69,9 @@ void kvf_text_diff_objects(kvf_buf *b, const kvf_diff *d, bool all, const kvf_re
 	const kvf_diff_objects *ob = &d->objects;
 	if (!ob->n_objects)
 		return;
-	kvf_buf_printf(b, "\n%s== Kubernetes objects: %zu divergent, by kind and namespace%s\n", kvf_color(o, "bold"),
-	               ob->n_objects, kvf_color(o, "reset"));
+	kvf_buf_printf(b, "\n%s== Kubernetes objects: %zu %s, by kind and namespace%s\n", kvf_color(o, "bold"),
+	               ob->n_objects, d->lag_only ? "not yet applied on every member" : "divergent",
+	               kvf_color(o, "reset"));
 	for (size_t g = 0; g < ob->n_groups; g++) {
 		const kvf_k8s_group *gr = &ob->groups[g];
 		kvf_buf_puts(b, "  ");
