@@ -28,7 +28,12 @@ static void usage(void)
 	       "  -h, --help           this help\n"
 	       "      --version        version\n"
 	       "\n"
-	       "Exit status: 0 the replicas agree, 1 they differ, 2 trouble.\n",
+	       "Inputs of different clusters, or the same files twice, are refused (exit 2).\n"
+	       "\n"
+	       "Exit status: 0 the replicas agree, or differ only because some members have not\n"
+	       "applied yet what others have (lag: copies taken at different moments);\n"
+	       "1 divergence that catching up would not fix; 2 trouble (bad arguments, an\n"
+	       "unreadable input, inputs that do not belong together, pages skipped).\n",
 	       kvf_tool_name());
 }
 
