@@ -385,7 +385,7 @@ static void canonical_conf_state(kvf_buf *b, kvf_conf_state *cs)
 			qsort(lists[l].v, lists[l].n, sizeof(uint64_t), cmp_u64);
 		kvf_buf_printf(b, "%s%s=", l ? " " : "", lists[l].name);
 		for (size_t i = 0; i < lists[l].n; i++)
-			kvf_buf_printf(b, "%s%" PRIx64, i ? "," : "", lists[l].v[i]);
+			kvf_buf_printf(b, "%s%016" PRIx64, i ? "," : "", lists[l].v[i]);
 	}
 	kvf_buf_printf(b, "%s", cs->auto_leave ? " auto_leave" : "");
 }
