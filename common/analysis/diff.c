@@ -1537,11 +1537,17 @@ static void verdicts_lag(kvf_diff *d)
 		kvf_diff_node *nd = &d->nodes[i];
 		if (!nd->lagging)
 			continue;
+		const kvf_identity_removed *gone = NULL;
+		for (size_t k = 0; k < d->identity.n_removed; k++)
+			if (d->identity.removed[k].input == i)
+				gone = &d->identity.removed[k];
 		/* not divergence: catching up makes it equal (exit 0) */
 		kvf_verdict *v = kvf_verdict_add(&d->verdicts, KVF_VERDICT_LAG, false, (int)i,
 		                                 "%s is %" PRIu64 " entries and %" PRId64 " revisions behind %s: it has not "
-		                                 "applied yet what %s has (not divergence: catching up fixes it)",
-		                                 nd->label, nd->lag_entries, nd->lag_revisions, rn->label, rn->label);
+		                                 "applied yet what %s has (%s)", nd->label, nd->lag_entries,
+		                                 nd->lag_revisions, rn->label, rn->label,
+		                                 gone ? "not divergence: it was removed from the cluster before that"
+		                                      : "not divergence: catching up fixes it");
 		if (!v)
 			return;
 		v->versions = VERSIONS_LAG;
@@ -1567,8 +1573,23 @@ static void verdicts_lag(kvf_diff *d)
 			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, nd->st.state.consistent_index + 1,
 			                     "%" PRIu64 " WAL writes to the keys that differ lie past %s's consistent_index",
 			                     nd->unapplied_writes, nd->label);
+		if (gone) {
+			/* a removed member stops where it was removed: it never catches up */
+			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, 0, "%s's own member id %016" PRIx64 " is in %s's "
+			                     "members_removed: it was removed from the cluster and will not catch up",
+			                     nd->label, nd->member_id, d->nodes[gone->by].label);
+			appendf(v->recovery, sizeof(v->recovery), "None for the cluster: %s was removed from it (its data "
+			        "directory is what it held then); do not start it again with this data directory.", nd->label);
+			continue;
+		}
+		/* the same files as a copy taken earlier: a data dir replaced by an
+		 * older copy looks exactly like this, and etcd refuses to start it
+		 * ("tocommit(N) is out of range [lastIndex(M)]": the leader knows
+		 * it had more), which the files cannot show */
 		appendf(v->recovery, sizeof(v->recovery), "None needed for the data: let %s catch up (start it and "
-		        "wait until its raft index matches %s's), then compare again.", nd->label, rn->label);
+		        "wait until its raft index matches %s's), then compare again. If etcd refuses to start it "
+		        "(\"tocommit(N) is out of range\": its data directory was replaced by an older copy), remove "
+		        "it (etcdctl member remove ID), wipe its data directory and add it back.", nd->label, rn->label);
 	}
 }
 

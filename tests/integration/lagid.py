@@ -107,6 +107,26 @@ def lag_copies(diff_db, ev):
     check("keys not yet applied on every member" in p.stdout, "copies (text): header 'keys not yet applied'")
 
 
+def lag_copies_35(diff_db, fx):
+    """cause-lag-copies (fixtures branch): etcd 3.5.35, cp -a under load; each
+    copy's db revision as etcdutl snapshot status read it."""
+    t = json.loads((fx / "truth.json").read_text())
+    m = t["members"]
+    rc, d, err = run_json(diff_db, *[fx / m[k]["dir"] for k in ("node1", "node2", "node3")])
+    check(rc == 0, f"lag-copies 3.5: exit {rc}, want 0; {err.strip()[:200]}")
+    lag = {v["member"]: v for v in (d or {}).get("verdicts", []) if v["kind"] == "lag"}
+    check(set(lag) == {"node1", "node2"} and len(lag) == len((d or {}).get("verdicts", [])),
+          f"lag-copies 3.5: verdicts {[(v['kind'], v['member']) for v in (d or {}).get('verdicts', [])]}")
+    for k in ("node1", "node2"):
+        n = node(d, k)
+        want = m["node3"]["etcd"]["revision"] - m[k]["etcd"]["revision"]
+        check(n and n.get("lag_revisions") == want, f"lag-copies 3.5: {k} {n and n.get('lag_revisions')} "
+              f"revisions behind, etcdutl: {want}")
+        check(n and n["member_id"] == m[k]["etcd"]["member_id"], f"lag-copies 3.5: {k} id {n and n['member_id']}")
+    cl = (d or {}).get("identity", {}).get("clusters", [])
+    check(len(cl) == 1 and cl[0]["cluster_id"] == m["node1"]["etcd"]["cluster_id"], f"lag-copies 3.5: clusters {cl}")
+
+
 def stale(diff_db, st):
     rc, d, err = run_json(diff_db, *[st / f"node{i}" for i in (1, 2, 3)])
     check(rc == 0, f"stale: exit {rc}")
@@ -169,6 +189,10 @@ def main():
     diff_db, fx = sys.argv[1], Path(sys.argv[2])
     lag_copies(diff_db, fx / "evidence")
     stale(diff_db, fx / "stale-member")
+    if (fx / "cause-lag-copies").is_dir():
+        lag_copies_35(diff_db, fx / "cause-lag-copies")
+    else:
+        check(False, "cause-lag-copies fixture missing")
     identity(diff_db, fx)
     table(diff_db, fx / "evidence")
     for f in failures:
