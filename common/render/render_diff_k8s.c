@@ -7,6 +7,8 @@
 
 /* Objects listed per group in text unless --keys. */
 #define SHOWN_PER_GROUP 10
+/* Presence patterns told apart per group. */
+#define MAX_PATTERNS 16
 
 static void member_list(kvf_buf *b, const kvf_diff *d, const kvf_divergent_key *k, bool present)
 {
@@ -64,6 +66,40 @@ static void group_name(kvf_buf *b, const kvf_k8s_group *g)
 	}
 }
 
+static uint64_t presence(const kvf_diff *d, const kvf_divergent_key *k)
+{
+	uint64_t m = 0;
+	for (size_t i = 0; i < d->n && i < 64; i++)
+		m |= (uint64_t)k->v[i].present << i;
+	return m;
+}
+
+static void object_line(kvf_buf *b, const kvf_diff *d, size_t key)
+{
+	const kvf_divergent_key *dk = &d->keys[key];
+	const kvf_k8s_object *obj = &d->objects.obj[key];
+	kvf_buf_puts(b, "    ");
+	kvf_text_k8s_ref(b, obj);
+	if (obj->encoding == KVF_K8S_ENCRYPTED) {
+		kvf_buf_puts(b, " ");
+		kvf_text_bytes(b, dk->key.p, dk->key.len);
+	}
+	kvf_buf_puts(b, " present on ");
+	member_list(b, d, dk, true);
+	bool absent = false;
+	for (size_t i = 0; i < d->n; i++)
+		absent |= !dk->v[i].present;
+	if (absent) {
+		kvf_buf_puts(b, "; absent on ");
+		member_list(b, d, dk, false);
+	}
+	if (values_differ(d, dk)) {
+		kvf_buf_puts(b, "; contents differ: ");
+		value_groups(b, d, dk);
+	}
+	kvf_buf_putc(b, '\n');
+}
+
 void kvf_text_diff_objects(kvf_buf *b, const kvf_diff *d, bool all, const kvf_render_opts *o)
 {
 	const kvf_diff_objects *ob = &d->objects;
@@ -77,32 +113,40 @@ void kvf_text_diff_objects(kvf_buf *b, const kvf_diff *d, bool all, const kvf_re
 		kvf_buf_puts(b, "  ");
 		group_name(b, gr);
 		kvf_buf_printf(b, ": %zu object%s\n", gr->n, gr->n == 1 ? "" : "s");
+		/* the first few of each pattern of presence (which members have
+		 * it): a group of 400 Pods is often two or three such patterns.
+		 * Patterns past MAX_PATTERNS are listed with the last one's. */
+		uint64_t pats[MAX_PATTERNS];
+		size_t np = 0;
 		for (size_t k = 0; k < gr->n; k++) {
-			if (!all && k == SHOWN_PER_GROUP) {
-				kvf_buf_printf(b, "    ... and %zu more (--keys lists each)\n", gr->n - k);
-				break;
+			uint64_t pat = presence(d, &d->keys[gr->keys[k]]);
+			size_t j = 0;
+			while (j < np && pats[j] != pat)
+				j++;
+			if (j == np && np < MAX_PATTERNS)
+				pats[np++] = pat;
+		}
+		for (size_t p = 0; p < np; p++) {
+			size_t shown = 0, total = 0;
+			for (size_t j = 0; j < gr->n; j++) {
+				uint64_t pat = presence(d, &d->keys[gr->keys[j]]);
+				bool mine = pat == pats[p];
+				if (!mine && p + 1 == np && np == MAX_PATTERNS) {
+					mine = true;   /* not among the first patterns: listed here */
+					for (size_t q = 0; q < np && mine; q++)
+						mine = pats[q] != pat;
+				}
+				if (!mine)
+					continue;
+				total++;
+				if (all || shown < SHOWN_PER_GROUP) {
+					object_line(b, d, gr->keys[j]);
+					shown++;
+				}
 			}
-			const kvf_divergent_key *dk = &d->keys[gr->keys[k]];
-			kvf_buf_puts(b, "    ");
-			kvf_text_k8s_ref(b, &ob->obj[gr->keys[k]]);
-			if (ob->obj[gr->keys[k]].encoding == KVF_K8S_ENCRYPTED) {
-				kvf_buf_puts(b, " ");
-				kvf_text_bytes(b, dk->key.p, dk->key.len);
-			}
-			kvf_buf_puts(b, " present on ");
-			member_list(b, d, dk, true);
-			bool absent = false;
-			for (size_t i = 0; i < d->n; i++)
-				absent |= !dk->v[i].present;
-			if (absent) {
-				kvf_buf_puts(b, "; absent on ");
-				member_list(b, d, dk, false);
-			}
-			if (values_differ(d, dk)) {
-				kvf_buf_puts(b, "; contents differ: ");
-				value_groups(b, d, dk);
-			}
-			kvf_buf_putc(b, '\n');
+			if (shown < total)
+				kvf_buf_printf(b, "    ... and %zu more present on the same members (--keys lists each)\n",
+				               total - shown);
 		}
 	}
 }
