@@ -155,6 +155,12 @@ def identity(diff_db, fx):
     rc, d, _ = run_json(diff_db, ev / "copies" / "node1", he / "node2")
     check(rc == 2 and d and sorted(c["cluster_id"] for c in d.get("identity", {}).get("clusters", [])) == sorted([ca, cb]),
           f"two clusters (JSON): exit {rc}")
+    # without WALs (a snapshot file, a bare db): told apart by the members buckets
+    p = run(diff_db, ev / "snapshot" / "node1.snapshot.db", he / "node1" / "member" / "snap" / "db")
+    check(p.returncode == 2 and p.stderr.count("cluster (no WAL: known by its members)") == 2,
+          f"two clusters, no WAL: exit {p.returncode}: {p.stderr[:300]}")
+    p = run(diff_db, ev / "snapshot" / "node1.snapshot.db", ev / "copies" / "node2" / "member" / "snap" / "db")
+    check(p.returncode != 2, f"one cluster, no WAL: exit {p.returncode}: {p.stderr[:300]}")
     # the same files twice
     p = run(diff_db, ev / "copies" / "node2", ev / "copies" / "node2" / "member" / "snap" / "db")
     check(p.returncode == 2 and "are the same files" in p.stderr, f"same files: exit {p.returncode} {p.stderr[:200]}")
