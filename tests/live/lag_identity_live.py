@@ -32,6 +32,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -355,8 +356,19 @@ def check_readd(b, b2, old, new, sb2):
 def main():
     t0 = time.monotonic()
     version = etcd_version_arg()
-    out = Path(os.environ.get("KVF_LIVE_OUT") or (BUILD / "lag-identity-live"))
+    # the copies: ~900 MB (every WAL segment is preallocated to 64 MB);
+    # removed at the end unless KVF_LIVE_KEEP=1 or KVF_LIVE_OUT names a dir
+    keep = os.environ.get("KVF_LIVE_KEEP") == "1" or bool(os.environ.get("KVF_LIVE_OUT"))
+    out = Path(os.environ.get("KVF_LIVE_OUT") or tempfile.mkdtemp(prefix="kvf-lagid-"))
     shutil.rmtree(out, ignore_errors=True)
+    try:
+        return run_all(version, out, t0)
+    finally:
+        if not keep:
+            shutil.rmtree(out, ignore_errors=True)
+
+
+def run_all(version, out, t0):
     for sub in ("a", "a-extra", "b", "b2"):
         (out / sub).mkdir(parents=True)
     a, a_x, b, b2 = out / "a", out / "a-extra", out / "b", out / "b2"
