@@ -1656,6 +1656,10 @@ static void build_verdicts(kvf_diff *d, const wal_scan *w)
 	case KVF_CAUSE_UNEXPLAINED:
 		break;
 	}
+	/* a member that only lags beside another that diverged: named too
+	 * (its own verdict is no divergence; the other one decides the exit) */
+	if (d->cause == KVF_CAUSE_AUTH_SKEW || d->cause == KVF_CAUSE_UNEXPLAINED)
+		verdicts_lag(d);
 	/* a cause the legacy determination chose but no member carries (auth
 	 * skew with the WAL tracing no refusal to a member): say so, never
 	 * leave a divergence without a verdict */
