@@ -127,6 +127,17 @@ def lag_copies_35(diff_db, fx):
     check(len(cl) == 1 and cl[0]["cluster_id"] == m["node1"]["etcd"]["cluster_id"], f"lag-copies 3.5: clusters {cl}")
 
 
+def lag_beside_divergence(diff_db, fx):
+    """cause-lost-writes (3.5.2, etcd 13766): node3 lost a write at restart;
+    node3-killed is its dir before the restart, only behind. Exit 1 for
+    node3, and node3-killed named as lagging, not as divergence."""
+    rc, d, err = run_json(diff_db, *[fx / n for n in ("node1", "node2", "node3", "node3-killed")])
+    vs = [(v["kind"], v["member"], v["divergence"]) for v in (d or {}).get("verdicts", [])]
+    check(rc == 1, f"lost-writes: exit {rc}, want 1: {err.strip()[:200]}")
+    check(("lag", "node3-killed", False) in vs and not any(k == "lag" and m == "node3" for k, m, _ in vs),
+          f"lost-writes: verdicts {vs}")
+
+
 def stale(diff_db, st):
     rc, d, err = run_json(diff_db, *[st / f"node{i}" for i in (1, 2, 3)])
     check(rc == 0, f"stale: exit {rc}")
@@ -195,6 +206,8 @@ def main():
     diff_db, fx = sys.argv[1], Path(sys.argv[2])
     lag_copies(diff_db, fx / "evidence")
     stale(diff_db, fx / "stale-member")
+    if (fx / "cause-lost-writes").is_dir():
+        lag_beside_divergence(diff_db, fx / "cause-lost-writes")
     if (fx / "cause-lag-copies").is_dir():
         lag_copies_35(diff_db, fx / "cause-lag-copies")
     else:
