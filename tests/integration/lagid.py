@@ -138,6 +138,22 @@ def lag_beside_divergence(diff_db, fx):
           f"lost-writes: verdicts {vs}")
 
 
+def two_clusters_fixture(diff_db, fx):
+    """cause-two-clusters (fixtures branch): members of two real clusters
+    mixed; the grouping must be etcd's (truth.json: each member's cluster id)."""
+    t = json.loads((fx / "truth.json").read_text())
+    want = {}
+    for name, m in t["members"].items():
+        want.setdefault(m["etcd"]["cluster_id"], set()).add(m["dir"])
+    rc, d, err = run_json(diff_db, *[fx / m["dir"] for m in t["members"].values()])
+    got = {c["cluster_id"]: set(c["inputs"]) for c in (d or {}).get("identity", {}).get("clusters", [])}
+    check(rc == 2 and got == want, f"two-clusters fixture: exit {rc}, grouping {got}, etcd's {want}")
+    p = run(diff_db, *[fx / m["dir"] for m in t["members"].values()])
+    for cid, dirs in want.items():
+        check(f"cluster {cid}: " in p.stderr, f"two-clusters fixture: text names cluster {cid}")
+    check(not p.stdout, "two-clusters fixture: nothing compared")
+
+
 def stale(diff_db, st):
     rc, d, err = run_json(diff_db, *[st / f"node{i}" for i in (1, 2, 3)])
     check(rc == 0, f"stale: exit {rc}")
@@ -206,6 +222,8 @@ def main():
     diff_db, fx = sys.argv[1], Path(sys.argv[2])
     lag_copies(diff_db, fx / "evidence")
     stale(diff_db, fx / "stale-member")
+    if (fx / "cause-two-clusters").is_dir():
+        two_clusters_fixture(diff_db, fx / "cause-two-clusters")
     if (fx / "cause-lost-writes").is_dir():
         lag_beside_divergence(diff_db, fx / "cause-lost-writes")
     if (fx / "cause-lag-copies").is_dir():
