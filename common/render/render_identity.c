@@ -111,6 +111,13 @@ void kvf_text_identity_clusters(kvf_buf *b, const kvf_identity_set *s, char *con
 			else
 				kvf_buf_printf(b, " %s %s%s", m->name && *m->name ? m->name : "(unstarted)",
 				               m->peer_urls ? m->peer_urls : "", m->learner ? " (learner)" : "");
+			/* which inputs are this member (their WAL's own id) */
+			bool first_in = true;
+			for (size_t i = 0; i < s->n; i++)
+				if (s->v[i].has_metadata && s->v[i].member_id == m->id && s->v[i].cluster == (int)c) {
+					kvf_buf_printf(b, "%s%s", first_in ? ": input " : ", ", labels[i]);
+					first_in = false;
+				}
 			kvf_buf_putc(b, '\n');
 		}
 	}
