@@ -32,7 +32,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -887,10 +886,41 @@ def case_defrag_killed(work):
     """etcd 3.5.35: 1200 values of 8 KiB, every other one deleted, then
     `etcdctl defrag` on node2 and node2 SIGKILLed (by PID) once
     member/snap/db.tmp* has grown past 64 KiB (polled every 0.5 ms): an
-    online defragmentation interrupted midway. node2 = its dir right after the kill; then node2 is
-    restarted and the outcome recorded; node1/node3 final."""
-    f = Fixture("defrag-killed", work)
-    c = new_cluster(work, "3.5", snapshot_count=5000, extra_args=["--quota-backend-bytes", str(64 << 20)])
+    online defragmentation interrupted midway. node2 = its dir right after
+    the kill; then node2 is restarted and the outcome recorded; node1/node3
+    final."""
+    return _defrag(work, "3.5", "defrag-killed", load=False)
+
+
+def case_defrag_killed_352(work):
+    """etcd 3.5.2 (etcd 14733: defrag's commit did not save
+    consistent_index, 3.5.0-3.5.5): as defrag-killed, with puts going in
+    through node1 while node2 defragments; after node2's restart and
+    convergence, etcd's answers say whether node2 applied entries twice
+    (revision above its peers). node2 = the killed dir, node2-final = after."""
+    return _defrag(work, "3.5.2", "defrag-killed-3.5.2", load=True)
+
+
+def double_applied(killed_db, final):
+    """What the kill left for 14733: the revision shift up after restart and,
+    when there is one, the first entry applied twice: the first above the
+    killed db's consistent_index (the defrag's commit had persisted the
+    writes of the entries after it, without consistent_index; the load is
+    one put per entry, so those are the next `shift` entries)."""
+    shift = final["node2"]["revision"] - final["node1"]["revision"]
+    out = {"revision_shift_up": shift}
+    ci = killed_db.get("consistent_index") if killed_db else None
+    if shift > 0 and ci:
+        out["first_affected_wal_index"] = ci + 1
+        out["how_known"] = ("node2's killed db: consistent_index %d (this project's dump-db status) with the "
+                            "writes of the entries after it already in; etcd replayed them" % ci)
+    return out
+
+
+def _defrag(work, version, name, load):
+    f = Fixture(name, work)
+    f.truth["cause"] = "defrag-killed"
+    c = new_cluster(work, version, snapshot_count=5000, extra_args=["--quota-backend-bytes", str(64 << 20)])
     with c:
         f.truth["etcd_version"] = c.version
         gw = Gateway(c, 1)
@@ -905,7 +935,12 @@ def case_defrag_killed(work):
         ans = f.take_answers(c, "before-defrag")
         snapdir = c.data_dir(2) / "member" / "snap"
         tmp = None
+        ld = None
         for attempt in range(1, 6):
+            if load:
+                ld = Load(c, 1, put_load("/during/", keys=50, size=20), pace=0.002)
+                ld.start()
+                time.sleep(0.5)
             d = subprocess.Popen([c.etcdctl, "--endpoints", c.member(2).endpoint, "defrag",
                                   "--command-timeout=60s"], env=c._env,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -923,7 +958,8 @@ def case_defrag_killed(work):
             out, err = d.communicate(timeout=60)
             left = [n for n in os.listdir(snapdir) if n.startswith("db.tmp")]
             f.event(f"defrag attempt {attempt}: SIGKILL node2 when db.tmp appeared", exit_code=code,
-                    seen=tmp.name if tmp else None, left=left, etcdctl=(err or out).decode()[-200:])
+                    seen=tmp.name if tmp else None, left=left, etcdctl=(err or out).decode()[-200:],
+                    load_writes=ld.done if ld else None)
             if left:
                 tmp = snapdir / left[0]
                 break
@@ -934,22 +970,44 @@ def case_defrag_killed(work):
         f.copy_dir(c.data_dir(2), "node2")
         f.truth["db_tmp"] = {"name": tmp.name, "size": tmp.stat().st_size, "attempts": attempt,
                              "db_size": (snapdir / "db").stat().st_size}
+        killed_db = dump_db_json("status", f.root / "node2")
         outcome, code = wait_exit_or_ready(c, 2, timeout=60)
         f.event(f"node2 restarted after the killed defrag: {outcome}", exit_code=code,
-                left=[n for n in os.listdir(snapdir) if n.startswith("db.tmp")])
+                left=[n for n in os.listdir(snapdir) if n.startswith("db.tmp")], log=log_lines(c, 2, *FATAL))
         f.truth["restart_after_kill"] = {"outcome": outcome, "exit_code": code}
+        if ld:
+            ld.stop()
+            f.event("load stopped", writes=ld.done, errors=ld.errors)
+        final = None
         if outcome == "ready":
             c.wait_converged(timeout=60)
-            f.take_answers(c, "after-restart")
+            final = f.take_answers(c, "after-restart")
+            revs = {k: v["revision"] for k, v in final.items()}
+            hashes = {k: v["hashkv"]["0"]["hash"] for k, v in final.items()}
+            f.event("etcd's answers after node2's restart", revisions=revs, hashkv=hashes)
+            f.truth["diverged"] = len(set(revs.values())) > 1 or len(set(hashes.values())) > 1
         stop_clean(c, f)
         f.copy_logs(c)
+        src = final if load and final else ans
         for i in (1, 3):
             f.copy_dir(c.data_dir(i), f"node{i}")
-            f.member(f"node{i}", etcd=ans[f"node{i}"])
-        f.member("node2", etcd=ans["node2"], note="node2 right after the SIGKILL during defrag; etcd's "
-                 "numbers are from just before the defrag (no writes since)")
-        f.affected("node2", "online defrag killed midway: member/snap/" + tmp.name + " left over")
-        f.truth["expected"] = "an interrupted defrag on node2 (db.tmp*); no divergence (3.5.6+)"
+            f.member(f"node{i}", etcd=src[f"node{i}"])
+        if load:
+            utl = etcdutl_status(c, f.root / "node2" / "member" / "snap" / "db", work)
+            f.member("node2", etcd=utl_etcd(utl, ids(ans["node2"])), etcdutl_snapshot_status=utl, db=killed_db,
+                     note="node2 right after the SIGKILL during defrag, under load")
+            f.copy_dir(c.data_dir(2), "node2-final")
+            f.member("node2-final", etcd=final["node2"] if final else None, note="node2 after its restart")
+        else:
+            f.member("node2", etcd=ans["node2"], db=killed_db, note="node2 right after the SIGKILL during "
+                     "defrag; etcd's numbers are from just before the defrag (no writes since)")
+        f.affected("node2", "online defrag killed midway: member/snap/" + tmp.name + " left over",
+                   consistent_index_after_kill=killed_db.get("consistent_index") if killed_db else None,
+                   revision_after_kill=killed_db.get("revision") if killed_db else None,
+                   **(double_applied(killed_db, final) if load and final else {}))
+        f.truth["expected"] = ("an interrupted defrag on node2 (db.tmp*); no divergence (3.5.6+)" if not load else
+                               "an interrupted defrag on node2 (db.tmp*); on 3.5.0-3.5.5 entries below the "
+                               "defrag's commit may be applied twice (14733): see diverged")
     return f
 
 
@@ -1098,6 +1156,7 @@ CASES = {
     "txn-compacted-range-3.6": case_txn_compacted_range_36,
     "db-older-than-snap": case_db_older_than_snap,
     "defrag-killed": case_defrag_killed,
+    "defrag-killed-3.5.2": case_defrag_killed_352,
     "learner-promotion": case_learner_promotion,
     "learner-promotion-3.5.35": case_learner_promotion_35,
     "two-clusters": case_two_clusters,
@@ -1114,6 +1173,19 @@ def main(argv):
         for n, fn in CASES.items():
             print(f"{n}: {(fn.__doc__ or '').strip().splitlines()[0]}")
         return 0 if argv else 2
+    if argv[0] == "--repack":
+        # pack existing tarballs again (sparse): the same files, byte for byte
+        for t in map(Path, argv[1:]):
+            w = Path(tempfile.mkdtemp(prefix="kvf-repack-", dir=os.environ.get("KVF_FIXTURE_TMP", "/var/tmp")))
+            try:
+                subprocess.run(["tar", "-xzf", str(t), "-C", str(w)], check=True, timeout=600)
+                (root,) = list(w.iterdir())
+                pack(root, t.with_suffix(".tmp"))
+                os.replace(t.with_suffix(".tmp"), t)
+                log(f"repacked {t} ({t.stat().st_size} bytes)")
+            finally:
+                shutil.rmtree(w, ignore_errors=True)
+        return 0
     names = list(CASES) if argv == ["all"] else argv
     bad = [n for n in names if n not in CASES]
     if bad:
