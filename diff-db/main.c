@@ -10,6 +10,7 @@
 #include "db/etcddb.h"
 #include "render/render_db.h"
 #include "render/render_diff.h"
+#include "render/render_identity.h"
 #include "db/schema.h"
 #include "cli/tool.h"
 
@@ -28,7 +29,12 @@ static void usage(void)
 	       "  -h, --help           this help\n"
 	       "      --version        version\n"
 	       "\n"
-	       "Exit status: 0 the replicas agree, 1 they differ, 2 trouble.\n",
+	       "Inputs of different clusters, or the same files twice, are refused (exit 2).\n"
+	       "\n"
+	       "Exit status: 0 the replicas agree, or differ only because some members have not\n"
+	       "applied yet what others have (lag: copies taken at different moments);\n"
+	       "1 divergence that catching up would not fix; 2 trouble (bad arguments, an\n"
+	       "unreadable input, inputs that do not belong together, pages skipped).\n",
 	       kvf_tool_name());
 }
 
@@ -57,6 +63,31 @@ static bool readable(const char *path, kvf_err *err)
 	kvf_backend_close(b);
 	free(db_path);
 	return ok;
+}
+
+/* Inputs that do not belong together (analysis/identity.h): say why and
+ * group them by cluster; in JSON, the same as a document on stdout. */
+static void refuse(const kvf_diff *d, const kvf_err *err, char *const *labels, kvf_format format)
+{
+	kvf_report(err);
+	kvf_buf b = KVF_BUF_INIT;
+	char *paths[KVF_DIFF_MAX_NODES];
+	for (size_t i = 0; i < d->n; i++)
+		paths[i] = d->nodes[i].path;
+	if (d->identity.n_clusters > 1) {
+		kvf_text_identity_clusters(&b, &d->identity, labels, paths);
+		kvf_buf_puts(&b, "  compare the members of one cluster at a time\n");
+	}
+	if (b.p)
+		fputs(b.p, stderr);
+	kvf_buf_free(&b);
+	if (format == KVF_FORMAT_JSON) {
+		json_t *doc = json_object();
+		kvf_json_set(doc, "refused", json_string(err->msg));
+		kvf_json_set(doc, "identity", kvf_json_identity(&d->identity, labels));
+		kvf_json_write_doc(stdout, doc);
+		json_decref(doc);
+	}
 }
 
 int main(int argc, char **argv)
@@ -145,14 +176,24 @@ int main(int argc, char **argv)
 	kvf_progress_start(&prog, "comparing");
 	kvf_status s = kvf_diff_run(&d, progress, &prog, &err);
 	kvf_progress_end(&prog);
+	char *labels[KVF_DIFF_MAX_NODES];
+	for (size_t i = 0; i < d.n; i++)
+		labels[i] = d.nodes[i].label;
+	if (s && kvf_identity_refused(&d.identity)) {
+		refuse(&d, &err, labels, format);
+		kvf_diff_free(&d);
+		return KVF_EXIT_TROUBLE;
+	}
 	if (s)
 		goto fail;
 	if (format == KVF_FORMAT_JSON) {
 		json_t *doc = kvf_json_diff(&d);
+		kvf_json_set(doc, "identity", kvf_json_identity(&d.identity, labels));
 		kvf_json_write_doc(stdout, doc);
 		json_decref(doc);
 	} else {
 		kvf_buf b = KVF_BUF_INIT;
+		kvf_text_identity_notes(&b, &d.identity, labels);
 		kvf_text_diff(&b, &d, all_keys, &ro);
 		fwrite(b.p, 1, b.len, stdout);
 		kvf_buf_free(&b);

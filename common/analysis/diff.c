@@ -385,7 +385,7 @@ static void canonical_conf_state(kvf_buf *b, kvf_conf_state *cs)
 			qsort(lists[l].v, lists[l].n, sizeof(uint64_t), cmp_u64);
 		kvf_buf_printf(b, "%s%s=", l ? " " : "", lists[l].name);
 		for (size_t i = 0; i < lists[l].n; i++)
-			kvf_buf_printf(b, "%s%" PRIx64, i ? "," : "", lists[l].v[i]);
+			kvf_buf_printf(b, "%s%016" PRIx64, i ? "," : "", lists[l].v[i]);
 	}
 	kvf_buf_printf(b, "%s", cs->auto_leave ? " auto_leave" : "");
 }
@@ -453,15 +453,13 @@ static char *canonical(kvf_bucket_kind kind, const kvf_pair *p, kvf_arena *arena
 		break;
 	}
 	case KVF_BUCKET_MEMBERS: {
-		json_t *j = json_loadb((const char *)p->value.p, p->value.len, 0, NULL);
-		if (!j)
+		/* the id as the 16 hex digits etcdctl prints, for every id: a
+		 * number past 2^63 is more than jansson's integers hold */
+		char *s = kvf_member_canonical(p->value.p, p->value.len);
+		if (!s)
 			goto raw;
-		char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-		json_decref(j);
-		if (s) {
-			kvf_buf_puts(&b, s);
-			free(s);
-		}
+		kvf_buf_puts(&b, s);
+		free(s);
 		break;
 	}
 	default:
@@ -472,6 +470,25 @@ static char *canonical(kvf_bucket_kind kind, const kvf_pair *p, kvf_arena *arena
 	if (!b.p)
 		return strdup("");
 	return kvf_buf_detach(&b, NULL);
+}
+
+/* A members bucket key is types.ID.String(): hex without leading zeros.
+ * Shown as 16 digits, as etcdctl and the rest of the output show ids. */
+static char *member_key_text(kvf_bucket_kind kind, kvf_span k)
+{
+	if ((kind == KVF_BUCKET_MEMBERS || kind == KVF_BUCKET_MEMBERS_REMOVED) && k.len && k.len < 16) {
+		bool hex = true;
+		for (size_t i = 0; i < k.len && hex; i++)
+			hex = (k.p[i] >= '0' && k.p[i] <= '9') || (k.p[i] >= 'a' && k.p[i] <= 'f');
+		char *s = hex ? malloc(17) : NULL;
+		if (s) {
+			memset(s, '0', 16 - k.len);
+			memcpy(s + 16 - k.len, k.p, k.len);
+			s[16] = '\0';
+			return s;
+		}
+	}
+	return dup_text(k.p, k.len);
 }
 
 typedef struct bucket_row {
@@ -554,7 +571,7 @@ static kvf_status compare_bucket(kvf_diff *d, const char *bucket, kvf_err *err)
 				}
 				memset(&rows[nrows], 0, sizeof(*rows));
 				rows[nrows].raw_key = k;
-				rows[nrows].key = dup_text(k.p, k.len);
+				rows[nrows].key = member_key_text(kind, k);
 				nrows++;
 			}
 			kvf_arena_reset(&arena);
@@ -1101,6 +1118,109 @@ static void evidence(kvf_diff *d, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* ---- lag (issue 14 §2) ----
+ *
+ * Copies of a running cluster's members are taken seconds apart: each sits
+ * at its own applied index. A member lags the reference when everything
+ * that differs is something the reference applied after the member's own
+ * revision: it has not diverged, catching up makes it equal. The gap is
+ * counted from the member's own revision, not from where the histories
+ * are compared (above the highest compaction): a member at revision 193
+ * against one compacted at 390 and at 410 lacks 194..410. */
+
+/* Does member x's view of key dk differ from the reference's only by
+ * writes the reference made after x's revision? */
+static bool lag_key_ok(const kvf_diff *d, size_t x, const kvf_divergent_key *dk)
+{
+	const kvf_node_value *a = &dk->v[x], *r = &dk->v[d->reference];
+	if (a->present == r->present &&
+	    (!a->present || (a->digest == r->digest && a->version == r->version && a->lease == r->lease)))
+		return true;   /* x agrees with the reference on this key */
+	if (dk->cause == KVF_KEY_AUTH_REJECTED)
+		return false;  /* a write x refused: it will never apply it */
+	int64_t xrev = d->nodes[x].st.revision;
+	if (r->seen)
+		return r->mod_revision > xrev;   /* the reference changed it later */
+	/* the reference has no trace of it: deleted, and the tombstone
+	 * compacted; possible after x's revision only if it compacted above it */
+	return a->seen && d->nodes[d->reference].st.compact_revision > xrev;
+}
+
+static bool parse_u64(const char *s, uint64_t *v)
+{
+	if (!s || !*s)
+		return false;
+	char *end;
+	*v = strtoull(s, &end, 10);
+	return *end == '\0';
+}
+
+/* A small bucket's difference that catching up explains: a counter the
+ * member has not advanced yet (meta's indexes and compaction marks, the
+ * auth revision), or an item created or deleted by a request it has not
+ * applied (a lease, a member, a user or role). */
+static bool lag_item_ok(const kvf_diff *d, size_t x, const kvf_bucket_item *it)
+{
+	const char *a = it->values[x], *r = it->values[d->reference];
+	if ((!a && !r) || (a && r && strcmp(a, r) == 0))
+		return true;
+	uint64_t va, vr;
+	static const char *const counters[] = { "consistent_index", "term", "finishedCompactRev",
+	                                        "scheduledCompactRev", "authRevision", NULL };
+	for (size_t i = 0; counters[i]; i++)
+		if (strcmp(it->key, counters[i]) == 0)
+			/* absent: never written yet (a compaction the member has not applied) */
+			return (strcmp(it->bucket, "meta") == 0 || strcmp(it->bucket, "auth") == 0) &&
+			       (a ? parse_u64(a, &va) : (va = 0, true)) && parse_u64(r, &vr) && va <= vr;
+	if (strcmp(it->bucket, "lease") == 0 || strcmp(it->bucket, "members") == 0 ||
+	    strcmp(it->bucket, "members_removed") == 0 || strcmp(it->bucket, "authUsers") == 0 ||
+	    strcmp(it->bucket, "authRoles") == 0)
+		return !a || !r;
+	if (strcmp(it->bucket, "cluster") == 0)   /* clusterVersion, raised by the leader later */
+		return true;
+	return false;
+}
+
+static void lag_analysis(kvf_diff *d)
+{
+	size_t ref = d->reference;
+	const kvf_diff_node *rn = &d->nodes[ref];
+	bool all = d->differ;
+	size_t lagging = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		kvf_diff_node *nd = &d->nodes[i];
+		nd->lagging = false;
+		if (i == ref)
+			continue;
+		uint64_t ci = nd->st.state.consistent_index, rci = rn->st.state.consistent_index;
+		bool ok = nd->hist == KVF_HIST_SAME || nd->hist == KVF_HIST_BEHIND;
+		ok = ok && ci <= rci && nd->st.revision <= rn->st.revision;
+		bool differs = nd->hist != KVF_HIST_SAME;
+		for (size_t k = 0; ok && k < d->n_keys; k++) {
+			const kvf_node_value *a = &d->keys[k].v[i], *r = &d->keys[k].v[ref];
+			differs |= a->present != r->present || (a->present && a->digest != r->digest);
+			ok = lag_key_ok(d, i, &d->keys[k]);
+		}
+		for (size_t t = 0; ok && t < d->n_items; t++) {
+			const char *a = d->items[t].values[i], *r = d->items[t].values[ref];
+			differs |= !((!a && !r) || (a && r && strcmp(a, r) == 0));
+			ok = lag_item_ok(d, i, &d->items[t]);
+		}
+		differs |= ci < rci || nd->st.revision < rn->st.revision;
+		if (!ok) {
+			all = false;
+			continue;
+		}
+		if (!differs)
+			continue;
+		nd->lagging = true;
+		nd->lag_entries = rci - ci;
+		nd->lag_revisions = rn->st.revision - nd->st.revision;
+		lagging++;
+	}
+	d->lag_only = all && lagging > 0;
+}
+
 static void verdict(kvf_diff *d, const wal_scan *w)
 {
 	size_t n = d->n;
@@ -1128,10 +1248,8 @@ static void verdict(kvf_diff *d, const wal_scan *w)
 	size_t by_cause[4] = { 0 };
 	for (size_t k = 0; k < d->n_keys; k++)
 		by_cause[d->keys[k].cause]++;
-	bool behind_only = d->histories_differ;
-	for (size_t i = 0; i < n; i++)
-		if (d->nodes[i].hist == KVF_HIST_DIVERGED || d->nodes[i].hist == KVF_HIST_AHEAD)
-			behind_only = false;
+	lag_analysis(d);
+	bool behind_only = d->lag_only;
 	char *t = d->cause_text;
 	size_t tc = sizeof(d->cause_text);
 	if (!d->differ) {
@@ -1186,11 +1304,11 @@ static void verdict(kvf_diff *d, const wal_scan *w)
 		d->cause = KVF_CAUSE_BEHIND;
 		snprintf(t, tc, "member behind: its history is a prefix of the others' (not corruption)");
 		for (size_t i = 0; i < n; i++)
-			if (d->nodes[i].hist == KVF_HIST_BEHIND)
+			if (d->nodes[i].lagging)
 				evidence(d, "%s has consistent_index %" PRIu64 " and revision %" PRId64 "; it lacks revisions %"
 				         PRId64 "..%" PRId64 " that %s holds", d->nodes[i].label,
 				         d->nodes[i].st.state.consistent_index, d->nodes[i].st.revision,
-				         d->nodes[i].first_divergent_rev, d->nodes[d->reference].st.revision,
+				         d->nodes[i].st.revision + 1, d->nodes[d->reference].st.revision,
 				         d->nodes[d->reference].label);
 		if (by_cause[KVF_KEY_NOT_YET_APPLIED])
 			evidence(d, "%zu of %zu divergent keys were written by entries past the lagging member's "
@@ -1220,7 +1338,7 @@ static void verdict(kvf_diff *d, const wal_scan *w)
 	/* the member id, as etcdctl member list prints it, from the WAL metadata */
 	char id[40];
 	if (ref->has_metadata)
-		snprintf(id, sizeof(id), "%" PRIx64, ref->member_id);
+		snprintf(id, sizeof(id), "%016" PRIx64, ref->member_id);
 	else
 		snprintf(id, sizeof(id), "<member id of %.20s>", ref->label);
 	appendf(r, rc, "%s holds the most complete data. Make it the leader (etcdctl move-leader %s), then, one "
@@ -1443,30 +1561,61 @@ static void verdicts_lag(kvf_diff *d)
 	const kvf_diff_node *rn = &d->nodes[ref];
 	for (size_t i = 0; i < d->n; i++) {
 		kvf_diff_node *nd = &d->nodes[i];
-		if (nd->hist != KVF_HIST_BEHIND)
+		if (!nd->lagging)
 			continue;
-		kvf_verdict *v = kvf_verdict_add(&d->verdicts, KVF_VERDICT_LAG, true, (int)i,
-		                                 "%s is behind: its history is a prefix of %s's (not corruption)",
-		                                 nd->label, rn->label);
+		const kvf_identity_removed *gone = NULL;
+		for (size_t k = 0; k < d->identity.n_removed; k++)
+			if (d->identity.removed[k].input == i)
+				gone = &d->identity.removed[k];
+		/* not divergence: catching up makes it equal (exit 0) */
+		kvf_verdict *v = kvf_verdict_add(&d->verdicts, KVF_VERDICT_LAG, false, (int)i,
+		                                 "%s is %" PRIu64 " entries and %" PRId64 " revisions behind %s: it has not "
+		                                 "applied yet what %s has (%s)", nd->label, nd->lag_entries,
+		                                 nd->lag_revisions, rn->label, rn->label,
+		                                 gone ? "not divergence: it was removed from the cluster before that"
+		                                      : "not divergence: catching up fixes it");
 		if (!v)
 			return;
 		v->versions = VERSIONS_LAG;
-		v->first_divergent_index = nd->first_divergent_index ? nd->first_divergent_index
-		                           : nd->st.state.has_consistent_index ? nd->st.state.consistent_index + 1 : 0;
+		v->first_divergent_index = 0;   /* nothing diverged: the first missing entry is evidence */
 		kvf_verdict_evidence(v, (int)i, nd->db_path, value_offset(nd, "meta", "consistent_index"), 0,
 		                     "%s: meta consistent_index = %" PRIu64 ", revision %" PRId64 "; %s: consistent_index %"
 		                     PRIu64 ", revision %" PRId64, nd->label, nd->st.state.consistent_index,
 		                     nd->st.revision, rn->label, rn->st.state.consistent_index, rn->st.revision);
-		kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, 0, "%s lacks revisions %" PRId64 "..%" PRId64
-		                     " that %s holds, and holds none that it lacks", nd->label, nd->first_divergent_rev,
-		                     rn->st.revision, rn->label);
+		if (nd->lag_entries)
+			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, nd->st.state.consistent_index + 1,
+			                     "%s lacks entries %" PRIu64 "..%" PRIu64 " (%" PRIu64 " entries) that %s applied",
+			                     nd->label, nd->st.state.consistent_index + 1, rn->st.state.consistent_index,
+			                     nd->lag_entries, rn->label);
+		if (nd->lag_revisions)
+			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, 0, "%s lacks revisions %" PRId64 "..%" PRId64
+			                     " (%" PRId64 " revisions) that %s holds, and holds none that it lacks", nd->label,
+			                     nd->st.revision + 1, rn->st.revision, nd->lag_revisions, rn->label);
+		if (nd->have_wal && nd->wal_last_index > nd->st.state.consistent_index)
+			kvf_verdict_evidence(v, (int)i, nd->wal_dir, KVF_NO_OFFSET, nd->wal_last_index,
+			                     "%s's own WAL reaches index %" PRIu64 ": it had received entries it had not "
+			                     "applied yet", nd->label, nd->wal_last_index);
 		if (nd->unapplied_writes)
-			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, nd->first_divergent_index,
-			                     "%" PRIu64 " WAL writes to divergent keys lie past %s's consistent_index",
+			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, nd->st.state.consistent_index + 1,
+			                     "%" PRIu64 " WAL writes to the keys that differ lie past %s's consistent_index",
 			                     nd->unapplied_writes, nd->label);
-		appendf(v->recovery, sizeof(v->recovery), "Let %s catch up (start it and wait until its raft index "
-		        "matches), then check again; if it cannot, remove it, wipe its data directory and add it back.",
-		        nd->label);
+		if (gone) {
+			/* a removed member stops where it was removed: it never catches up */
+			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, 0, "%s's own member id %016" PRIx64 " is in %s's "
+			                     "members_removed: it was removed from the cluster and will not catch up",
+			                     nd->label, nd->member_id, d->nodes[gone->by].label);
+			appendf(v->recovery, sizeof(v->recovery), "None for the cluster: %s was removed from it (its data "
+			        "directory is what it held then); do not start it again with this data directory.", nd->label);
+			continue;
+		}
+		/* the same files as a copy taken earlier: a data dir replaced by an
+		 * older copy looks exactly like this, and etcd refuses to start it
+		 * ("tocommit(N) is out of range [lastIndex(M)]": the leader knows
+		 * it had more), which the files cannot show */
+		appendf(v->recovery, sizeof(v->recovery), "None needed for the data: let %s catch up (start it and "
+		        "wait until its raft index matches %s's), then compare again. If etcd refuses to start it "
+		        "(\"tocommit(N) is out of range\": its data directory was replaced by an older copy), remove "
+		        "it (etcdctl member remove ID), wipe its data directory and add it back.", nd->label, rn->label);
 	}
 }
 
@@ -1655,10 +1804,14 @@ static void build_verdicts(kvf_diff *d, const wal_scan *w)
 	verdicts_from_verify(d);
 	if (d->differ)
 		verdicts_shift(d);
+	/* a member that only lags beside another that diverged: named too
+	 * (its own verdict is no divergence; the other one decides the exit) */
+	if (d->cause == KVF_CAUSE_AUTH_SKEW || d->cause == KVF_CAUSE_UNEXPLAINED)
+		verdicts_lag(d);
 	/* a cause the legacy determination chose but no member carries (auth
 	 * skew with the WAL tracing no refusal to a member): say so, never
 	 * leave a divergence without a verdict */
-	if (d->differ && !kvf_verdicts_divergent(&d->verdicts))
+	if (d->differ && !d->lag_only && !kvf_verdicts_divergent(&d->verdicts))
 		verdicts_unexplained(d, by_cause);
 	rule_out(d, by_cause);
 	kvf_verdicts_sort(&d->verdicts);
@@ -1794,6 +1947,31 @@ static kvf_status verify_members(kvf_diff *d, kvf_diff_progress_fn progress, voi
 
 /* ---- the run ---- */
 
+/* Identity first (identity.h): comparing members of two clusters, or one
+ * file with itself, would explain nothing. */
+static kvf_status check_identity(kvf_diff *d, kvf_err *err)
+{
+	kvf_identity_set *s = &d->identity;
+	if (!(s->v = calloc(d->n, sizeof(*s->v))))
+		return nomem(err);
+	s->n = d->n;
+	kvf_status st;
+	for (size_t i = 0; i < d->n; i++)
+		if ((st = kvf_identity_read(&s->v[i], d->nodes[i].be, d->nodes[i].db_path, d->nodes[i].wal_dir, err)))
+			return st;
+	if ((st = kvf_identity_group(s, err)))
+		return st;
+	if (s->n_clusters > 1)
+		return kvf_err_set(err, KVF_E_USAGE, NULL, KVF_NO_OFFSET,
+		                   "the inputs are members of %zu different clusters: not compared", s->n_clusters);
+	for (size_t k = 0; k < s->n_dups; k++)
+		if (s->dups[k].kind == KVF_DUP_SAME_FILES)
+			return kvf_err_set(err, KVF_E_USAGE, d->nodes[s->dups[k].b].db_path, KVF_NO_OFFSET,
+			                   "%s and %s are the same files: give each member once",
+			                   d->nodes[s->dups[k].a].label, d->nodes[s->dups[k].b].label);
+	return KVF_OK;
+}
+
 kvf_status kvf_diff_run(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, kvf_err *err)
 {
 	size_t n = d->n;
@@ -1810,6 +1988,8 @@ kvf_status kvf_diff_run(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, 
 		if (c > d->compared_from)
 			d->compared_from = c;
 	}
+	if ((st = check_identity(d, err)))
+		return st;
 	pair_div *div = calloc(n * n, sizeof(*div));
 	if (!div)
 		return nomem(err);
@@ -1894,12 +2074,14 @@ kvf_status kvf_diff_run(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, 
 		return st;
 	}
 	free(w.auth_mut);
-	return KVF_OK;
+	return kvf_diff_objects_find(d, err);
 }
 
 void kvf_diff_free(kvf_diff *d)
 {
 	kvf_verdicts_free(&d->verdicts);
+	kvf_identity_set_free(&d->identity);
+	kvf_diff_objects_free(&d->objects);
 	for (size_t k = 0; k < d->n_keys; k++) {
 		free(d->keys[k].v);
 		free(d->keys[k].touches);

@@ -28,6 +28,8 @@
 #include "wal/raft.h"
 #include "analysis/verdict.h"
 #include "analysis/verify.h"
+#include "analysis/identity.h"
+#include "analysis/k8sdiff.h"
 
 #define KVF_DIFF_MAX_NODES 64
 
@@ -86,6 +88,11 @@ typedef struct kvf_diff_node {
 	kvf_verify *verify;
 	kvf_verify_wal_facts wal_facts;   /* from its WAL's summary */
 	bool verify_covered;       /* not checked: same history and index as the reference, whose check covers it */
+	/* lag (issue 14): every difference from the reference is something it
+	 * has applied and this member not yet */
+	bool lagging;
+	uint64_t lag_entries;      /* reference consistent_index - this one */
+	int64_t lag_revisions;     /* reference revision - this one */
 } kvf_diff_node;
 
 /* One member's view of a divergent key. */
@@ -168,7 +175,8 @@ typedef struct kvf_diff {
 	int n_evidence;
 	char recovery[1200];
 	int n_groups;
-	bool differ;               /* anything at all differs: exit 1 */
+	bool differ;               /* anything at all differs */
+	bool lag_only;             /* it does, and only as lagging members: exit 0 */
 	/* every cause found, most serious first (verdict.h); the fields cause,
 	 * cause_text, evidence and recovery above are the first one's, kept
 	 * until every renderer reads the list */
@@ -187,6 +195,12 @@ typedef struct kvf_diff {
 	/* check every member against its own WAL even when they agree
 	 * (diff-db --verify); by default only where they differ */
 	bool verify_all;
+	/* which cluster and member each input is (identity.h), read first:
+	 * kvf_diff_run refuses members of different clusters and the same
+	 * files twice (KVF_E_USAGE, this set says why) */
+	kvf_identity_set identity;
+	/* the divergent keys that are Kubernetes objects, by kind and namespace */
+	kvf_diff_objects objects;
 	/* the segments of the WAL the entries were read from (touch.segment) */
 	char **wal_files;
 	size_t n_wal_files;

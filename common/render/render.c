@@ -87,10 +87,12 @@ json_t *kvf_json_i64(int64_t v)
 	return json_string(s);
 }
 
+/* Ids (members, clusters, leases) as etcdctl prints them: 16 hex digits,
+ * so that one id never appears with and without its leading zeros. */
 json_t *kvf_json_hex(uint64_t v)
 {
 	char s[20];
-	snprintf(s, sizeof(s), "%" PRIx64, v);
+	snprintf(s, sizeof(s), "%016" PRIx64, v);
 	return json_string(s);
 }
 
@@ -587,10 +589,10 @@ void kvf_jw_hex(kvf_buf *b, uint64_t v)
 {
 	char buf[24], *end = buf + sizeof(buf) - 1, *s = end;
 	*end = '"';
-	do {
+	for (int i = 0; i < 16; i++) {   /* 16 digits, as kvf_json_hex */
 		*--s = "0123456789abcdef"[v & 15];
 		v >>= 4;
-	} while (v);
+	}
 	*--s = '"';
 	jw_put(b, s, (size_t)(end + 1 - s));
 }

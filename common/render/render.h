@@ -6,8 +6,9 @@
  *     {"base64": "..."}; nothing is dropped or mangled;
  *   - counters and revisions are numbers; a 64-bit value beyond 2^53 (where
  *     JSON readers lose precision) is a decimal string;
- *   - identifiers: request ids are decimal strings, member/cluster/node ids
- *     lowercase hex strings as etcdctl prints them. */
+ *   - identifiers: request ids are decimal strings, member/cluster/node and
+ *     lease ids 16 lowercase hex digits (kvf_json_hex), as etcdctl prints
+ *     them, so that one id never shows with and without a leading zero. */
 #ifndef KVF_RENDER_H
 #define KVF_RENDER_H
 

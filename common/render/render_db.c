@@ -406,7 +406,7 @@ void kvf_text_db_pair(kvf_buf *b, kvf_bucket_kind kind, const kvf_pair *p, kvf_a
 			break;
 		const ProtobufCEnumValue *ev =
 			protobuf_c_enum_descriptor_get_value(&etcdserverpb__alarm_type__descriptor, a->alarm);
-		kvf_buf_printf(b, "member=%" PRIx64 " %s", a->memberid, ev ? ev->name : "?");
+		kvf_buf_printf(b, "member=%016" PRIx64 " %s", a->memberid, ev ? ev->name : "?");
 		return;
 	}
 	case KVF_BUCKET_MEMBERS_REMOVED:

@@ -1,4 +1,6 @@
 #include "render/render_diff.h"
+#include "render/render_identity.h"
+#include "render/render_diff_k8s.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -112,7 +114,7 @@ static json_t *json_node(const kvf_diff_node *nd)
 	kvf_json_set(o, "path", json_string(nd->path));
 	kvf_json_set(o, "db", json_string(nd->db_path));
 	kvf_json_set(o, "wal", nd->wal_dir ? json_string(nd->wal_dir) : json_null());
-	kvf_json_set(o, "member_id", nd->has_metadata ? kvf_json_hex(nd->member_id) : json_null());
+	kvf_json_set(o, "member_id", nd->has_metadata ? kvf_json_member_id(nd->member_id) : json_null());
 	kvf_json_set(o, "consistent_index", s->state.has_consistent_index ? kvf_json_u64(s->state.consistent_index) : json_null());
 	kvf_json_set(o, "term", s->state.has_term ? kvf_json_u64(s->state.term) : json_null());
 	kvf_json_set(o, "auth_revision", s->state.has_auth_revision ? kvf_json_u64(s->state.auth_revision) : json_null());
@@ -138,6 +140,9 @@ static json_t *json_node(const kvf_diff_node *nd)
 		            "compacted", kvf_json_u64(v->compacted), "to_index", kvf_json_u64(v->checked_to))
 		: json_null());
 	kvf_json_set(o, "stale_db", json_boolean(v && v->stale_db));
+	kvf_json_set(o, "lagging", json_boolean(nd->lagging));
+	kvf_json_set(o, "lag_entries", nd->lagging ? kvf_json_u64(nd->lag_entries) : json_null());
+	kvf_json_set(o, "lag_revisions", nd->lagging ? kvf_json_i64(nd->lag_revisions) : json_null());
 	return o;
 }
 
@@ -213,6 +218,7 @@ json_t *kvf_json_diff(const kvf_diff *d)
 	for (size_t k = 0; k < d->n_keys; k++)
 		json_array_append_new(keys, json_key(d, &d->keys[k]));
 	kvf_json_set(o, "divergent_keys", keys);
+	kvf_json_set(o, "kubernetes", kvf_json_diff_objects(d));
 	json_t *offsets = json_object(), *states = json_object();
 	for (size_t i = 0; i < d->n; i++) {
 		const kvf_diff_node *nd = &d->nodes[i];
@@ -247,6 +253,9 @@ json_t *kvf_json_diff(const kvf_diff *d)
 		"recovery", d->recovery, "agreeing_groups", groups, "differ", d->differ, "wal_used", d->wal_used));
 	verdicts_json(o, d);
 	ranking_json(o, d);
+	/* the exit status' answer: 1 only for divergence catching up would not fix */
+	kvf_json_set(o, "divergent", json_boolean(kvf_verdicts_divergent(&d->verdicts)));
+	kvf_json_set(o, "lag_only", json_boolean(d->lag_only));
 	return o;
 }
 
@@ -323,10 +332,18 @@ static void text_key(kvf_buf *b, const kvf_diff *d, const kvf_divergent_key *k, 
 	kvf_buf_printf(b, "      %s: %s\n", key_cause_name(k->cause), k->reason);
 }
 
-void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_render_opts *o)
+/* One row per member. The label column is as wide as the longest label
+ * (snapshot files are named like n1.snapshot.db), every other column right
+ * aligned, and no line ends in spaces. */
+static void text_member_table(kvf_buf *b, const kvf_diff *d, const kvf_render_opts *o)
 {
-	/* per-node table */
-	kvf_buf_printf(b, "%s%-10s %10s %6s %8s %5s %9s %8s %8s %9s %10s %10s%s\n", kvf_color(o, "bold"),
+	int w = 6;   /* "member" */
+	for (size_t i = 0; i < d->n; i++) {
+		size_t l = strlen(d->nodes[i].label);
+		if (l > (size_t)w)
+			w = l > 200 ? 200 : (int)l;
+	}
+	kvf_buf_printf(b, "%s%-*s %10s %6s %8s %5s %9s %8s %8s %9s %10s %10s%s\n", kvf_color(o, "bold"), w,
 	               "member", "cons_index", "term", "auth_rev", "auth", "revision", "compact", "live",
 	               "revisions", "tombstones", "db_size", kvf_color(o, "reset"));
 	for (size_t i = 0; i < d->n; i++) {
@@ -337,16 +354,19 @@ void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_rende
 			snprintf(term, sizeof(term), "%" PRIu64, s->state.term);
 		if (s->state.has_auth_revision)
 			snprintf(ar, sizeof(ar), "%" PRIu64, s->state.auth_revision);
-		kvf_buf_printf(b, "%-10s %10" PRIu64 " %6s %8s %5s %9" PRId64 " %8" PRId64 " %8" PRIu64 " %9" PRIu64
-		               " %10" PRIu64 " ", nd->label, s->state.consistent_index, term, ar,
+		kvf_buf size = KVF_BUF_INIT;
+		kvf_text_size(&size, s->info ? s->info->file_size : 0);
+		kvf_buf_printf(b, "%-*s %10" PRIu64 " %6s %8s %5s %9" PRId64 " %8" PRId64 " %8" PRIu64 " %9" PRIu64
+		               " %10" PRIu64 " %10s\n", w, nd->label, s->state.consistent_index, term, ar,
 		               s->state.auth_enabled ? "on" : "off", s->revision, s->compact_revision, s->live_keys,
-		               s->revisions, s->tombstones);
-		size_t start = b->len;
-		kvf_text_size(b, s->info ? s->info->file_size : 0);
-		while (b->len - start < 10)
-			kvf_buf_putc(b, ' ');
-		kvf_buf_putc(b, '\n');
+		               s->revisions, s->tombstones, size.p ? size.p : "");
+		kvf_buf_free(&size);
 	}
+}
+
+void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_render_opts *o)
+{
+	text_member_table(b, d, o);
 	/* small buckets */
 	const char *bucket = NULL;
 	for (size_t i = 0; i < d->n_items; i++) {
@@ -362,8 +382,11 @@ void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_rende
 		kvf_buf_putc(b, '\n');
 	}
 	/* keys */
-	kvf_buf_printf(b, "\n%s== bucket key: %zu divergent key%s (latest state)%s\n", kvf_color(o, "bold"),
-	               d->n_keys, d->n_keys == 1 ? "" : "s", kvf_color(o, "reset"));
+	/* lag only (issue 14): the keys differ because some members have not
+	 * applied the newest entries yet; that is no divergence */
+	kvf_buf_printf(b, "\n%s== bucket key: %zu %s%s%s (latest state)%s\n", kvf_color(o, "bold"), d->n_keys,
+	               d->lag_only ? "key" : "divergent key", d->n_keys == 1 ? "" : "s",
+	               d->lag_only ? " not yet applied on every member" : "", kvf_color(o, "reset"));
 	size_t k = 0;
 	while (k < d->n_keys) {
 		/* a run of keys under one prefix with the same presence: one line,
@@ -392,6 +415,7 @@ void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_rende
 		}
 		k += run;
 	}
+	kvf_text_diff_objects(b, d, all_keys, o);
 	/* history */
 	kvf_buf_printf(b, "\n%s== history%s (compared above revision %" PRId64 ", the highest compaction)\n",
 	               kvf_color(o, "bold"), kvf_color(o, "reset"), d->compared_from);
@@ -406,7 +430,7 @@ void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_rende
 		switch (nd->hist) {
 		case KVF_HIST_BEHIND:
 			kvf_buf_printf(b, "behind: its history is a prefix; it lacks revisions %" PRId64 "..%" PRId64 "\n",
-			               nd->first_divergent_rev, ref->st.revision);
+			               nd->st.revision + 1, ref->st.revision);
 			break;
 		case KVF_HIST_AHEAD:
 			kvf_buf_printf(b, "ahead: it has revisions from %" PRId64 " that %s lacks\n",

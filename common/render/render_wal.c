@@ -264,7 +264,7 @@ static void text_internal(kvf_buf *b, const Etcdserverpb__InternalRaftRequest *q
 			               (uint64_t)c->id, c->remaining_ttl);
 		}
 	} else if (q->alarm) {
-		kvf_buf_printf(b, "%s %s member=%" PRIx64,
+		kvf_buf_printf(b, "%s %s member=%016" PRIx64,
 		               enum_name(&etcdserverpb__alarm_request__alarm_action__descriptor, q->alarm->action),
 		               enum_name(&etcdserverpb__alarm_type__descriptor, q->alarm->alarm),
 		               q->alarm->memberid);
@@ -313,7 +313,7 @@ static void text_internal(kvf_buf *b, const Etcdserverpb__InternalRaftRequest *q
 	} else if (q->cluster_version_set) {
 		text_name(b, "version", q->cluster_version_set->ver);
 	} else if (q->cluster_member_attr_set) {
-		kvf_buf_printf(b, "member=%" PRIx64, q->cluster_member_attr_set->member_id);
+		kvf_buf_printf(b, "member=%016" PRIx64, q->cluster_member_attr_set->member_id);
 		const Membershippb__Attributes *a = q->cluster_member_attr_set->member_attributes;
 		if (a) {
 			text_name(b, "name", a->name);
@@ -419,7 +419,7 @@ void kvf_text_request(kvf_buf *b, const kvf_request *r, const kvf_render_opts *o
 		break;
 	case KVF_REQ_CONF_CHANGE:
 		if (r->cc) {
-			kvf_buf_printf(b, "%s node=%" PRIx64, kvf_conf_change_type_name(r->cc->type),
+			kvf_buf_printf(b, "%s node=%016" PRIx64, kvf_conf_change_type_name(r->cc->type),
 			               r->cc->node_id);
 			if (r->cc->has_context)
 				kvf_buf_printf(b, " context=%zuB", r->cc->context.len);
@@ -428,7 +428,7 @@ void kvf_text_request(kvf_buf *b, const kvf_request *r, const kvf_render_opts *o
 	case KVF_REQ_CONF_CHANGE_V2:
 		if (r->ccv2) {
 			for (size_t i = 0; i < r->ccv2->n_changes; i++)
-				kvf_buf_printf(b, "%s%s node=%" PRIx64, i ? ", " : "",
+				kvf_buf_printf(b, "%s%s node=%016" PRIx64, i ? ", " : "",
 				               kvf_conf_change_type_name(r->ccv2->changes[i]->type),
 				               r->ccv2->changes[i]->node_id);
 		}
@@ -620,7 +620,7 @@ void kvf_text_conf_state(kvf_buf *b, const Raftpb__ConfState *cs)
 			continue;   /* voters always, the others when there are some */
 		kvf_buf_printf(b, " %s=", lists[l].name);
 		for (size_t i = 0; i < lists[l].n; i++)
-			kvf_buf_printf(b, "%s%" PRIx64, i ? "," : "", lists[l].v[i]);
+			kvf_buf_printf(b, "%s%016" PRIx64, i ? "," : "", lists[l].v[i]);
 	}
 	if (cs->has_auto_leave && cs->auto_leave)
 		kvf_buf_puts(b, " auto_leave");
@@ -691,10 +691,10 @@ bool kvf_text_wal_item(kvf_buf *b, const kvf_log_item *it, const kvf_render_opts
 	} else {
 		switch (rec->type) {
 		case KVF_WAL_METADATA:
-			kvf_buf_printf(b, " node=%" PRIx64 " cluster=%" PRIx64, it->md.node_id, it->md.cluster_id);
+			kvf_buf_printf(b, " node=%016" PRIx64 " cluster=%016" PRIx64, it->md.node_id, it->md.cluster_id);
 			break;
 		case KVF_WAL_STATE:
-			kvf_buf_printf(b, " term=%" PRIu64 " vote=%" PRIx64 " commit=%" PRIu64,
+			kvf_buf_printf(b, " term=%" PRIu64 " vote=%016" PRIx64 " commit=%" PRIu64,
 			               it->hs.term, it->hs.vote, it->hs.commit);
 			break;
 		case KVF_WAL_SNAPSHOT:
@@ -860,10 +860,10 @@ void kvf_text_log_summary(kvf_buf *b, const kvf_log_summary *s, const kvf_render
 		               s->terms[i].first_index);
 	kvf_buf_putc(b, '\n');
 	if (s->have_hardstate)
-		kvf_buf_printf(b, "hard state    term %" PRIu64 ", vote %" PRIx64 ", commit %" PRIu64 "\n",
+		kvf_buf_printf(b, "hard state    term %" PRIu64 ", vote %016" PRIx64 ", commit %" PRIu64 "\n",
 		               s->hardstate.term, s->hardstate.vote, s->hardstate.commit);
 	if (s->have_metadata)
-		kvf_buf_printf(b, "member        node %" PRIx64 ", cluster %" PRIx64 "\n",
+		kvf_buf_printf(b, "member        node %016" PRIx64 ", cluster %016" PRIx64 "\n",
 		               s->metadata.node_id, s->metadata.cluster_id);
 	kvf_buf_printf(b, "uncommitted   %" PRIu64 "\noverwritten   %" PRIu64 "\n", s->uncommitted,
 	               s->overwritten);

@@ -191,7 +191,12 @@ def main():
     check(kinds == [("lag", "node3")], f"stale: verdicts {kinds}")
     if d:
         node3 = next(n for n in d["nodes"] if n["name"] == "node3")
-        check(d["verdicts"][0]["first_divergent_index"] == node3["consistent_index"] + 1, "stale: first index")
+        # lag is no divergence (no first divergent index); the first entry
+        # node3 lacks is its evidence, and its row's first index
+        lag = d["verdicts"][0]
+        check(lag["first_divergent_index"] is None and lag["divergence"] is False, "stale: lag is no divergence")
+        check(any(e["wal_index"] == node3["consistent_index"] + 1 for e in lag["evidence"])
+              and node3["first_divergent_index"] == node3["consistent_index"] + 1, "stale: first index")
         check(d["ranking"][-1]["member"] == "node3", "stale: node3 ranked last")
     for n in ("node1", "node2", "node3"):
         rc, v, err = run(dump_db, "-o", "json", "verify", fx / "healthy" / n)

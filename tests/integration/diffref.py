@@ -86,7 +86,25 @@ def main():
     # --- stale member ---
     st = fx / "stale-member"
     rc, d, err = diff(diff_db, st)
-    check(rc == 1 and d["verdict"]["cause"] == "member_behind", f"stale: exit {rc}, cause {d['verdict']['cause']}")
+    # issue 14: a member only behind is no divergence: exit 0, one lag
+    # verdict naming node3 and its gap, as the live members reported it
+    # (node3's last endpoint status before it stopped, node1's at the end)
+    check(rc == 0 and d["verdict"]["cause"] == "member_behind" and d["lag_only"] and not d["divergent"],
+          f"stale: exit {rc}, cause {d['verdict']['cause']}, lag_only {d.get('lag_only')}")
+    s3 = json.loads((st / "truth" / "node3-last-status.json").read_text())[0]["Status"]
+    s1 = json.loads((st / "truth" / "final" / "node1.status.json").read_text())[0]["Status"]
+    lag = [v for v in d["verdicts"] if v["kind"] == "lag"]
+    check(len(lag) == 1 and lag[0]["member"] == "node3" and not lag[0]["divergence"],
+          f"stale: one lag verdict, on node3, not divergence: {[(v['kind'], v['member']) for v in d['verdicts']]}")
+    gap_e = s1["raftAppliedIndex"] - s3["raftAppliedIndex"]
+    gap_r = s1["header"]["revision"] - s3["header"]["revision"]
+    n3 = next(n for n in d["nodes"] if n["name"] == "node3")
+    check(n3["lagging"] and n3["lag_entries"] == gap_e and n3["lag_revisions"] == gap_r,
+          f"stale: node3 lags {n3.get('lag_entries')} entries / {n3.get('lag_revisions')} revisions, "
+          f"etcd's endpoint status says {gap_e} / {gap_r}")
+    want_rev = f"{s3['header']['revision'] + 1}..{s1['header']['revision']}"
+    check(lag and any(want_rev in e["text"] for e in lag[0]["evidence"]),
+          f"stale: the lag verdict names revisions {want_rev}: {lag and [e['text'] for e in lag[0]['evidence']]}")
     states = d["history"]["states"]
     check(states["node3"] == "behind" and states["node1"] == "same" and states["node2"] == "same",
           f"stale: history states {states}")

@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""diff-db on evidence as SREs bring it (issue 14 §2, §3 first bullet, §4
+second bullet, §5 first two bullets), on the real-etcd fixtures, checked
+against what etcd said when they were made (truth/*.json).
+
+- evidence/copies: `cp -a` of each running 3.4.23 member under write load,
+  two seconds apart (truth/copies.json: each member's endpoint status just
+  before its copy). Only lag: exit 0, one lag verdict per member behind,
+  its gap within what the statuses bound (a copy holds at least what its
+  member had applied at the status before it, and at most what the cluster
+  had at the next status).
+- stale-member: node3 stopped, 30 writes later (truth/node3-last-status.json
+  and final/node1.status.json): exit 0, the exact gap.
+- evidence + healthy: two real clusters: refused (exit 2), inputs grouped
+  under the cluster ids etcd reported.
+- the same files twice: refused; two copies of node3 (copies/node3 and
+  leftovers/node3, taken minutes apart): named as one member, compared.
+- the snapshot file node1.snapshot.db as a member: the table's columns line
+  up, no line ends in a space.
+- member ids (all three of evidence's are >= 2^63): 16 hex digits, the
+  numbers `member list` gave.
+
+usage: lagid.py DIFF_DB FIXTURES_DIR
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def run(diff_db, *args):
+    return subprocess.run([diff_db, *map(str, args)], capture_output=True, text=True, timeout=120)
+
+
+def run_json(diff_db, *args):
+    p = run(diff_db, "-o", "json", *args)
+    try:
+        return p.returncode, json.loads(p.stdout) if p.stdout.strip() else None, p.stderr
+    except ValueError:
+        return p.returncode, None, p.stderr
+
+
+def hex16(n):
+    return "%016x" % n
+
+
+def node(d, name):
+    return next((n for n in (d or {}).get("nodes", []) if n["name"] == name), None)
+
+
+def lag_copies(diff_db, ev):
+    copies = json.loads((ev / "truth" / "copies.json").read_text())
+    nodes = [ev / "copies" / f"node{i}" for i in (1, 2, 3)]
+    rc, d, err = run_json(diff_db, *nodes)
+    check(rc == 0, f"copies: exit {rc}, want 0 (only lag); {err.strip()[:300]}")
+    if not check(d is not None, "copies: no JSON"):
+        return
+    check(d.get("lag_only") is True and d.get("divergent") is False,
+          f"copies: lag_only {d.get('lag_only')}, divergent {d.get('divergent')}")
+    check(d.get("verdicts") and all(v["kind"] == "lag" and not v["divergence"] for v in d["verdicts"]),
+          f"copies: verdicts {[(v['kind'], v['divergence']) for v in d.get('verdicts', [])]}")
+    ref = d["history"]["reference"]
+    check(ref == "node3", f"copies: reference {ref}, want node3 (copied last)")
+    order = ["node1", "node2", "node3"]
+    r = node(d, ref)
+    lag = {v["member"]: v for v in d.get("verdicts", []) if v["kind"] == "lag"}
+    for k, label in enumerate(order):
+        n = node(d, label)
+        st = copies[label]
+        # the copy holds at least what the member had applied before it...
+        check(n["revision"] >= st["header"]["revision"] and n["consistent_index"] >= st["raftAppliedIndex"] - 10,
+              f"copies: {label} revision {n['revision']} below its status before the copy "
+              f"({st['header']['revision']})")
+        # ...and at most what the cluster had at the next member's status
+        if k + 1 < len(order):
+            nxt = copies[order[k + 1]]
+            check(n["revision"] <= nxt["header"]["revision"],
+                  f"copies: {label} revision {n['revision']} above the cluster's at the next status "
+                  f"({nxt['header']['revision']})")
+        check(n["member_id"] == hex16(st["header"]["member_id"]),
+              f"copies: {label} member_id {n['member_id']}, etcd: {hex16(st['header']['member_id'])}")
+        if label == ref:
+            continue
+        check(label in lag, f"copies: no lag verdict for {label}")
+        check(n.get("lag_revisions") == r["revision"] - n["revision"] and
+              n.get("lag_entries") == r["consistent_index"] - n["consistent_index"],
+              f"copies: {label} lag {n.get('lag_entries')}/{n.get('lag_revisions')}")
+        want = f"lacks revisions {n['revision'] + 1}..{r['revision']}"
+        check(any(want in e["text"] for e in lag.get(label, {}).get("evidence", [])),
+              f"copies: {label}'s verdict says '{want}'")
+    p = run(diff_db, *nodes)
+    check(p.returncode == 0, f"copies (text): exit {p.returncode}")
+    for label in ("node1", "node2"):
+        n = node(d, label)
+        ge, gr = d["nodes"][2]["consistent_index"] - n["consistent_index"], d["nodes"][2]["revision"] - n["revision"]
+        check(f"{label} is {ge} entries and {gr} revisions behind node3" in p.stdout,
+              f"copies (text): {label}'s gap")
+    check("divergent" not in p.stdout, "copies (text): says 'divergent' for lag only")
+    check("keys not yet applied on every member" in p.stdout, "copies (text): header 'keys not yet applied'")
+
+
+def lag_copies_35(diff_db, fx):
+    """cause-lag-copies (fixtures branch): etcd 3.5.35, cp -a under load; each
+    copy's db revision as etcdutl snapshot status read it."""
+    t = json.loads((fx / "truth.json").read_text())
+    m = t["members"]
+    rc, d, err = run_json(diff_db, *[fx / m[k]["dir"] for k in ("node1", "node2", "node3")])
+    check(rc == 0, f"lag-copies 3.5: exit {rc}, want 0; {err.strip()[:200]}")
+    lag = {v["member"]: v for v in (d or {}).get("verdicts", []) if v["kind"] == "lag"}
+    check(set(lag) == {"node1", "node2"} and len(lag) == len((d or {}).get("verdicts", [])),
+          f"lag-copies 3.5: verdicts {[(v['kind'], v['member']) for v in (d or {}).get('verdicts', [])]}")
+    for k in ("node1", "node2"):
+        n = node(d, k)
+        want = m["node3"]["etcd"]["revision"] - m[k]["etcd"]["revision"]
+        check(n and n.get("lag_revisions") == want, f"lag-copies 3.5: {k} {n and n.get('lag_revisions')} "
+              f"revisions behind, etcdutl: {want}")
+        check(n and n["member_id"] == m[k]["etcd"]["member_id"], f"lag-copies 3.5: {k} id {n and n['member_id']}")
+    cl = (d or {}).get("identity", {}).get("clusters", [])
+    check(len(cl) == 1 and cl[0]["cluster_id"] == m["node1"]["etcd"]["cluster_id"], f"lag-copies 3.5: clusters {cl}")
+
+
+def lag_beside_divergence(diff_db, fx):
+    """cause-lost-writes (3.5.2, etcd 13766): node3 lost a write at restart;
+    node3-killed is its dir before the restart, only behind. Exit 1 for
+    node3, and node3-killed named as lagging, not as divergence."""
+    rc, d, err = run_json(diff_db, *[fx / n for n in ("node1", "node2", "node3", "node3-killed")])
+    vs = [(v["kind"], v["member"], v["divergence"]) for v in (d or {}).get("verdicts", [])]
+    check(rc == 1, f"lost-writes: exit {rc}, want 1: {err.strip()[:200]}")
+    check(("lag", "node3-killed", False) in vs and not any(k == "lag" and m == "node3" for k, m, _ in vs),
+          f"lost-writes: verdicts {vs}")
+
+
+def two_clusters_fixture(diff_db, fx):
+    """cause-two-clusters (fixtures branch): members of two real clusters
+    mixed; the grouping must be etcd's (truth.json: each member's cluster id)."""
+    t = json.loads((fx / "truth.json").read_text())
+    want = {}
+    for name, m in t["members"].items():
+        want.setdefault(m["etcd"]["cluster_id"], set()).add(m["dir"])
+    rc, d, err = run_json(diff_db, *[fx / m["dir"] for m in t["members"].values()])
+    got = {c["cluster_id"]: set(c["inputs"]) for c in (d or {}).get("identity", {}).get("clusters", [])}
+    check(rc == 2 and got == want, f"two-clusters fixture: exit {rc}, grouping {got}, etcd's {want}")
+    p = run(diff_db, *[fx / m["dir"] for m in t["members"].values()])
+    for cid, dirs in want.items():
+        check(f"cluster {cid}: " in p.stderr, f"two-clusters fixture: text names cluster {cid}")
+    check(not p.stdout, "two-clusters fixture: nothing compared")
+
+
+def stale(diff_db, st):
+    rc, d, err = run_json(diff_db, *[st / f"node{i}" for i in (1, 2, 3)])
+    check(rc == 0, f"stale: exit {rc}")
+    s3 = json.loads((st / "truth" / "node3-last-status.json").read_text())[0]["Status"]
+    s1 = json.loads((st / "truth" / "final" / "node1.status.json").read_text())[0]["Status"]
+    n3 = node(d, "node3")
+    check(n3 and n3.get("lag_entries") == s1["raftAppliedIndex"] - s3["raftAppliedIndex"] and
+          n3.get("lag_revisions") == s1["header"]["revision"] - s3["header"]["revision"],
+          f"stale: node3 lag {n3 and (n3.get('lag_entries'), n3.get('lag_revisions'))}")
+
+
+def identity(diff_db, fx):
+    ev, he = fx / "evidence", fx / "healthy"
+    copies = json.loads((ev / "truth" / "copies.json").read_text())
+    ca = hex16(copies["node1"]["header"]["cluster_id"])
+    hget = json.loads((he / "truth" / "final" / "node2.get.json").read_text())
+    cb = hex16(hget["header"]["cluster_id"])
+    p = run(diff_db, ev / "copies" / "node1", ev / "copies" / "node2", he / "node1")
+    check(p.returncode == 2, f"two clusters: exit {p.returncode}, want 2")
+    check(f"cluster {ca}: node1 ({ev / 'copies' / 'node1'}), node2 ({ev / 'copies' / 'node2'})" in p.stderr,
+          f"two clusters: evidence's members grouped under {ca}: {p.stderr[:500]}")
+    check(f"cluster {cb}: node1#3 ({he / 'node1'})" in p.stderr,
+          f"two clusters: healthy's member under {cb}: {p.stderr[:500]}")
+    check(not p.stdout and "unexplained" not in p.stderr and "recovery" not in p.stderr,
+          "two clusters: nothing compared, no recovery plan")
+    rc, d, _ = run_json(diff_db, ev / "copies" / "node1", he / "node2")
+    check(rc == 2 and d and sorted(c["cluster_id"] for c in d.get("identity", {}).get("clusters", [])) == sorted([ca, cb]),
+          f"two clusters (JSON): exit {rc}")
+    # without WALs (a snapshot file, a bare db): told apart by the members buckets
+    p = run(diff_db, ev / "snapshot" / "node1.snapshot.db", he / "node1" / "member" / "snap" / "db")
+    check(p.returncode == 2 and p.stderr.count("cluster (no WAL: known by its members)") == 2,
+          f"two clusters, no WAL: exit {p.returncode}: {p.stderr[:300]}")
+    p = run(diff_db, ev / "snapshot" / "node1.snapshot.db", ev / "copies" / "node2" / "member" / "snap" / "db")
+    check(p.returncode != 2, f"one cluster, no WAL: exit {p.returncode}: {p.stderr[:300]}")
+    # the same files twice
+    p = run(diff_db, ev / "copies" / "node2", ev / "copies" / "node2" / "member" / "snap" / "db")
+    check(p.returncode == 2 and "are the same files" in p.stderr, f"same files: exit {p.returncode} {p.stderr[:200]}")
+    # two copies of one member
+    p = run(diff_db, ev / "copies" / "node3", ev / "leftovers" / "node3")
+    mid = hex16(copies["node3"]["header"]["member_id"])
+    check(p.returncode != 2 and f"node3 and node3#2 are two copies of the same member (member id {mid})" in p.stdout,
+          f"two copies of node3: exit {p.returncode}: {p.stdout[:300]}")
+    rc, d, _ = run_json(diff_db, ev / "copies" / "node3", ev / "leftovers" / "node3")
+    dups = (d or {}).get("identity", {}).get("duplicates")
+    check(dups == [{"inputs": ["node3", "node3#2"], "kind": "same_member"}], f"two copies of node3 (JSON): {dups}")
+    # ids >= 2^63, as member list gave them
+    members = json.loads((ev / "truth" / "members.json").read_text())["members"]
+    check(any(m["ID"] >= 1 << 63 for m in members), "ids: the fixture has no id >= 2^63")
+    rc, d, _ = run_json(diff_db, *[ev / "copies" / f"node{i}" for i in (1, 2, 3)])
+    cl = (d or {}).get("identity", {}).get("clusters", [])
+    got = sorted(m["id"] for m in cl[0]["members"]) if cl else []
+    check(got == sorted(hex16(m["ID"]) for m in members), f"ids: {got}")
+
+
+def table(diff_db, ev):
+    p = run(diff_db, ev / "snapshot" / "node1.snapshot.db", ev / "copies" / "node2", ev / "copies" / "node3")
+    lines = p.stdout.splitlines()
+    t = lines[:4]
+    check(len(t) == 4 and t[1].startswith("node1.snapshot.db "), f"table: {t}")
+    edges = [[i for i in range(1, len(l)) if l[i] == " " and l[i - 1] != " "][1:] + [len(l)] for l in t]
+    check(all(e == edges[0] for e in edges), f"table: columns do not line up: {t}")
+    check(not any(l.endswith(" ") for l in lines), "table: a line ends in a space")
+
+
+def main():
+    diff_db, fx = sys.argv[1], Path(sys.argv[2])
+    lag_copies(diff_db, fx / "evidence")
+    stale(diff_db, fx / "stale-member")
+    if (fx / "cause-two-clusters").is_dir():
+        two_clusters_fixture(diff_db, fx / "cause-two-clusters")
+    if (fx / "cause-lost-writes").is_dir():
+        lag_beside_divergence(diff_db, fx / "cause-lost-writes")
+    if (fx / "cause-lag-copies").is_dir():
+        lag_copies_35(diff_db, fx / "cause-lag-copies")
+    else:
+        check(False, "cause-lag-copies fixture missing")
+    identity(diff_db, fx)
+    table(diff_db, fx / "evidence")
+    for f in failures:
+        print("FAIL:", f)
+    print(f"lagid: {len(failures)} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
