@@ -12,6 +12,7 @@
 #include "encoding/proto/etcdserverpb.pb-c.h"
 #include "encoding/proto/leasepb.pb-c.h"
 #include "wal/raftlog.h"
+#include "analysis/detectors.h"
 #include "io/source.h"
 #include "io/text.h"
 #include "db/version.h"
@@ -1311,7 +1312,9 @@ kvf_status kvf_diff_run(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, 
 	}
 	verdict(d, src ? &w : NULL);
 	free(w.auth_mut);
-	return KVF_OK;
+	if ((st = kvf_detect_membership(d, err)))   /* analysis/membership.h */
+		return st;
+	return kvf_detect_known_bugs(d, err);       /* analysis/detectors.h */
 }
 
 void kvf_diff_free(kvf_diff *d)
