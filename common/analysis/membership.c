@@ -486,15 +486,67 @@ static kvf_status ev_snap(kvf_verdict *vd, const msrc *s, uint64_t id)
 
 static char *recovery_zombie(kvf_verdict *vd, const msrc *s, uint64_t id)
 {
+	char who[40] = "These members are";
+	if (id)
+		snprintf(who, sizeof(who), "Member %" PRIx64 " is", id);
 	snprintf(vd->recovery, sizeof(vd->recovery),
-	         "Member %" PRIx64 " is a stale record in %s's bucket members: raft does not have it. etcd up to 3.4 "
-	         "reads membership from the v2 store and ignores it, but 3.5.0 and 3.6 read bucket members and "
-	         "would count it (lost quorum, or 'member count is unequal'). Before upgrading, compare "
+	         "%s stale records in %s's bucket members: raft does not have them. etcd up to 3.4 "
+	         "reads membership from the v2 store and ignores them, but 3.5.0 and 3.6 read bucket members and "
+	         "would count them (lost quorum, or 'member count is unequal'). Before upgrading, compare "
 	         "`etcdctl member list` with the ids above; upgrade through 3.5.26 or later, which drops member "
 	         "records raft does not have (etcd 20995), and do not `--force-new-cluster` or restore from this "
 	         "db before then.",
-	         id, s->v->label);
+	         who, s->v->label);
 	return vd->recovery;
+}
+
+/* One verdict for all of a member's zombie records (20967 found 3506 of
+ * them): evidence for the first few in full, the rest counted. */
+static kvf_status zombie_verdict(const msrc *s, const idset *z, kvf_verdicts *vs, kvf_err *err)
+{
+	char ids[200] = "";
+	size_t in_removed = 0;
+	for (size_t k = 0; k < z->n; k++) {
+		in_removed += z->learner[k];
+		size_t l = strlen(ids);
+		if (l + 20 < sizeof(ids))
+			snprintf(ids + l, sizeof(ids) - l, "%s%" PRIx64, k ? ", " : "", z->id[k]);
+		else if (l + 5 < sizeof(ids) && !strstr(ids, "..."))
+			snprintf(ids + l, sizeof(ids) - l, ", ...");
+	}
+	kvf_verdict *vd = kvf_verdict_add(vs, KVF_VERDICT_ZOMBIE_MEMBER, true, s->v->index,
+	                                  "%zu zombie member record%s on %s (in bucket members, not in raft's "
+	                                  "membership%s): %s",
+	                                  z->n, z->n == 1 ? "" : "s", s->v->label,
+	                                  in_removed ? "; some also in members_removed" : "", ids);
+	if (!vd)
+		return nomem(err);
+	vd->versions = ZOMBIE_VERSIONS;
+	recovery_zombie(vd, s, z->n == 1 ? z->id[0] : 0);
+	kvf_status st = KVF_OK;
+	for (size_t k = 0; k < z->n && !st; k++) {
+		uint64_t id = z->id[k];
+		if (k >= 8) {
+			st = kvf_verdict_evidence(vd, s->v->index, s->v->db_path, KVF_NO_OFFSET, 0,
+			                          "%zu more zombie records in bucket members", z->n - k);
+			break;
+		}
+		st = ev_bucket(vd, s, id, "");
+		ssize_t rm = idset_find(&s->removed, id);
+		if (!st && rm >= 0)
+			st = kvf_verdict_evidence(vd, s->v->index, s->v->db_path, s->removed.off[rm], 0,
+			                          "bucket members_removed has %" PRIx64 " (\"removed\")", id);
+		const kvf_wal_conf *removal = last_conf(&s->wal, id, 1, s->have_view ? s->view_index : 0);
+		if (!st && removal)
+			st = ev_conf(vd, s, removal);
+		if (!st)
+			st = ev_cs(vd, s, id);
+		if (!st && k < 2)
+			st = ev_view(vd, s, id);
+		if (!st && k < 2)
+			st = ev_snap(vd, s, id);
+	}
+	return st;
 }
 
 /* One member against itself. */
@@ -502,37 +554,20 @@ static kvf_status check_member(msrc *s, kvf_verdicts *vs, kvf_err *err)
 {
 	kvf_status st = KVF_OK;
 	const char *lbl = s->v->label;
+	idset zombies = { 0 };     /* learner: also in members_removed; off: index into bucket */
 	for (size_t i = 0; i < s->bucket.n && !st; i++) {
 		uint64_t id = s->bucket.id[i];
 		bool learner = s->bucket.learner[i];
 		ssize_t rm = idset_find(&s->removed, id);
-		const kvf_wal_conf *removal = last_conf(&s->wal, id, 1, s->have_view ? s->view_index : 0);
 		bool view_lacks = s->have_view && idset_find(&s->view, id) < 0 && idset_find(&s->view_above, id) < 0;
 		bool cs_lacks = s->have_cs && idset_find(&s->cs, id) < 0;
-		/* a 3.5 member can hold a conf change above consistent_index in its
-		 * bucket before confState... no: both go in the same batch. A 3.4
-		 * db has no confState. */
+		/* (3.5+ commit bucket members and meta/confState in the same
+		 * batch, so confState never lags the bucket) */
 		if (rm >= 0 || view_lacks || cs_lacks) {
-			kvf_verdict *vd = kvf_verdict_add(vs, KVF_VERDICT_ZOMBIE_MEMBER, true, s->v->index,
-			                                  "zombie member %" PRIx64 " on %s: %s", id, lbl,
-			                                  rm >= 0 ? "listed in both members and members_removed"
-			                                          : "in bucket members, but raft's membership does not have it");
-			if (!vd)
+			if (!idset_put(&zombies, id, rm >= 0, i)) {
+				idset_free(&zombies);
 				return nomem(err);
-			vd->versions = ZOMBIE_VERSIONS;
-			recovery_zombie(vd, s, id);
-			st = ev_bucket(vd, s, id, learner ? "(isLearner)" : "");
-			if (!st && rm >= 0)
-				st = kvf_verdict_evidence(vd, s->v->index, s->v->db_path, s->removed.off[rm], 0,
-				                          "bucket members_removed has %" PRIx64 " (\"removed\")", id);
-			if (!st && removal)
-				st = ev_conf(vd, s, removal);
-			if (!st)
-				st = ev_cs(vd, s, id);
-			if (!st)
-				st = ev_view(vd, s, id);
-			if (!st)
-				st = ev_snap(vd, s, id);
+			}
 			continue;
 		}
 		/* a learner in the bucket that raft (or the v2 store) has as a voter */
@@ -548,8 +583,10 @@ static kvf_status check_member(msrc *s, kvf_verdicts *vs, kvf_err *err)
 			kvf_verdict *vd = kvf_verdict_add(vs, KVF_VERDICT_PROMOTION_LOST, true, s->v->index,
 			                                  "learner promotion of %" PRIx64 " not persisted on %s: raft has a "
 			                                  "voter, bucket members still says isLearner", id, lbl);
-			if (!vd)
+			if (!vd) {
+				idset_free(&zombies);
 				return nomem(err);
+			}
 			vd->versions = PROMOTION_VERSIONS;
 			if (promo)
 				vd->first_divergent_index = promo->index;
@@ -579,8 +616,10 @@ static kvf_status check_member(msrc *s, kvf_verdicts *vs, kvf_err *err)
 			kvf_verdict *vd = kvf_verdict_add(vs, KVF_VERDICT_MEMBERSHIP, true, s->v->index,
 			                                  "member %" PRIx64 " on %s: bucket members has a voter, raft a learner",
 			                                  id, lbl);
-			if (!vd)
+			if (!vd) {
+				idset_free(&zombies);
 				return nomem(err);
+			}
 			vd->versions = MEMBERSHIP_VERSIONS;
 			snprintf(vd->recovery, sizeof(vd->recovery),
 			         "Raft has %" PRIx64 " as a learner, %s's bucket members as a voter: 3.6 would count a voter raft "
@@ -593,6 +632,11 @@ static kvf_status check_member(msrc *s, kvf_verdicts *vs, kvf_err *err)
 				st = ev_view(vd, s, id);
 		}
 	}
+	if (!st && zombies.n)
+		st = zombie_verdict(s, &zombies, vs, err);
+	idset_free(&zombies);
+	if (st)
+		return st;
 	/* raft's members missing from the bucket */
 	const idset *want = s->have_cs ? &s->cs : s->have_view ? &s->view : NULL;
 	for (size_t i = 0; want && i < want->n && !st; i++) {
@@ -629,10 +673,16 @@ static kvf_status check_member(msrc *s, kvf_verdicts *vs, kvf_err *err)
 static bool flagged(const kvf_verdicts *vs, size_t from, int member, uint64_t id)
 {
 	char hex[24];
-	snprintf(hex, sizeof(hex), " %" PRIx64 " ", id);
-	for (size_t i = from; i < vs->n; i++)
-		if (vs->v[i].member == member && strstr(vs->v[i].headline, hex))
+	snprintf(hex, sizeof(hex), "%" PRIx64, id);
+	for (size_t i = from; i < vs->n; i++) {
+		if (vs->v[i].member != member)
+			continue;
+		if (strstr(vs->v[i].headline, hex))
 			return true;
+		for (size_t k = 0; k < vs->v[i].n_evidence; k++)
+			if (strstr(vs->v[i].evidence[k].text, hex))
+				return true;
+	}
 	return false;
 }
 
