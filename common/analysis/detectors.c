@@ -233,11 +233,12 @@ static kvf_status revoke_without_user(const bsrc *s, size_t n, const kvf_bug_con
 			continue;
 		/* which members still hold the lease */
 		int with = -1, without = -1;
+		size_t n_with = 0, n_without = 0;
 		for (size_t i = 0; i < n; i++) {
 			int p = lease_present(&s[i], r->lease);
-			if (p == 1 && with < 0)
+			if (p == 1 && !n_with++)
 				with = (int)i;
-			if (p == 0 && without < 0)
+			if (p == 0 && !n_without++)
 				without = (int)i;
 		}
 		bool differ = with >= 0 && without >= 0;
@@ -277,14 +278,22 @@ static kvf_status revoke_without_user(const bsrc *s, size_t n, const kvf_bug_con
 		if (++found > 12)
 			continue;
 		int who = taker(s, n, r->id);
+		char where[200];
+		if (n_with && n_without)
+			snprintf(where, sizeof(where), "still in bucket lease on %s, gone on %s", s[with].v->label,
+			         s[without].v->label);
+		else if (n_with)
+			snprintf(where, sizeof(where), "still in bucket lease on %s", n > 1 ? "every member" : s[with].v->label);
+		else if (n_without)
+			snprintf(where, sizeof(where), "gone from bucket lease on %s", n > 1 ? "every member" : s[without].v->label);
+		else
+			snprintf(where, sizeof(where), "bucket lease unreadable");
 		kvf_status st = kvf_verdict_evidence(
 			vd, who >= 0 ? s[who].v->index : -1, kvf_wal_facts_file(&w->wal, r->at), r->at.offset, r->index,
 			"WAL entry %" PRIu64 " (term %" PRIu64 "): lease_revoke %016" PRIx64 " (request %016" PRIx64
-			"%s%s) with an empty header username; lease bucket: %s%s%s%s",
+			"%s%s) with an empty header username; %s",
 			r->index, r->term, (uint64_t)r->lease, r->id, who >= 0 ? ", taken by " : "",
-			who >= 0 ? s[who].v->label : "", with >= 0 ? "kept on " : "", with >= 0 ? s[with].v->label : "",
-			with >= 0 && without >= 0 ? ", gone on " : without >= 0 ? "gone on " : "",
-			without >= 0 ? s[without].v->label : "");
+			who >= 0 ? s[who].v->label : "", where);
 		if (st)
 			return nomem(err);
 	}

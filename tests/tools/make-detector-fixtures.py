@@ -20,13 +20,25 @@ Cases (all on 127.0.0.1, tests/live/etcdcluster.py, members stopped by PID):
                refuses it at apply ("user name is empty"). A second lease
                expires by its TTL: the leader revokes it as root. truth/:
                etcdctl's answers, the lease ids, which member took the revoke.
-  compaction   etcd 3.5.35. 60000 revisions of a few keys, then `etcdctl
+  compaction   etcd 3.5.35. 30000 revisions of 1000 keys, then `etcdctl
                compact` of all of them with --experimental-compaction-batch-
                limit 100 and a 10 ms sleep between batches: node1 is SIGKILLed
                (by PID) 0.5 s after etcdctl returns, while it is still
                compacting. truth/: the compaction revision, each member's
                status before the kill.
-Nothing in a data dir is edited afterwards.
+  alarm        PLANTED (see its README): the healthy fixture's three members
+               (testdata/fixtures/healthy.tar.gz, etcd 3.4.23) with a CORRUPT
+               alarm for node1 added to bucket alarm by tests/tools/plant
+               (bbolt 1.3.6, the version 3.4.23 uses). The false alarm of
+               etcd 15919 needs 3.5.5-3.5.9 with the compact hash check,
+               which this machine does not have, and a real CORRUPT alarm
+               needs members that really differ.
+  compaction also writes planted-17780: a copy of node1 whose
+               scheduledCompactRev was raised past its newest key revision
+               (the state 17780 leaves when compaction removed the newest
+               revision, a tombstone, before finishedCompactRev was saved:
+               3.5.16+ keep that tombstone, so 3.5.35 cannot leave it).
+Nothing else in a data dir is edited afterwards.
 """
 import json
 import os
@@ -52,6 +64,15 @@ def copy_member(src, dst):
     shutil.copytree(src, dst, symlinks=True)
     # preallocated WAL files are all zeros: keep them (etcd left them) but
     # they compress to nothing
+
+
+def plant_tool():
+    """Build tests/tools/plant (Go, bbolt from the module cache, offline)."""
+    exe = Path(tempfile.mkdtemp(prefix="kvf-plant-")) / "plant"
+    env = dict(os.environ, GOFLAGS="-mod=mod", GOPROXY="off", GOSUMDB="off")
+    go = shutil.which("go") or "/usr/local/go/bin/go"
+    subprocess.run([go, "build", "-o", str(exe), "."], cwd=HERE / "plant", env=env, check=True, timeout=300)
+    return exe
 
 
 def member_list(c, i, user=None):
@@ -132,11 +153,14 @@ def case_compaction(out):
     extra = ["--experimental-compaction-batch-limit", "100"]
     with Cluster(size=3, version="3.5", extra_args=extra) as c:
         # many revisions, cheaply: txns of 100 puts each
-        body_ops = []
         rev = 0
-        for t in range(600):
-            ops = [f"put /c/{(t * 100 + j) % 50} v{t}-{j}" for j in range(100)]
-            r = c.txn(1 + t % 3, [], ops)
+        for t in range(300):
+            ops = [f"put /c/{(t * 100 + j) % 1000} v{t}-{j}" for j in range(100)]
+            # (a compare that always holds: with none, etcdctl's txn syntax
+            # would take the puts for the failure branch)
+            r = c.txn(1 + t % 3, ['mod("/c/none") = "0"'], ops)
+            if not r.get("succeeded"):
+                raise SystemExit(f"txn {t} did not succeed: {r}")
             rev = int(r["header"]["revision"])
         status_before = [c.status(i) for i in (1, 2, 3)]
         t0 = time.monotonic()
@@ -144,13 +168,51 @@ def case_compaction(out):
         time.sleep(0.5)
         c.kill_member(1)
         killed_after = time.monotonic() - t0
+        # the others finish it (300 batches, 10 ms apart): a stop in the
+        # middle would leave theirs unfinished too
+        time.sleep(20)
         c.stop_all()
         save(dst, "compaction.json", {"compact_revision": rev, "killed": "node1",
                                       "killed_after_s": round(killed_after, 3),
                                       "status_before": status_before})
         for i in (1, 2, 3):
             copy_member(c.data_dir(i), dst / f"node{i}")
+    p = dst / "planted-17780"
+    copy_member(dst / "node1", p)
+    subprocess.run([str(plant_tool()), "scheduled", str(p / "member" / "snap" / "db"),
+                    str(t_rev(dst) + 1)], check=True, timeout=60)
     (dst / "README.md").write_text(README_COMPACTION)
+    return dst
+
+
+def t_rev(dst):
+    return json.loads((dst / "truth" / "compaction.json").read_text())["compact_revision"]
+
+
+def case_alarm(out):
+    dst = out / "detect-alarm"
+    src = HERE.parent.parent / "testdata" / "fixtures" / "healthy.tar.gz"
+    tmp = Path(tempfile.mkdtemp(prefix="kvf-alarm-"))
+    with tarfile.open(src) as t:
+        t.extractall(tmp, filter="data")
+    exe = plant_tool()
+    # node1's member id: the first WAL record's metadata (dump-wal would
+    # say the same); read it from the members list etcd answered
+    for n in ("node1", "node2", "node3"):
+        copy_member(tmp / "healthy" / n, dst / n)
+    # node1's member id, from its WAL's metadata record (dump-wal of BUILD)
+    dump_wal = Path(os.environ.get("KVF_BUILD", HERE.parent.parent / "build")) / "dump-wal" / "dump-wal"
+    p = subprocess.run([str(dump_wal), "-o", "json", str(dst / "node1" / "member" / "wal")],
+                       capture_output=True, text=True, timeout=60)
+    node_id = next(int(r["node_id"], 16) for r in map(json.loads, p.stdout.splitlines())
+                   if r.get("record") == "metadata")
+    for n in ("node1", "node2", "node3"):
+        subprocess.run([str(exe), "alarm", str(dst / n / "member" / "snap" / "db"), str(node_id), "2"],
+                       check=True, timeout=60)
+    save(dst, "planted.json", {"alarm": "CORRUPT", "member_id": node_id, "member_id_hex": f"{node_id:x}",
+                               "source": "testdata/fixtures/healthy.tar.gz"})
+    (dst / "README.md").write_text(README_ALARM)
+    shutil.rmtree(tmp)
     return dst
 
 
@@ -191,19 +253,39 @@ every member: the detector must name the entry and call it no divergence.
 README_COMPACTION = """# detect-compaction: a compaction killed midway (scheduledCompactRev > finishedCompactRev)
 
 Made by tests/tools/make-detector-fixtures.py compaction on etcd 3.5.35 with
---experimental-compaction-batch-limit 100. 600 txns of 100 puts over 50 keys
-(60000 revisions), `etcdctl compact` of all of them through node1, node1
+--experimental-compaction-batch-limit 100. 300 txns of 100 puts over 1000 keys
+(30000 revisions),
+`etcdctl compact` of all of them through node1, node1
 SIGKILLed (by its PID) 0.5 s later, while it was still deleting revisions in
-batches; the others stopped normally. Nothing was edited.
+batches; the others stopped normally 20 s later, their compaction finished. Nothing was edited.
 
 On node1, meta/scheduledCompactRev is the compaction revision and
 meta/finishedCompactRev is absent or older: etcd finishes the compaction when
 the member starts. Keys above the compaction revision remain (the newest
 revision is not below it), so this is the interrupted-compaction warning, not
 the 17780 signature. truth/compaction.json: the revision and the statuses.
+
+planted-17780/ is PLANTED: a copy of node1 whose meta/scheduledCompactRev
+was set (tests/tools/plant) to the compaction revision + 1, above every key
+revision left: the state 17780 leaves when a compaction removed the newest
+revision (a tombstone) before finishedCompactRev was saved. 3.5.16+ keep the
+tombstone at the compaction revision (18474), so 3.5.35 cannot leave it.
 """
 
-CASES = {"zombie": case_zombie, "lease-auth": case_lease_auth, "compaction": case_compaction}
+README_ALARM = """# detect-alarm: a CORRUPT alarm while the replicas agree (PLANTED; etcd 15919)
+
+PLANTED, not triggered: the three members of testdata/fixtures/healthy.tar.gz
+(a real etcd 3.4.23 cluster) with one key added to bucket alarm of each db by
+tests/tools/plant (bbolt 1.3.6): etcdserverpb.AlarmMember{MemberID: node1's
+id, Alarm: CORRUPT}, the record etcd's corruption check writes through raft
+on every member. Why planted: the false alarm of 15919 comes from 3.5.5-3.5.9
+with the compact hash check on, which this machine does not have, and a real
+CORRUPT alarm needs members that really differ (then it is no false alarm).
+truth/planted.json: the id. Nothing else differs from healthy.
+"""
+
+CASES = {"zombie": case_zombie, "lease-auth": case_lease_auth, "compaction": case_compaction,
+         "alarm": case_alarm}
 
 
 def main():

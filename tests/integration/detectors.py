@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""The membership cross-check (analysis/membership.c) and the known-bug
+detectors (analysis/detectors.c) on real etcd reproductions, checked against
+what etcd itself answered (each fixture's truth/ and README.md; made by
+tests/tools/make-detector-fixtures.py), and on the healthy fixtures, which
+must produce none of these verdicts.
+
+usage: detectors.py KVF_DETECT DUMP_WAL FIXTURES_DIR
+
+kvf-detect (tests/tools/kvf-detect.c) prints the verdicts as JSON: one path
+is the member alone (what dump-db gets), several a diff-db run.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+MINE = {"zombie_member", "promotion_lost", "membership", "txn_compacted_range", "lease_revoke_auth",
+        "compaction_unfinished", "stale_db", "leftover_snapshot", "interrupted_defrag",
+        "false_corrupt_alarm"}
+
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def detect(tool, *paths):
+    p = subprocess.run([tool, *map(str, paths)], capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        failures.append(f"kvf-detect {' '.join(map(str, paths))}: exit {p.returncode}: {p.stderr.strip()}")
+        return {"verdicts": [], "ruled_out": []}
+    d = json.loads(p.stdout)
+    d["mine"] = [v for v in d["verdicts"] if v["kind"] in MINE]
+    return d
+
+
+def kinds(d):
+    return sorted(v["kind"] for v in d["mine"])
+
+
+def wal_records(dump_wal, wal_dir):
+    p = subprocess.run([dump_wal, "-o", "json", str(wal_dir)], capture_output=True, text=True, timeout=120)
+    return [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+
+
+def file_at(path, offset, n):
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return f.read(n)
+
+
+def healthy(tool, fx):
+    """No verdict of ours on fixtures without any of these causes."""
+    sets = [("healthy", ["node1", "node2", "node3"]), ("incident-authskew", ["node1", "node2", "node3"]),
+            ("stale-member", ["node1", "node2", "node3"])]
+    for v in ("3.5", "3.6", "3.7"):
+        sets.append((f"etcd-{v}", ["node1", "node2", "node3", "node4"]))
+    for name, nodes in sets:
+        d = detect(tool, *[fx / name / n for n in nodes])
+        check(not d["mine"], f"{name}: verdicts {[v['headline'] for v in d['mine']]}, want none")
+        check(any("membership:" in r for r in d["ruled_out"]), f"{name}: membership check not recorded as run")
+        for n in nodes:
+            d = detect(tool, fx / name / n)
+            check(not d["mine"], f"{name}/{n} alone: verdicts {[v['headline'] for v in d['mine']]}, want none")
+
+
+def zombie(tool, fx):
+    z = fx / "detect-zombie"
+    a_ids = {m["ID"] for m in json.loads((z / "truth" / "cluster-a-members.json").read_text())}
+    b_ids = {m["ID"] for m in json.loads((z / "truth" / "cluster-b-members.json").read_text())}
+    check(not a_ids & b_ids, "zombie fixture: A and B share member ids")
+    d = detect(tool, z / "node1", z / "node2", z / "node3")
+    check(kinds(d) == ["zombie_member"] * 3, f"zombie: kinds {kinds(d)}, want one zombie_member per member")
+    seen = set()
+    for v in d["mine"]:
+        check(v["divergence"], f"zombie: {v['headline']} not divergence")
+        seen.add(v.get("member_name"))
+        ids = set()
+        for e in v["evidence"]:
+            if e["text"].startswith("bucket members has "):
+                hexid = e["text"].split()[3]
+                ids.add(int(hexid, 16))
+                # the offset is where the record's key (the hex id) is in the db
+                if check("offset" in e and e.get("file", "").endswith("member/snap/db"),
+                         f"zombie: no db offset in {e}"):
+                    got = file_at(e["file"], e["offset"], len(hexid)).decode("ascii", "replace")
+                    check(got == hexid, f"zombie: db at {e['offset']} holds {got!r}, not {hexid}")
+        check(ids == a_ids, f"zombie {v.get('member_name')}: ids {sorted(ids)}, want cluster A's {sorted(a_ids)}")
+        check(any(".snap" in e.get("file", "") for e in v["evidence"]), "zombie: the .snap is not cited")
+        check("3.5.26" in v["recovery"] and "13196" in v["versions"] and "20967" in v["versions"],
+              f"zombie: versions/recovery {v['versions']!r} {v['recovery']!r}")
+    check(seen == {"node1", "node2", "node3"}, f"zombie: members {seen}")
+    # one member alone (dump-db's view)
+    d = detect(tool, z / "node2")
+    check(kinds(d) == ["zombie_member"], f"zombie node2 alone: kinds {kinds(d)}")
+
+
+def lease_auth(tool, dump_wal, fx):
+    la = fx / "detect-lease-auth"
+    t = json.loads((la / "truth" / "lease-auth.json").read_text())
+    check(t["etcdctl_revoke_without_user"]["returncode"] != 0 and
+          "user name is empty" in t["etcdctl_revoke_without_user"]["stderr"],
+          f"lease-auth truth: etcd did not refuse the revoke: {t['etcdctl_revoke_without_user']}")
+    recs = wal_records(dump_wal, la / "node1" / "member" / "wal")
+    revokes = [r for r in recs if r.get("request", {}).get("kind") == "lease_revoke"]
+    nouser = [r for r in revokes if not r["request"]["header"].get("username")]
+    check(len(nouser) == 1 and int(nouser[0]["request"]["lease_revoke"]["ID"]) == t["held_lease"],
+          f"lease-auth: dump-wal shows {len(nouser)} revokes without a user")
+    check(any(r["request"]["header"].get("username") == "root" for r in revokes),
+          "lease-auth: the TTL expiry revoke (as root) is not in the WAL")
+    d = detect(tool, la / "node1", la / "node2", la / "node3")
+    check(kinds(d) == ["lease_revoke_auth"], f"lease-auth: kinds {kinds(d)}, want lease_revoke_auth")
+    for v in d["mine"]:
+        check(not v["divergence"], "lease-auth: members applied it alike, yet divergence")
+        ev = [e for e in v["evidence"] if e.get("wal_index")]
+        check([e["wal_index"] for e in ev] == [nouser[0]["index"]],
+              f"lease-auth: evidence WAL indexes {[e['wal_index'] for e in ev]}, want {nouser[0]['index']} only")
+        check(ev and ev[0].get("offset") == nouser[0]["offset"], f"lease-auth: offset {ev[0].get('offset') if ev else None}"
+              f" vs dump-wal {nouser[0]['offset']}")
+        check(ev and "taken by " + t["revoke_without_user_via"] in ev[0]["text"],
+              f"lease-auth: taker not named: {ev[0]['text'] if ev else ''}")
+        check(ev and "still in bucket lease on every member" in ev[0]["text"], "lease-auth: lease presence")
+        check("11689" in v["versions"], "lease-auth: versions")
+
+
+def compaction(tool, fx):
+    c = fx / "detect-compaction"
+    t = json.loads((c / "truth" / "compaction.json").read_text())
+    d = detect(tool, c / "node1")
+    check(kinds(d) == ["compaction_unfinished"], f"compaction node1: kinds {kinds(d)}")
+    for v in d["mine"]:
+        check(not v["divergence"], "compaction: an interrupted compaction is no divergence")
+        check("17780" not in v["headline"], f"compaction: not the 17780 signature: {v['headline']}")
+        sch = [e for e in v["evidence"] if e["text"].startswith("meta/scheduledCompactRev")]
+        check(sch and sch[0]["text"].endswith(f"= {t['compact_revision']}"),
+              f"compaction: {sch[0]['text'] if sch else None}, want {t['compact_revision']}")
+        if sch and check("offset" in sch[0], "compaction: no offset"):
+            raw = file_at(sch[0]["file"], sch[0]["offset"], 8)
+            check(int.from_bytes(raw, "big") == t["compact_revision"], f"compaction: db bytes at offset {raw.hex()}")
+    for n in ("node2", "node3"):
+        d = detect(tool, c / n)
+        check(not d["mine"], f"compaction {n} (finished): {[v['headline'] for v in d['mine']]}")
+    d = detect(tool, c / "node1", c / "node2", c / "node3")
+    check(kinds(d) == ["compaction_unfinished"] and d["mine"][0].get("member_name") == "node1",
+          f"compaction diff: {[(v['kind'], v.get('member_name')) for v in d['mine']]}")
+    # planted (README): the newest key revision below scheduledCompactRev
+    p = fx / "detect-compaction" / "planted-17780"
+    d = detect(tool, p)
+    check(kinds(d) == ["compaction_unfinished"] and "17780" in d["mine"][0]["headline"],
+          f"17780 planted: {[v['headline'] for v in d['mine']]}")
+
+
+def alarm(tool, fx):
+    a = fx / "detect-alarm"
+    d = detect(tool, a / "node1", a / "node2", a / "node3")
+    check(kinds(d) == ["false_corrupt_alarm"], f"alarm: kinds {kinds(d)}")
+    for v in d["mine"]:
+        check(not v["divergence"], "alarm: a false alarm is no divergence")
+        check(len([e for e in v["evidence"] if "offset" in e]) == 3, "alarm: one bucket alarm record per member")
+        check("15919" in v["versions"], "alarm: versions")
+    d = detect(tool, a / "node1")
+    check(not d["mine"], f"alarm node1 alone: {kinds(d)} (a false alarm needs peers to tell)")
+    check(any("CORRUPT" in r for r in d["ruled_out"]), "alarm node1 alone: the CORRUPT alarm is not mentioned")
+
+
+def leftovers(tool, fx):
+    lo = fx / "evidence" / "leftovers"
+    t = json.loads((fx / "evidence" / "truth" / "leftovers.json").read_text())
+    d = detect(tool, lo / "node2")
+    check(kinds(d) == ["interrupted_defrag"], f"leftovers node2: {kinds(d)}")
+    for v in d["mine"]:
+        check(not v["divergence"] and any("db.tmp." in e.get("file", "") for e in v["evidence"]),
+              f"defrag: {v}")
+    d = detect(tool, lo / "node3")
+    check(kinds(d) == ["leftover_snapshot"], f"leftovers node3: {kinds(d)}")
+    for v in d["mine"]:
+        check(not v["divergence"], "leftover .snap.db: no divergence by itself")
+        check(any(e.get("file", "").endswith(t["snap_db"]) for e in v["evidence"]), "leftover: file not cited")
+
+
+def main():
+    tool, dump_wal, fx = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+    healthy(tool, fx)
+    zombie(tool, fx)
+    lease_auth(tool, dump_wal, fx)
+    compaction(tool, fx)
+    alarm(tool, fx)
+    leftovers(tool, fx)
+    for f in failures:
+        print("FAIL:", f)
+    print(f"detectors: {len(failures)} failures")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
