@@ -153,7 +153,7 @@ int main(int argc, char **argv)
 		fwrite(b.p, 1, b.len, stdout);
 		kvf_buf_free(&b);
 	}
-	rc = d.differ ? KVF_EXIT_FINDINGS : KVF_EXIT_CLEAN;
+	rc = kvf_verdicts_divergent(&d.verdicts) ? KVF_EXIT_FINDINGS : KVF_EXIT_CLEAN;
 	/* Pages the readers had to skip (damaged, cyclic, past the end) make the
 	 * comparison partial: never silent, and not a clean answer either. */
 	for (size_t i = 0; i < d.n; i++) {

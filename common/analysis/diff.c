@@ -677,6 +677,8 @@ static void add_touch(wal_scan *w, size_t k, bool deletes)
 		memcpy(t->username, it->req.username.data, ul);
 	t->kind = it->req.kind;
 	t->deletes = deletes;
+	t->segment = (uint32_t)it->ev.segment_no;
+	t->offset = it->ev.rec.offset;
 }
 
 typedef struct touch_ctx {
@@ -799,6 +801,14 @@ static kvf_status scan_wal(kvf_diff *d, wal_scan *w, const kvf_diff_node *src, k
 		return st;
 	}
 	kvf_wal_segments_order(&segs);
+	/* evidence names the segment and offset of each entry it cites */
+	if (!(d->wal_files = calloc(segs.n ? segs.n : 1, sizeof(char *)))) {
+		kvf_wal_segments_free(&segs);
+		return nomem(err);
+	}
+	for (size_t i = 0; i < segs.n; i++)
+		d->wal_files[i] = strdup(segs.v[i].path);   /* NULL: cited without a file */
+	d->n_wal_files = segs.n;
 	kvf_raftlog_options o = { .decode_requests = true, .prepass = true };
 	kvf_raftlog *l;
 	if ((st = kvf_raftlog_open(&l, &segs, &o, err))) {
@@ -1217,6 +1227,296 @@ static void verdict(kvf_diff *d, const wal_scan *w)
 		appendf(r, rc, " Upgrade etcd to a release with the fix for issue 11651 first, or the skew returns.");
 }
 
+/* ---- verdicts (analysis/verdict.h): one per cause and member ---- */
+
+static const char *const VERSIONS_AUTH_SKEW =
+	"etcd 3.3.x and 3.4.0-3.4.7: auth entries applied again after a restart (issue 11651, fixed in 3.4.8 by "
+	"PR 11652; 3.5.0 carries the fix); the same refusals after a snapshot recovery in 3.5.0-3.5.5 and "
+	"3.4.0-3.4.21 (issues 14648/14571, fixed in 3.5.6 and 3.4.22)";
+static const char *const VERSIONS_LAG = "any version: a member that has not applied the newest entries yet (no bug)";
+
+static const char *touch_file(const kvf_diff *d, const kvf_touch *t)
+{
+	return t->segment < d->n_wal_files ? d->wal_files[t->segment] : NULL;
+}
+
+/* Where a bookkeeping value lies in a member's db file (the evidence a
+ * reader checks with a hex editor or dump-db dump). */
+static uint64_t value_offset(const kvf_diff_node *nd, const char *bucket, const char *key)
+{
+	kvf_span v;
+	kvf_err e;
+	kvf_err_clear(&e);
+	if (kvf_backend_get(nd->be, bucket, strlen(bucket), key, strlen(key), &v, &e))
+		return KVF_NO_OFFSET;
+	return v.file_offset;
+}
+
+static void member_id_text(const kvf_diff_node *nd, char *buf, size_t cap)
+{
+	if (nd->has_metadata)
+		snprintf(buf, cap, "%" PRIx64, nd->member_id);
+	else
+		snprintf(buf, cap, "<member id of %.20s>", nd->label);
+}
+
+/* Replace member `bad` from the reference: the recovery etcd's maintainers
+ * give for a member whose db lost or doubled writes (13766 postmortem,
+ * 11651): the member is wiped and copies a snapshot from a leader that
+ * holds the complete data. */
+static void recovery_replace(const kvf_diff *d, size_t bad, char *r, size_t rc)
+{
+	const kvf_diff_node *ref = &d->nodes[d->reference], *nd = &d->nodes[bad];
+	char rid[40], bid[40];
+	member_id_text(ref, rid, sizeof(rid));
+	member_id_text(nd, bid, sizeof(bid));
+	appendf(r, rc, "%s holds the writes %s lacks. Make %s the leader (etcdctl move-leader %s), remove %s "
+	        "(etcdctl member remove %s), wipe its data directory, add it back (etcdctl member add %s "
+	        "--peer-urls=...) and start it with --initial-cluster-state existing so that it copies a snapshot "
+	        "from the leader; check with etcdctl endpoint hashkv before touching another member.",
+	        ref->label, nd->label, ref->label, rid, nd->label, bid, nd->label);
+}
+
+/* Each member's first WAL entry whose fate there differs from the
+ * reference's, from the traced keys. */
+static void first_divergent_indexes(kvf_diff *d)
+{
+	size_t ref = d->reference;
+	for (size_t k = 0; k < d->n_keys; k++)
+		for (size_t t = 0; t < d->keys[k].n_touches; t++) {
+			const kvf_touch *tc = &d->keys[k].touches[t];
+			for (size_t i = 0; i < d->n; i++) {
+				kvf_diff_node *nd = &d->nodes[i];
+				if (i == ref || tc->fate[i] == tc->fate[ref] || tc->fate[i] == KVF_FATE_UNKNOWN ||
+				    tc->fate[ref] == KVF_FATE_UNKNOWN)
+					continue;
+				if (!nd->first_divergent_index || tc->index < nd->first_divergent_index)
+					nd->first_divergent_index = tc->index;
+			}
+		}
+}
+
+/* The entries member i refused that the reference applied, as evidence
+ * (the first few, in log order). */
+static void evidence_refused(const kvf_diff *d, kvf_verdict *v, size_t i, size_t max)
+{
+	/* keys are in key order, touches in log order per key: pick the lowest
+	 * indexes over all keys, a few at a time */
+	uint64_t after = 0;
+	size_t ref = d->reference;
+	for (size_t shown = 0; shown < max; shown++) {
+		const kvf_touch *best = NULL;
+		const kvf_divergent_key *bk = NULL;
+		for (size_t k = 0; k < d->n_keys; k++)
+			for (size_t t = 0; t < d->keys[k].n_touches; t++) {
+				const kvf_touch *tc = &d->keys[k].touches[t];
+				if (tc->fate[i] == KVF_REJECTED_AUTH && tc->fate[ref] == KVF_APPLIED && tc->index > after &&
+				    (!best || tc->index < best->index)) {
+					best = tc;
+					bk = &d->keys[k];
+				}
+			}
+		if (!best)
+			return;
+		after = best->index;
+		kvf_buf key = KVF_BUF_INIT;
+		kvf_text_bytes(&key, bk->key.p, bk->key.len > 120 ? 120 : bk->key.len);
+		kvf_verdict_evidence(v, (int)i, touch_file(d, best), best->offset, best->index,
+		                     "entry %" PRIu64 " (%s %s, user %s) carries auth_revision %" PRIu64 ", below %s's "
+		                     "%" PRIu64 ": refused there (ErrAuthOldRevision), applied on %s", best->index,
+		                     best->kind, key.p ? key.p : "", best->username[0] ? best->username : "-",
+		                     best->auth_revision, d->nodes[i].label, best->auth_lo[i], d->nodes[ref].label);
+		kvf_buf_free(&key);
+	}
+}
+
+/* authRevision jumps on member i that the log's auth changes do not
+ * account for (the mechanism of 11651). */
+static void evidence_auth_runs(const kvf_diff *d, kvf_verdict *v, size_t i, const wal_scan *w)
+{
+	const kvf_diff_node *nd = &d->nodes[i];
+	for (size_t k = 0; w && k < nd->n_auth_runs; k++) {
+		const kvf_auth_run *a = &nd->auth_runs[k];
+		bool last = k + 1 == nd->n_auth_runs;
+		uint64_t next = last ? nd->st.state.auth_revision : nd->auth_runs[k + 1].auth_revision;
+		uint64_t upto = last ? nd->st.state.consistent_index : nd->auth_runs[k + 1].first_index;
+		size_t muts = 0;
+		for (size_t m = 0; m < w->n_auth_mut; m++)
+			muts += w->auth_mut[m] > a->last_index && w->auth_mut[m] <= upto;
+		if (next <= a->auth_revision + muts)
+			continue;
+		if (last)
+			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, a->last_index,
+			                     "%s's own requests carried authRevision %" PRIu64 " up to entry %" PRIu64
+			                     ", its db holds %" PRIu64 ", and the log has %zu auth changes after that",
+			                     nd->label, a->auth_revision, a->last_index, next, muts);
+		else
+			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, upto,
+			                     "%s's authRevision went from %" PRIu64 " (its requests up to entry %" PRIu64
+			                     ") to %" PRIu64 " (from entry %" PRIu64 ") with %zu auth changes in the log "
+			                     "between: it applied auth requests again, as etcd before the fix did after a restart",
+			                     nd->label, a->auth_revision, a->last_index, next, upto, muts);
+	}
+	if (w && w->from_start && nd->st.state.auth_revision > 1 + w->n_auth_mut)
+		kvf_verdict_evidence(v, (int)i, nd->db_path, nd->st.state.auth_revision_value.file_offset, 0,
+		                     "%s's authRevision %" PRIu64 " exceeds the %zu that the log's %zu auth changes can "
+		                     "produce: auth requests were applied more than once", nd->label,
+		                     nd->st.state.auth_revision, 1 + w->n_auth_mut, w->n_auth_mut);
+}
+
+static void verdicts_auth_skew(kvf_diff *d, const wal_scan *w)
+{
+	size_t ref = d->reference;
+	const kvf_diff_node *rn = &d->nodes[ref];
+	for (size_t i = 0; i < d->n; i++) {
+		kvf_diff_node *nd = &d->nodes[i];
+		if (i == ref)
+			continue;
+		/* with the WAL: the members that refused writes the reference
+		 * applied; without: those whose authRevision is not the reference's */
+		if (d->wal_used ? !nd->rejected_writes : nd->st.state.auth_revision == rn->st.state.auth_revision)
+			continue;
+		kvf_verdict *v = kvf_verdict_add(&d->verdicts, KVF_VERDICT_AUTH_SKEW, true, (int)i,
+		                                 "authRevision skew: %s has authRevision %" PRIu64 ", %s %" PRIu64
+		                                 "; %s refused at apply the writes whose header auth_revision is below its "
+		                                 "own (etcd issue 11651)", nd->label, nd->st.state.auth_revision,
+		                                 rn->label, rn->st.state.auth_revision, nd->label);
+		if (!v)
+			return;
+		v->first_divergent_index = nd->first_divergent_index;
+		v->versions = VERSIONS_AUTH_SKEW;
+		kvf_verdict_evidence(v, (int)i, nd->db_path, nd->st.state.auth_revision_value.file_offset, 0,
+		                     "%s: bucket auth, authRevision = %" PRIu64, nd->label, nd->st.state.auth_revision);
+		kvf_verdict_evidence(v, (int)ref, rn->db_path, rn->st.state.auth_revision_value.file_offset, 0,
+		                     "%s: bucket auth, authRevision = %" PRIu64, rn->label, rn->st.state.auth_revision);
+		if (d->wal_used) {
+			size_t keys = 0;
+			for (size_t k = 0; k < d->n_keys; k++)
+				keys += d->keys[k].cause == KVF_KEY_AUTH_REJECTED && d->keys[k].v[i].present != d->keys[k].v[ref].present;
+			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, 0,
+			                     "%" PRIu64 " WAL writes refused on %s; %zu of %zu divergent keys differ from %s "
+			                     "by such a refusal", nd->rejected_writes, nd->label, keys, d->n_keys, rn->label);
+			evidence_refused(d, v, i, 5);
+			evidence_auth_runs(d, v, i, w);
+		} else {
+			kvf_verdict_evidence(v, -1, NULL, KVF_NO_OFFSET, 0,
+			                     "no WAL given: suspected from the authRevisions alone; pass data directories "
+			                     "or --wal to trace each key");
+		}
+		recovery_replace(d, i, v->recovery, sizeof(v->recovery));
+		appendf(v->recovery, sizeof(v->recovery), " Upgrade etcd to 3.4.8 or later (3.5.6 or later for the "
+		        "snapshot-recovery variant) first, or the skew returns.");
+	}
+}
+
+/* A member whose history is a prefix of the reference's. lagid owns what
+ * lag means for the exit status (issue 14): until then it counts as the
+ * divergence it always did (exit 1). */
+static void verdicts_lag(kvf_diff *d)
+{
+	size_t ref = d->reference;
+	const kvf_diff_node *rn = &d->nodes[ref];
+	for (size_t i = 0; i < d->n; i++) {
+		kvf_diff_node *nd = &d->nodes[i];
+		if (nd->hist != KVF_HIST_BEHIND)
+			continue;
+		kvf_verdict *v = kvf_verdict_add(&d->verdicts, KVF_VERDICT_LAG, true, (int)i,
+		                                 "%s is behind: its history is a prefix of %s's (not corruption)",
+		                                 nd->label, rn->label);
+		if (!v)
+			return;
+		v->versions = VERSIONS_LAG;
+		v->first_divergent_index = nd->first_divergent_index ? nd->first_divergent_index
+		                           : nd->st.state.has_consistent_index ? nd->st.state.consistent_index + 1 : 0;
+		kvf_verdict_evidence(v, (int)i, nd->db_path, value_offset(nd, "meta", "consistent_index"), 0,
+		                     "%s: meta consistent_index = %" PRIu64 ", revision %" PRId64 "; %s: consistent_index %"
+		                     PRIu64 ", revision %" PRId64, nd->label, nd->st.state.consistent_index,
+		                     nd->st.revision, rn->label, rn->st.state.consistent_index, rn->st.revision);
+		kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, 0, "%s lacks revisions %" PRId64 "..%" PRId64
+		                     " that %s holds, and holds none that it lacks", nd->label, nd->first_divergent_rev,
+		                     rn->st.revision, rn->label);
+		if (nd->unapplied_writes)
+			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, nd->first_divergent_index,
+			                     "%" PRIu64 " WAL writes to divergent keys lie past %s's consistent_index",
+			                     nd->unapplied_writes, nd->label);
+		appendf(v->recovery, sizeof(v->recovery), "Let %s catch up (start it and wait until its raft index "
+		        "matches), then check again; if it cannot, remove it, wipe its data directory and add it back.",
+		        nd->label);
+	}
+}
+
+static void verdicts_unexplained(kvf_diff *d, const size_t *by_cause)
+{
+	kvf_verdict *v = kvf_verdict_add(&d->verdicts, KVF_VERDICT_UNEXPLAINED, true, -1,
+	                                 "unexplained divergence: %zu divergent keys, %zu of them not accounted for "
+	                                 "by the WAL; %zu other bucket differences", d->n_keys,
+	                                 by_cause[KVF_KEY_UNEXPLAINED] + by_cause[KVF_KEY_NO_WAL], d->n_items);
+	if (!v)
+		return;
+	for (size_t i = 0; i < d->n; i++) {
+		const kvf_diff_node *nd = &d->nodes[i];
+		if (nd->hist == KVF_HIST_DIVERGED)
+			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, nd->first_divergent_index,
+			                     "%s's history stops matching %s's at revision %" PRId64, nd->label,
+			                     d->nodes[d->reference].label, nd->first_divergent_rev);
+	}
+	for (size_t k = 0; k < d->n_items && v->n_evidence < 12; k++)
+		kvf_verdict_evidence(v, -1, NULL, KVF_NO_OFFSET, 0, "bucket %s, key %s differs", d->items[k].bucket,
+		                     d->items[k].key);
+	appendf(v->recovery, sizeof(v->recovery), "No known cause fits: keep every member's data directory as "
+	        "it is. %s holds the most complete data; before replacing any member from it, compare the "
+	        "divergent keys above with what the applications wrote.", d->nodes[d->reference].label);
+}
+
+/* What was considered and did not fit, for the record (and for
+ * "unexplained", the reader's checklist). */
+static void rule_out(kvf_diff *d, const size_t *by_cause)
+{
+	kvf_verdicts *vs = &d->verdicts;
+	bool have[KVF_VERDICT_KINDS] = { false };
+	for (size_t i = 0; i < vs->n; i++)
+		have[vs->v[i].kind] = true;
+	if (!have[KVF_VERDICT_AUTH_SKEW]) {
+		if (!d->auth_revisions_differ)
+			kvf_verdicts_rule_out(vs, "auth_skew: every member has authRevision %" PRIu64,
+			                      d->nodes[0].st.state.auth_revision);
+		else
+			kvf_verdicts_rule_out(vs, "auth_skew: authRevisions differ, but no divergent key is explained by "
+			                      "a write refused for its header auth_revision (%zu are)",
+			                      by_cause[KVF_KEY_AUTH_REJECTED]);
+	}
+	if (!have[KVF_VERDICT_LAG] && d->histories_differ)
+		kvf_verdicts_rule_out(vs, "lag: no member's history is a prefix of the reference's");
+}
+
+static void build_verdicts(kvf_diff *d, const wal_scan *w)
+{
+	size_t by_cause[4] = { 0 };
+	for (size_t k = 0; k < d->n_keys; k++)
+		by_cause[d->keys[k].cause]++;
+	first_divergent_indexes(d);
+	switch (d->cause) {
+	case KVF_CAUSE_NONE:
+		kvf_verdict_add(&d->verdicts, KVF_VERDICT_CONSISTENT, false, -1, "the replicas agree");
+		break;
+	case KVF_CAUSE_AUTH_SKEW:
+		verdicts_auth_skew(d, w);
+		break;
+	case KVF_CAUSE_BEHIND:
+		verdicts_lag(d);
+		break;
+	case KVF_CAUSE_UNEXPLAINED:
+		break;
+	}
+	/* a cause the legacy determination chose but no member carries (auth
+	 * skew with the WAL tracing no refusal to a member): say so, never
+	 * leave a divergence without a verdict */
+	if (d->differ && !kvf_verdicts_divergent(&d->verdicts))
+		verdicts_unexplained(d, by_cause);
+	rule_out(d, by_cause);
+	kvf_verdicts_sort(&d->verdicts);
+}
+
 /* ---- the run ---- */
 
 kvf_status kvf_diff_run(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, kvf_err *err)
@@ -1311,6 +1611,7 @@ kvf_status kvf_diff_run(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, 
 			}
 	}
 	verdict(d, src ? &w : NULL);
+	build_verdicts(d, src ? &w : NULL);
 	free(w.auth_mut);
 	if ((st = kvf_detect_membership(d, err)))   /* analysis/membership.h */
 		return st;
@@ -1332,6 +1633,9 @@ void kvf_diff_free(kvf_diff *d)
 		free(d->items[i].values);
 	}
 	free(d->items);
+	for (size_t i = 0; i < d->n_wal_files; i++)
+		free(d->wal_files[i]);
+	free(d->wal_files);
 	for (size_t i = 0; i < d->n; i++) {
 		kvf_diff_node *nd = &d->nodes[i];
 		kvf_db_status_free(&nd->st);

@@ -78,6 +78,7 @@ typedef struct kvf_diff_node {
 	size_t n_auth_runs;
 	uint64_t rejected_writes;  /* WAL writes predicted rejected by auth */
 	uint64_t unapplied_writes; /* WAL writes past its consistent_index */
+	uint64_t first_divergent_index; /* first WAL entry whose fate differs here (0: none known) */
 	int group;                 /* members with identical key state share a group */
 } kvf_diff_node;
 
@@ -100,6 +101,8 @@ typedef struct kvf_touch {
 	char username[64];
 	const char *kind;          /* static: put, delete_range, txn, lease_revoke */
 	bool deletes;
+	uint32_t segment;          /* in kvf_diff.wal_files */
+	uint64_t offset;           /* of the record's length word in that segment */
 	uint8_t fate[KVF_DIFF_MAX_NODES];
 	/* each member's authRevision when it applied the entry: at least lo, at
 	 * most hi (equal when its own requests around the entry show it) */
@@ -164,6 +167,9 @@ typedef struct kvf_diff {
 	 * cause_text, evidence and recovery above are the first one's, kept
 	 * until every renderer reads the list */
 	kvf_verdicts verdicts;
+	/* the segments of the WAL the entries were read from (touch.segment) */
+	char **wal_files;
+	size_t n_wal_files;
 } kvf_diff;
 
 /* label may be NULL (the directory name is used); wal_dir may be NULL (found

@@ -1,7 +1,10 @@
 #include "render/render_diff.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "render/render_verdict.h"
 
 static const char *fate_name(kvf_touch_fate f)
 {
@@ -41,6 +44,25 @@ static json_t *digest_json(const kvf_node_value *v)
 	char hex[20];
 	snprintf(hex, sizeof(hex), "%016" PRIx64, v->digest);
 	return v->present ? json_string(hex) : json_null();
+}
+
+/* Member labels, indexed as kvf_verdict.member (NULL when out of memory:
+ * members are then not named). */
+static const char **member_labels(const kvf_diff *d)
+{
+	const char **l = calloc(d->n ? d->n : 1, sizeof(*l));
+	for (size_t i = 0; l && i < d->n; i++)
+		l[i] = d->nodes[i].label;
+	return l;
+}
+
+/* The verdict list (analysis/verdict.h): "verdicts" and "ruled_out". */
+static void verdicts_json(json_t *o, const kvf_diff *d)
+{
+	const char **l = member_labels(d);
+	kvf_json_set(o, "verdicts", kvf_json_verdicts(&d->verdicts, l, l ? d->n : 0));
+	kvf_json_set(o, "ruled_out", kvf_json_ruled_out(&d->verdicts));
+	free(l);
 }
 
 /* ---- JSON ---- */
@@ -175,6 +197,7 @@ json_t *kvf_json_diff(const kvf_diff *d)
 	kvf_json_set(o, "verdict", json_pack("{s:s,s:s,s:o,s:s,s:s,s:o,s:b,s:b}", "cause", kvf_cause_name(d->cause),
 		"explanation", d->cause_text, "evidence", ev, "most_complete_node", d->nodes[d->reference].label,
 		"recovery", d->recovery, "agreeing_groups", groups, "differ", d->differ, "wal_used", d->wal_used));
+	verdicts_json(o, d);
 	return o;
 }
 
@@ -355,11 +378,11 @@ void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_rende
 			break;
 		}
 	}
-	/* verdict */
+	/* verdicts */
 	kvf_buf_printf(b, "\n%s== verdict%s\n", kvf_color(o, "bold"), kvf_color(o, "reset"));
-	kvf_buf_printf(b, "  %s%s%s\n", kvf_color(o, d->differ ? "damage" : "ok"), d->cause_text, kvf_color(o, "reset"));
-	for (int e = 0; e < d->n_evidence; e++)
-		kvf_buf_printf(b, "  - %s\n", d->evidence[e]);
+	const char **l = member_labels(d);
+	kvf_text_verdicts(b, &d->verdicts, l, l ? d->n : 0, o);
+	free(l);
 	kvf_buf_puts(b, "  agreeing members:");
 	for (int g = 0; g < d->n_groups; g++) {
 		kvf_buf_puts(b, g ? " |" : "");
@@ -368,10 +391,8 @@ void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_rende
 				kvf_buf_printf(b, " %s", d->nodes[i].label);
 	}
 	kvf_buf_putc(b, '\n');
-	if (d->differ) {
+	if (d->differ)
 		kvf_buf_printf(b, "  most complete: %s\n", ref->label);
-		kvf_buf_printf(b, "  recovery: %s\n", d->recovery);
-	}
 	if (!d->wal_used && d->n_keys)
 		kvf_buf_puts(b, "  (no WAL: pass data directories or --wal NAME=DIR to trace each key)\n");
 }
