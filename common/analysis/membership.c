@@ -431,8 +431,8 @@ static kvf_status ev_bucket(kvf_verdict *vd, const msrc *s, uint64_t id, const c
 	ssize_t i = idset_find(&s->bucket, id);
 	const char *nm = name_of(s, id);
 	return kvf_verdict_evidence(vd, s->v->index, s->v->db_path, i >= 0 ? s->bucket.off[i] : KVF_NO_OFFSET, 0,
-	                            "bucket members has %" PRIx64 "%s%s%s %s", id, nm ? " (" : "", nm ? nm : "",
-	                            nm ? ")" : "", fmt_state);
+	                            "bucket members has %" PRIx64 "%s%s%s%s%s", id, nm ? " (" : "", nm ? nm : "",
+	                            nm ? ")" : "", *fmt_state ? " " : "", fmt_state);
 }
 
 static kvf_status ev_view(kvf_verdict *vd, const msrc *s, uint64_t id)
