@@ -51,7 +51,7 @@ static bool context_is_promote(ProtobufCBinaryData ctx)
 {
 	if (!ctx.len || !ctx.data)
 		return false;
-	json_t *j = json_loadb((const char *)ctx.data, ctx.len, 0, NULL);
+	json_t *j = json_loadb((const char *)ctx.data, ctx.len, JSON_DECODE_INT_AS_REAL, NULL);
 	bool p = json_is_true(json_object_get(j, "isPromote"));
 	json_decref(j);
 	return p;

@@ -99,6 +99,36 @@ def zombie(tool, fx):
     check(kinds(d) == ["zombie_member"], f"zombie node2 alone: kinds {kinds(d)}")
 
 
+def learner(tool, dump_wal, fx):
+    lf = fx / "detect-learner"
+    t = json.loads((lf / "truth" / "learner.json").read_text())
+    for version, want in (("3.5.2", True), ("3.5.35", False)):
+        nodes = sorted((lf / version).glob("node*"))
+        pid = int(t[version]["promoted"], 16)
+        listed = {int(m["ID"]): m.get("isLearner", False) for m in t[version]["members"]}
+        check(listed.get(pid) is False, f"learner {version}: etcd's member list has {listed.get(pid)} for the promoted")
+        d = detect(tool, *nodes)
+        if not want:
+            check(not d["mine"], f"learner {version} (fixed): {[v['headline'] for v in d['mine']]}")
+            continue
+        check(kinds(d) == ["promotion_lost"] * len(nodes), f"learner {version}: kinds {kinds(d)}")
+        recs = wal_records(dump_wal, nodes[0] / "member" / "wal")
+        promo = [r for r in recs if r.get("type") == "conf_change" and
+                 int(r["request"]["conf_change"]["node_id"]) == pid and
+                 '"isPromote":true' in r["request"]["conf_change"].get("context", "")]
+        check(len(promo) == 1, f"learner {version}: dump-wal shows {len(promo)} promotions")
+        for v in d["mine"]:
+            check(v["divergence"] and f"{pid:x}" in v["headline"], f"learner: {v['headline']}")
+            check(promo and v.get("first_divergent_index") == promo[0]["index"],
+                  f"learner: first index {v.get('first_divergent_index')}, want the promotion's")
+            texts = [e["text"] for e in v["evidence"]]
+            check(any("isPromote" in x for x in texts), f"learner: the promotion entry is not cited: {texts}")
+            check(any("meta/confState lists it among voters" in x for x in texts), "learner: confState not cited")
+            check("3.5.20" in v["versions"] and "3.5.1-3.5.19" in v["versions"], f"learner: versions {v['versions']}")
+        d = detect(tool, nodes[0])
+        check(kinds(d) == ["promotion_lost"], f"learner {version} node1 alone: {kinds(d)}")
+
+
 def lease_auth(tool, dump_wal, fx):
     la = fx / "detect-lease-auth"
     t = json.loads((la / "truth" / "lease-auth.json").read_text())
@@ -186,6 +216,7 @@ def main():
     tool, dump_wal, fx = sys.argv[1], sys.argv[2], Path(sys.argv[3])
     healthy(tool, fx)
     zombie(tool, fx)
+    learner(tool, dump_wal, fx)
     lease_auth(tool, dump_wal, fx)
     compaction(tool, fx)
     alarm(tool, fx)

@@ -26,6 +26,7 @@ Cases (all on 127.0.0.1, tests/live/etcdcluster.py, members stopped by PID):
                (by PID) 0.5 s after etcdctl returns, while it is still
                compacting. truth/: the compaction revision, each member's
                status before the kill.
+  learner      etcd 3.5.2 and 3.5.35: a learner added and promoted (etcd 19557).
   alarm        PLANTED (see its README): the healthy fixture's three members
                (testdata/fixtures/healthy.tar.gz, etcd 3.4.23) with a CORRUPT
                alarm for node1 added to bucket alarm by tests/tools/plant
@@ -185,6 +186,29 @@ def case_compaction(out):
     return dst
 
 
+def case_learner(out):
+    dst = out / "detect-learner"
+    answers = {}
+    for version in ("3.5.2", "3.5.35"):
+        with Cluster(size=3, version=version) as c:
+            for k in range(10):
+                c.put(1 + k % 3, f"/l/{k}", f"v{k}")
+            i = c.add_learner(1)
+            for k in range(10):
+                c.put(1 + k % 3, f"/m/{k}", f"w{k}")
+            c.promote(i)
+            for k in range(10):
+                c.put(1 + k % 4, f"/n/{k}", f"x{k}")
+            answers[version] = {"promoted": f"{c.member(i).id:x}", "promoted_name": f"node{i}",
+                                "members": member_list(c, 1)}
+            c.stop_all()
+            for j in range(1, i + 1):
+                copy_member(c.data_dir(j), dst / version / f"node{j}")
+    save(dst, "learner.json", answers)
+    (dst / "README.md").write_text(README_LEARNER)
+    return dst
+
+
 def t_rev(dst):
     return json.loads((dst / "truth" / "compaction.json").read_text())["compact_revision"]
 
@@ -284,7 +308,21 @@ CORRUPT alarm needs members that really differ (then it is no false alarm).
 truth/planted.json: the id. Nothing else differs from healthy.
 """
 
-CASES = {"zombie": case_zombie, "lease-auth": case_lease_auth, "compaction": case_compaction,
+README_LEARNER = """# detect-learner: a learner promotion on 3.5.2 (etcd 19557) and on 3.5.35
+
+Made by tests/tools/make-detector-fixtures.py learner. For each of etcd 3.5.2
+(inside 19557's 3.5.1-3.5.19) and 3.5.35 (fixed): 3 members, 10 puts,
+`member add --learner` node4 and start it, 10 puts, `member promote` node4
+(through the leader), 10 puts, stop (followers first). Nothing was edited.
+truth/learner.json: the promoted id and `member list` after the promotion
+(etcd itself says isLearner false on both versions).
+
+On 3.5.2 the promotion reaches raft (meta/confState voters) and the v2 store
+but not bucket members, which still says "isLearner":true on every member.
+3.5.35 writes it (19563), and syncs it on start.
+"""
+
+CASES = {"learner": case_learner, "zombie": case_zombie, "lease-auth": case_lease_auth, "compaction": case_compaction,
          "alarm": case_alarm}
 
 
