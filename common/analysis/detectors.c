@@ -615,7 +615,7 @@ kvf_status kvf_detect_path(const char *path, kvf_verdicts *vs, kvf_err *err)
 	    loc.is_datadir)
 		st = kvf_db_status_leftovers(&dst, &loc.datadir, err);
 	if (!st) {
-		kvf_member_view v = { .index = 0, .label = path, .db_path = loc.db_path, .be = be, .st = &dst };
+		kvf_member_view v = { .index = 0, .label = "this member", .db_path = loc.db_path, .be = be, .st = &dst };
 		if (loc.is_datadir) {
 			v.wal_dir = loc.datadir.wal_dir;
 			v.snap_dir = loc.datadir.snap_dir;
