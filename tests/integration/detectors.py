@@ -59,6 +59,11 @@ def healthy(tool, fx):
             ("stale-member", ["node1", "node2", "node3"])]
     for v in ("3.5", "3.6", "3.7"):
         sets.append((f"etcd-{v}", ["node1", "node2", "node3", "node4"]))
+    # helper fixtures' causes that are none of ours (lag, lost writes)
+    for name in ("cause-killed-under-load", "cause-lag-copies", "cause-lost-writes", "cause-stale-copy",
+                 "cause-stale-copy-3.4"):
+        if (fx / name).is_dir():
+            sets.append((name, sorted(p.name for p in (fx / name).glob("node*"))))
     for name, nodes in sets:
         d = detect(tool, *[fx / name / n for n in nodes])
         check(not d["mine"], f"{name}: verdicts {[v['headline'] for v in d['mine']]}, want none")
