@@ -134,6 +134,34 @@ def learner(tool, dump_wal, fx):
         check(kinds(d) == ["promotion_lost"], f"learner {version} node1 alone: {kinds(d)}")
 
 
+def txn_range(tool, dump_wal, fx):
+    tr = fx / "detect-txn-range"
+    t = json.loads((tr / "truth" / "txn-range.json").read_text())
+    check("required revision has been compacted" in t["etcdctl_txn"]["stderr"], "txn-range truth: no ErrCompacted")
+    lacking = sorted(n for n, kv in t["get_b_serializable"].items() if not kv)
+    check(lacking == [t["txn_via"]], f"txn-range truth: members without /b {lacking}")
+    recs = wal_records(dump_wal, tr / "node1" / "member" / "wal")
+    txns = [r for r in recs if r.get("request", {}).get("kind") == "txn" and '"revision"' in json.dumps(r["request"])]
+    check(len(txns) == 1, f"txn-range: dump-wal shows {len(txns)} txns with a revisioned range")
+    d = detect(tool, tr / "node1", tr / "node2", tr / "node3")
+    mine = [v for v in d["mine"] if v["kind"] == "txn_compacted_range"]
+    check(kinds(d) == ["txn_compacted_range"], f"txn-range: kinds {kinds(d)}")
+    for v in mine:
+        check(v["divergence"] and v.get("member_name") == t["txn_via"],
+              f"txn-range: {v.get('member_name')} divergence {v['divergence']}, want {t['txn_via']}")
+        if txns:
+            check(v.get("first_divergent_index") == txns[0]["index"], f"txn-range: index {v.get('first_divergent_index')}")
+            ev = [e for e in v["evidence"] if e.get("wal_index") == txns[0]["index"]]
+            check(ev and ev[0].get("offset") == txns[0]["offset"], "txn-range: evidence offset differs from dump-wal's")
+        check(f"below the compaction at {t['compacted_to']}" in v["headline"] and "3.7.0" in v["versions"],
+              f"txn-range: {v['headline']} / {v['versions']}")
+    for n in ("node1", "node2", "node3"):
+        d = detect(tool, tr / n)
+        check(kinds(d) == ["txn_compacted_range"], f"txn-range {n} alone: {kinds(d)}")
+        for v in d["mine"]:
+            check(v["divergence"] == (n == t["txn_via"]), f"txn-range {n} alone: divergence {v['divergence']}")
+
+
 def lease_auth(tool, dump_wal, fx):
     la = fx / "detect-lease-auth"
     t = json.loads((la / "truth" / "lease-auth.json").read_text())
@@ -222,6 +250,7 @@ def main():
     healthy(tool, fx)
     zombie(tool, fx)
     learner(tool, dump_wal, fx)
+    txn_range(tool, dump_wal, fx)
     lease_auth(tool, dump_wal, fx)
     compaction(tool, fx)
     alarm(tool, fx)

@@ -26,6 +26,7 @@ Cases (all on 127.0.0.1, tests/live/etcdcluster.py, members stopped by PID):
                (by PID) 0.5 s after etcdctl returns, while it is still
                compacting. truth/: the compaction revision, each member's
                status before the kill.
+  txn-range    etcd 3.4.23: a txn with a range at a compacted revision (18667).
   learner      etcd 3.5.2 and 3.5.35: a learner added and promoted (etcd 19557).
   alarm        PLANTED (see its README): the healthy fixture's three members
                (testdata/fixtures/healthy.tar.gz, etcd 3.4.23) with a CORRUPT
@@ -209,6 +210,33 @@ def case_learner(out):
     return dst
 
 
+def case_txn_range(out):
+    dst = out / "detect-txn-range"
+    with Cluster(size=3, version="3.4") as c:
+        for k in range(10):
+            c.put(1 + k % 3, f"/a/{k}", f"v{k}")
+        rev = int(c.put(1, "/a/last", "x")["header"]["revision"])
+        c.ctl(1, "compact", str(rev - 2))
+        # a txn through node2 whose success branch reads /a/0 at a revision
+        # below the compaction, and writes /b
+        body = 'mod("/b") = "0"\n\nput /b written-by-txn\nget /a/0 --rev=3\n\n\n'
+        p = c.ctl(2, "txn", input=body, check=False)
+        answer = {"returncode": p.returncode, "stdout": p.stdout.strip(), "stderr": p.stderr.strip()[-400:]}
+        for k in range(3):
+            c.put(1 + k % 3, f"/c/{k}", f"after{k}")
+        time.sleep(2)
+        views = {f"node{i}": c.get(i, "/b", serializable=True) for i in (1, 2, 3)}
+        revs = {f"node{i}": c.status(i)["header"]["revision"] for i in (1, 2, 3)}
+        save(dst, "txn-range.json", {"compacted_to": rev - 2, "txn_via": "node2", "range_revision": 3,
+                                     "etcdctl_txn": answer, "get_b_serializable": views,
+                                     "revision_per_member": revs})
+        c.stop_all()
+        for i in (1, 2, 3):
+            copy_member(c.data_dir(i), dst / f"node{i}")
+    (dst / "README.md").write_text(README_TXN)
+    return dst
+
+
 def t_rev(dst):
     return json.loads((dst / "truth" / "compaction.json").read_text())["compact_revision"]
 
@@ -322,7 +350,17 @@ but not bucket members, which still says "isLearner":true on every member.
 3.5.35 writes it (19563), and syncs it on start.
 """
 
-CASES = {"learner": case_learner, "zombie": case_zombie, "lease-auth": case_lease_auth, "compaction": case_compaction,
+README_TXN = """# detect-txn-range: a txn reading below the compaction (etcd 18667)
+
+Made by tests/tools/make-detector-fixtures.py txn-range on Debian's etcd
+3.4.23. 11 puts, `etcdctl compact` to the revision before the last two, then
+through node2 a txn whose success branch is `put /b` and `get /a/0 --rev=3`
+(3 < the compaction), then 3 more puts; members stopped, nothing edited.
+truth/txn-range.json: etcdctl's answer to the txn, `get /b` on each member
+(serializable: each member's own state) and each member's revision.
+"""
+
+CASES = {"txn-range": case_txn_range, "learner": case_learner, "zombie": case_zombie, "lease-auth": case_lease_auth, "compaction": case_compaction,
          "alarm": case_alarm}
 
 
