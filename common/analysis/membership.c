@@ -245,7 +245,13 @@ static kvf_status load_snap(msrc *s, kvf_verdicts *vs, kvf_err *err)
 	for (size_t k = n; k-- > 0;) {
 		kvf_snap_file sf;
 		kvf_err_clear(&e2);
-		if (kvf_snap_read(paths[k], &arena, &sf, &e2) != KVF_OK) {
+		bool ok = kvf_snap_read(paths[k], &arena, &sf, &e2) == KVF_OK;
+		if (ok && !sf.crc_ok) {
+			ok = false;
+			snprintf(e2.msg, sizeof(e2.msg), "CRC stored %08x, computed %08x", sf.crc_stored, sf.crc_computed);
+		}
+		if (!ok) {
+			/* a damaged .snap says nothing reliable about membership */
 			if (kvf_verdicts_rule_out(vs, "%s: .snap %s unreadable (%s); an older one is used",
 			                          s->v->label, paths[k], e2.msg))
 				st = nomem(err);
