@@ -5,7 +5,7 @@ what etcd itself answered (each fixture's truth/ and README.md; made by
 tests/tools/make-detector-fixtures.py), and on the healthy fixtures, which
 must produce none of these verdicts.
 
-usage: detectors.py KVF_DETECT DUMP_WAL FIXTURES_DIR
+usage: detectors.py KVF_DETECT DUMP_WAL FIXTURES_DIR [DUMP_DB]
 
 kvf-detect (tests/tools/kvf-detect.c) prints the verdicts as JSON: one path
 is the member alone (what dump-db gets), several a diff-db run.
@@ -245,8 +245,27 @@ def leftovers(tool, fx):
         check(any(e.get("file", "").endswith(t["snap_db"]) for e in v["evidence"]), "leftover: file not cited")
 
 
+def dump_db_status(dump_db, fx):
+    """dump-db status shows the member's verdicts (and only when it has some)."""
+    p = subprocess.run([dump_db, "status", "-o", "json", str(fx / "detect-zombie" / "node1")],
+                       capture_output=True, text=True, timeout=120)
+    d = json.loads(p.stdout) if p.stdout.strip() else {}
+    kinds_ = [v["kind"] for v in d.get("verdicts", [])]
+    check(p.returncode == 1 and kinds_ == ["zombie_member"],
+          f"dump-db status zombie: exit {p.returncode}, verdicts {kinds_}")
+    p = subprocess.run([dump_db, "status", str(fx / "evidence" / "leftovers" / "node2")],
+                       capture_output=True, text=True, timeout=120)
+    check(p.returncode == 0 and "[interrupted_defrag]" in p.stdout,
+          f"dump-db status defrag leftover: exit {p.returncode} (a warning is no finding)")
+    p = subprocess.run([dump_db, "status", "-o", "json", str(fx / "healthy" / "node1")],
+                       capture_output=True, text=True, timeout=120)
+    check(p.returncode == 0 and "verdicts" not in json.loads(p.stdout), "dump-db status healthy: verdicts shown")
+
+
 def main():
     tool, dump_wal, fx = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+    if len(sys.argv) > 4:
+        dump_db_status(sys.argv[4], fx)
     healthy(tool, fx)
     zombie(tool, fx)
     learner(tool, dump_wal, fx)
