@@ -606,12 +606,395 @@ def case_lost_writes(work):
     return f
 
 
+def case_snapshot_restore(work):
+    """etcd 3.5.35: `etcdctl snapshot save` from node1 after 20 puts; 20 more
+    writes; node3 stopped, its data dir replaced by `etcdctl snapshot
+    restore` of that older snapshot (node3's name, peer URL, the cluster's
+    --initial-cluster and token: the same member id), and etcd started on it
+    while node1/node2 run. node3 = the restored dir before etcd started on
+    it; node3-after-start = after; snapshots/node1.db = the snapshot."""
+    f = Fixture("snapshot-restore", work)
+    c = new_cluster(work, "3.5", snapshot_count=100)
+    with c:
+        f.truth["etcd_version"] = c.version
+        for n in range(20):
+            c.put(1 + n % 3, f"/snap/{n:02d}", f"before-{n}")
+        (f.root / "snapshots").mkdir()
+        snap = f.root / "snapshots" / "node1.db"
+        c.snapshot_save(1, snap)
+        snap_rev = c.status(1)["header"]["revision"]
+        f.event("etcdctl snapshot save from node1", revision=snap_rev, size=snap.stat().st_size)
+        for n in range(20):
+            c.put(1 + n % 2, f"/snap/{n:02d}", f"after-{n}")
+        c.delete(1, "/snap/19")
+        c.wait_converged()
+        ans = f.take_answers(c, "before-restore", revs=(snap_rev,))
+        m3 = c.member(3)
+        c.stop_member(3)
+        restored = work / "restored"
+        p = c.ctl(1, "snapshot", "restore", str(snap), "--name", m3.name, "--data-dir", str(restored),
+                  "--initial-cluster", c._initial_cluster(), "--initial-cluster-token", c.token,
+                  "--initial-advertise-peer-urls", m3.peer_url, check=False, timeout=60)
+        f.event("etcdctl snapshot restore into a new data dir for node3", exit_code=p.returncode,
+                output=(p.stderr + p.stdout).strip().splitlines()[-3:])
+        if p.returncode != 0:
+            raise ClusterError(f"snapshot restore failed: {p.stderr}")
+        shutil.rmtree(m3.data_dir)
+        cp_a(restored, m3.data_dir)
+        f.copy_dir(m3.data_dir, "node3")
+        outcome, code = wait_exit_or_ready(c, 3, timeout=40)
+        f.event(f"node3 started on the restored dir: {outcome}", exit_code=code, log=log_lines(c, 3, *FATAL))
+        f.truth["start_on_restored"] = {"outcome": outcome, "exit_code": code}
+        if outcome == "ready":
+            c.wait_converged(timeout=60)
+            f.take_answers(c, "after-start", revs=(snap_rev,))
+        stop_clean(c, f)
+        f.copy_logs(c)
+        for i in (1, 2):
+            f.copy_dir(c.data_dir(i), f"node{i}")
+            f.member(f"node{i}", etcd=ans[f"node{i}"])
+        f.copy_dir(c.data_dir(3), "node3-after-start")
+        f.member("node3", etcd=at_rev(ans["node1"], snap_rev) | {"member_id": ans["node3"]["member_id"]},
+                 note=f"restored from node1's snapshot at revision {snap_rev}; its etcd numbers are "
+                      f"node1's hashkv/keys at {snap_rev}")
+        f.member("node3-after-start", etcd=f.answers.get("after-start", {}).get("node3"))
+        f.affected("node3", "restored from an older `etcdctl snapshot restore` into a running cluster",
+                   snapshot_revision=snap_rev, cluster_revision=ans["node1"]["revision"],
+                   member_id=ans["node3"]["member_id"])
+        f.truth["expected"] = ("node3 is a restored snapshot: a new raft log (restore's own entries), "
+                               "its keys those of revision %d; behind, not diverged" % snap_rev)
+    return f
+
+
+def bolt_leaves(path, bucket=b"key"):
+    """Leaf page ids of a bbolt bucket, walked from the meta with the higher
+    txid (bbolt's layout: 16-byte page header; meta; branch/leaf elements),
+    to choose a real page to damage."""
+    data = Path(path).read_bytes()
+    import struct
+    psz = struct.unpack_from("<I", data, 16 + 8)[0]
+    metas = []
+    for pg in (0, 1):
+        o = pg * psz + 16
+        magic, ver, ps, fl, root, seq, free, pgid, txid = struct.unpack_from("<IIIIQQQQQ", data, o)
+        metas.append((txid, root))
+    root = max(metas)[1]
+
+    def elems(pg):
+        o = pg * psz
+        _, flags, count, _ = struct.unpack_from("<QHHI", data, o)
+        return flags, count, o + 16
+
+    def walk(pg, leaves):
+        flags, count, eo = elems(pg)
+        if flags & 0x01:  # branch: pos u32, ksize u32, pgid u64
+            for k in range(count):
+                pos, ksz, child = struct.unpack_from("<IIQ", data, eo + 16 * k)
+                walk(child, leaves)
+        elif flags & 0x02:
+            leaves.append(pg)
+        return leaves
+
+    for leaf in walk(root, []):
+        flags, count, eo = elems(leaf)
+        for k in range(count):
+            fl, pos, ksz, vsz = struct.unpack_from("<IIII", data, eo + 16 * k)
+            key = data[eo + 16 * k + pos: eo + 16 * k + pos + ksz]
+            if fl & 0x01 and key == bucket:
+                v = eo + 16 * k + pos + ksz
+                broot = struct.unpack_from("<Q", data, v)[0]
+                return psz, walk(broot, []) if broot else []
+    return psz, []
+
+
+def case_damaged_page(work):
+    """etcd 3.5.35: 80 puts of 200-byte values (the key bucket spans several
+    leaf pages); stopped cleanly; then in node2's db one leaf page of the key
+    bucket (the middle one, found by walking the bucket from the newest meta)
+    damaged: 32 bytes at its element headers (offset 16..48 in the page)
+    XORed with 0xff, the same in the fixture and in the live dir. etcd is
+    then started on all three and what node2 does is recorded."""
+    f = Fixture("damaged-page", work)
+    c = new_cluster(work, "3.5", snapshot_count=200)
+    with c:
+        f.truth["etcd_version"] = c.version
+        gw = Gateway(c, 1)
+        for n in range(80):
+            gw.put(f"/page/{n:03d}", f"{n:03d}-" + "v" * 200)
+        gw.close()
+        c.wait_converged()
+        time.sleep(1)
+        ans = f.take_answers(c, "before-damage")
+        stop_clean(c, f)
+        for i in (1, 2, 3):
+            f.copy_dir(c.data_dir(i), f"node{i}")
+        db = f.root / "node2" / "member" / "snap" / "db"
+        psz, leaves = bolt_leaves(db)
+        if len(leaves) < 2:
+            raise ClusterError(f"key bucket has {len(leaves)} leaf pages; need more data")
+        page = leaves[len(leaves) // 2]
+        off = page * psz + 16
+        with open(db, "r+b") as fh:
+            fh.seek(off)
+            old = fh.read(32)
+            new = bytes(b ^ 0xFF for b in old)
+            fh.seek(off)
+            fh.write(new)
+        with open(c.data_dir(2) / "member" / "snap" / "db", "r+b") as fh:
+            fh.seek(off)
+            fh.write(new)
+        f.truth["planted"] = True
+        f.truth["damage"] = {"member": "node2", "file": "node2/member/snap/db", "page": page,
+                             "page_size": psz, "offset": off, "length": 32, "xor": "0xff",
+                             "before_hex": old.hex(), "after_hex": new.hex(),
+                             "key_bucket_leaves": leaves}
+        f.event("node2's db: 32 bytes of a key-bucket leaf page XORed (planted: bit rot cannot be "
+                "triggered through etcd)", page=page, offset=off)
+        for i in (1, 3):
+            c._spawn(c.member(i), "existing")
+        outcome, code = wait_exit_or_ready(c, 2, timeout=40)
+        f.event(f"etcd started on the damaged node2: {outcome}", exit_code=code, log=log_lines(c, 2, *FATAL))
+        f.truth["start_on_damaged"] = {"outcome": outcome, "exit_code": code}
+        if outcome == "ready":
+            try:
+                f.take_answers(c, "after-damage")
+            except (ClusterError, CtlError) as e:
+                f.event("answers after the damage failed", error=str(e)[:300])
+        c.stop_all()
+        f.copy_logs(c)
+        for i in (1, 3):
+            f.member(f"node{i}", etcd=ans[f"node{i}"])
+        f.member("node2", etcd=ans["node2"], damaged=True,
+                 expect={"dump_db_status": [0, 1], "dump_db_check": 1, "dump_wal_verify": 0},
+                 note="etcd's numbers are from before the damage")
+        f.affected("node2", "one leaf page of the key bucket damaged (planted)", page=page, offset=off)
+        f.truth["expected"] = "page corruption on node2 (restore it from a peer); node1/node3 agree"
+    return f
+
+
+def case_txn_compacted_range(work):
+    """etcd 3.5.35 (etcd 18667): puts, a compaction at C, then through
+    node2's gateway a txn with no compare whose success is a Range of /t/a at
+    revision C-1 (below the compaction) and a put of /t/txn. node2, which
+    serves the request, keeps the Range, fails it (compacted) and applies
+    nothing; node1/node3 strip the Range (removeNeedlessRangeReqs) and apply
+    the put. Then 10 more puts."""
+    f = Fixture("txn-compacted-range", work)
+    c = new_cluster(work, "3.5", snapshot_count=200)
+    with c:
+        f.truth["etcd_version"] = c.version
+        for n in range(10):
+            c.put(1 + n % 3, "/t/a", f"a{n}")
+            c.put(1 + n % 3, f"/t/k{n}", f"k{n}")
+        comp = int(c.put(1, "/t/a", "last")["header"]["revision"])
+        c.ctl(1, "compaction", str(comp))
+        st0 = c.wait_converged()
+        before_index = st0[1]["raftIndex"]
+        gw = Gateway(c, 2)
+        body = {"success": [{"request_range": {"key": b64("/t/a"), "revision": str(comp - 1)}},
+                            {"request_put": {"key": b64("/t/txn"), "value": b64("applied?")}}]}
+        try:
+            resp = gw.post("/v3/kv/txn", body)
+        except ClusterError as e:
+            resp = {"error": str(e)[:400]}
+        gw.close()
+        st1 = c.wait_converged()
+        revs = {f"node{i}": s["header"]["revision"] for i, s in st1.items()}
+        f.event("txn via node2: range /t/a at revision below the compaction + put /t/txn",
+                compaction=comp, range_revision=comp - 1, response=resp,
+                raft_index_before=before_index, raft_index_after=st1[1]["raftIndex"], revisions=revs)
+        txn_index = st1[1]["raftIndex"] if st1[1]["raftIndex"] == before_index + 1 else None
+        for n in range(10):
+            c.put(1 + n % 2, f"/t/after{n}", f"x{n}")
+        c.wait_converged()
+        ans = f.take_answers(c, "final", revs=(comp + 1,))
+        stop_clean(c, f)
+        f.copy_logs(c)
+        for i in (1, 2, 3):
+            f.copy_dir(c.data_dir(i), f"node{i}")
+            f.member(f"node{i}", etcd=ans[f"node{i}"])
+        f.truth["compaction_revision"] = comp
+        f.truth["txn_response_via_node2"] = resp
+        f.affected("node2", "the serving member failed a txn whose Range revision was compacted; the "
+                   "others applied its put (etcd 18667)", first_affected_wal_index=txn_index,
+                   revision_shift=ans["node1"]["revision"] - ans["node2"]["revision"])
+        f.truth["expected"] = ("node2 lacks the txn's put (shift down by 1 from that entry); node1/node3 "
+                               "have it; the WAL txn has request_range revision %d < compaction %d"
+                               % (comp - 1, comp))
+    return f
+
+
+def wait_for_name(d, prefix, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            for e in os.scandir(d):
+                if e.name.startswith(prefix):
+                    return Path(e.path)
+        except FileNotFoundError:
+            pass
+        time.sleep(0.0005)
+    return None
+
+
+def case_defrag_killed(work):
+    """etcd 3.5.35: 1200 values of 8 KiB, every other one deleted, then
+    `etcdctl defrag` on node2 and node2 SIGKILLed (by PID) once
+    member/snap/db.tmp* has grown past 64 KiB (polled every 0.5 ms): an
+    online defragmentation interrupted midway. node2 = its dir right after the kill; then node2 is
+    restarted and the outcome recorded; node1/node3 final."""
+    f = Fixture("defrag-killed", work)
+    c = new_cluster(work, "3.5", snapshot_count=5000, extra_args=["--quota-backend-bytes", str(64 << 20)])
+    with c:
+        f.truth["etcd_version"] = c.version
+        gw = Gateway(c, 1)
+        big = "y" * 8192
+        for n in range(1200):
+            gw.put(f"/big/{n:04d}", big + str(n))
+        for n in range(0, 1200, 2):
+            gw.post("/v3/kv/deleterange", {"key": b64(f"/big/{n:04d}")})
+        gw.close()
+        c.wait_converged()
+        time.sleep(1)
+        ans = f.take_answers(c, "before-defrag")
+        snapdir = c.data_dir(2) / "member" / "snap"
+        tmp = None
+        for attempt in range(1, 6):
+            d = subprocess.Popen([c.etcdctl, "--endpoints", c.member(2).endpoint, "defrag",
+                                  "--command-timeout=60s"], env=c._env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            tmp = wait_for_name(snapdir, "db.tmp", 30)
+            # midway: once the copy has written past bbolt's first pages
+            deadline = time.monotonic() + 10
+            while tmp is not None and time.monotonic() < deadline:
+                try:
+                    if tmp.stat().st_size > 64 * 1024:
+                        break
+                except FileNotFoundError:
+                    break
+                time.sleep(0.0005)
+            code = c.kill_member(2)
+            out, err = d.communicate(timeout=60)
+            left = [n for n in os.listdir(snapdir) if n.startswith("db.tmp")]
+            f.event(f"defrag attempt {attempt}: SIGKILL node2 when db.tmp appeared", exit_code=code,
+                    seen=tmp.name if tmp else None, left=left, etcdctl=(err or out).decode()[-200:])
+            if left:
+                tmp = snapdir / left[0]
+                break
+            tmp = None
+            c.restart_member(2, timeout=60)
+        if tmp is None:
+            raise ClusterError("no db.tmp left by a killed defrag in 5 attempts")
+        f.copy_dir(c.data_dir(2), "node2")
+        f.truth["db_tmp"] = {"name": tmp.name, "size": tmp.stat().st_size, "attempts": attempt,
+                             "db_size": (snapdir / "db").stat().st_size}
+        outcome, code = wait_exit_or_ready(c, 2, timeout=60)
+        f.event(f"node2 restarted after the killed defrag: {outcome}", exit_code=code,
+                left=[n for n in os.listdir(snapdir) if n.startswith("db.tmp")])
+        f.truth["restart_after_kill"] = {"outcome": outcome, "exit_code": code}
+        if outcome == "ready":
+            c.wait_converged(timeout=60)
+            f.take_answers(c, "after-restart")
+        stop_clean(c, f)
+        f.copy_logs(c)
+        for i in (1, 3):
+            f.copy_dir(c.data_dir(i), f"node{i}")
+            f.member(f"node{i}", etcd=ans[f"node{i}"])
+        f.member("node2", etcd=ans["node2"], note="node2 right after the SIGKILL during defrag; etcd's "
+                 "numbers are from just before the defrag (no writes since)")
+        f.affected("node2", "online defrag killed midway: member/snap/" + tmp.name + " left over")
+        f.truth["expected"] = "an interrupted defrag on node2 (db.tmp*); no divergence (3.5.6+)"
+    return f
+
+
+def _learner(work, version, name):
+    f = Fixture(name, work)
+    f.truth["cause"] = "learner-promotion"
+    c = new_cluster(work, version, snapshot_count=200)
+    with c:
+        f.truth["etcd_version"] = c.version
+        for n in range(15):
+            c.put(1 + n % 3, f"/l/{n:02d}", f"v{n}")
+        i = c.add_learner(1, timeout=120)
+        lid = f"{c.member(i).id:016x}"
+        f.event(f"learner node{i} added and started", id=lid)
+        for n in range(15, 25):
+            c.put(1 + n % 3, f"/l/{n:02d}", f"v{n}")
+        c.promote(i)
+        f.event(f"node{i} promoted")
+        for n in range(25, 35):
+            c.put(1 + n % 4, f"/l/{n:02d}", f"v{n}")
+        c.wait_converged(timeout=60)
+        ans = f.take_answers(c, "final")
+        stop_clean(c, f)
+        f.copy_logs(c)
+        for m in c.members:
+            f.copy_dir(m.data_dir, m.name)
+            f.member(m.name, etcd=ans[m.name], db=dump_db_json("status", f.root / m.name))
+        f.truth["learner"] = {"member": f"node{i}", "id": lid}
+        f.affected(f"node{i}", "added as a learner and promoted", id=lid)
+        f.truth["expected"] = ("consistent; etcd 3.5.1-3.5.19 (#19557) may leave isLearner:true in the "
+                               "members bucket while confState counts it a voter")
+    return f
+
+
+def case_learner_promotion(work):
+    """etcd 3.5.2 (in the range of etcd 19557: promotion not persisted to the
+    members bucket): 3 members, 15 puts, node4 added as a learner, 10 puts,
+    promoted (member promote via the leader), 10 puts through all four;
+    etcd's answers; the four data dirs after a clean stop."""
+    return _learner(work, "3.5.2", "learner-promotion")
+
+
+def case_learner_promotion_35(work):
+    """The same as learner-promotion on etcd 3.5.35 (19557 fixed in 3.5.20)."""
+    return _learner(work, "3.5", "learner-promotion-3.5.35")
+
+
+def case_two_clusters(work):
+    """etcd 3.5.35: two separate 3-member clusters A and B (other tokens,
+    the same member names node1..3 and the same keys with other values),
+    both stopped cleanly; a-node1-again = a cp -a of a-node1 after the stop
+    (the same member given twice)."""
+    f = Fixture("two-clusters", work)
+    f.truth["cause"] = "identity"
+    for tag in ("a", "b"):
+        c = new_cluster(work, "3.5", snapshot_count=200)
+        with c:
+            f.truth["etcd_version"] = c.version
+            for n in range(12):
+                c.put(1 + n % 3, f"/same/{n:02d}", f"{tag}-{n}")
+            c.wait_converged()
+            ans = f.take_answers(c, f"cluster-{tag}")
+            stop_clean(c, f)
+            for m in c.members:
+                shutil.copy(m.log_path, f.root / "logs" / f"{tag}-{m.name}.log")
+                f.copy_dir(m.data_dir, f"{tag}-{m.name}")
+                f.member(f"{tag}-{m.name}", etcd=ans[m.name], cluster=tag)
+            f.truth[f"cluster_{tag}"] = {"cluster_id": ans["node1"]["cluster_id"], "token": c.token,
+                                         "members": {k: v["member_id"] for k, v in ans.items()}}
+    cp_a(f.root / "a-node1", f.root / "a-node1-again")
+    f.member("a-node1-again", etcd=f.truth["members"]["a-node1"]["etcd"], cluster="a", copy_of="a-node1")
+    f.affected("b-node1", "a member of another cluster (B) among A's")
+    f.affected("a-node1-again", "the same member (a-node1) given twice")
+    f.truth["expected"] = ("refuse: a-* and b-* are two clusters (cluster ids differ); a-node1-again is "
+                           "a-node1 again")
+    return f
+
+
 CASES = {
     "stale-copy": case_stale_copy,
     "stale-copy-3.4": case_stale_copy_34,
     "lag-copies": case_lag_copies,
     "killed-under-load": case_killed_under_load,
     "lost-writes": case_lost_writes,
+    "snapshot-restore": case_snapshot_restore,
+    "damaged-page": case_damaged_page,
+    "txn-compacted-range": case_txn_compacted_range,
+    "defrag-killed": case_defrag_killed,
+    "learner-promotion": case_learner_promotion,
+    "learner-promotion-3.5.35": case_learner_promotion_35,
+    "two-clusters": case_two_clusters,
 }
 
 
