@@ -701,44 +701,76 @@ static kvf_status check_across(msrc *s, size_t n, size_t from, kvf_verdicts *vs,
 	for (size_t i = 0; i < n; i++)
 		if (s[i].wal.present && (!w || s[i].wal.last_index > w->last_index))
 			w = &s[i].wal;
-	for (size_t i = 0; i < n; i++)
+	bool other_cluster = false;
+	for (size_t i = 0; i < n; i++) {
+		/* the records i has that a member j of the same cluster lacks, with
+		 * no conf change for them between their consistent_indexes */
+		idset extra = { 0 };   /* off: the j that lacks it */
 		for (size_t k = 0; k < s[i].bucket.n; k++) {
 			uint64_t id = s[i].bucket.id[k];
 			for (size_t j = 0; j < n; j++) {
 				if (j == i || idset_find(&s[j].bucket, id) >= 0)
 					continue;
+				/* members of two clusters (WAL metadata) share no membership:
+				 * telling them apart is the cluster identity check's job */
+				if (s[i].wal.cluster_id && s[j].wal.cluster_id && s[i].wal.cluster_id != s[j].wal.cluster_id) {
+					other_cluster = true;
+					continue;
+				}
 				if (flagged(vs, from, (int)s[i].v->index, id) || flagged(vs, from, (int)s[j].v->index, id))
 					continue;
-				/* lag: a conf change for id above the lower consistent_index */
 				uint64_t lo = s[i].ci < s[j].ci ? s[i].ci : s[j].ci;
 				bool lag = false;
 				for (size_t c = 0; w && c < w->n_conf; c++)
 					lag |= w->conf[c].node_id == id && w->conf[c].index > lo;
 				if (lag)
 					continue;
-				/* i lists a member j does not: if raft (j's view) removed it, i's
-				 * record is the zombie; otherwise j lost one */
-				bool j_removed = idset_find(&s[j].removed, id) >= 0;
-				kvf_verdict *vd = kvf_verdict_add(
-					vs, KVF_VERDICT_ZOMBIE_MEMBER, true, (int)s[i].v->index,
-					"listed members disagree: %s has member %" PRIx64 " in bucket members, %s does not%s",
-					s[i].v->label, id, s[j].v->label, j_removed ? " (it has it in members_removed)" : "");
-				if (!vd)
+				if (!idset_put(&extra, id, false, j)) {
+					idset_free(&extra);
 					return nomem(err);
-				vd->versions = ZOMBIE_VERSIONS;
-				recovery_zombie(vd, &s[i], id);
-				kvf_status st = ev_bucket(vd, &s[i], id, "");
-				if (!st)
-					st = kvf_verdict_evidence(vd, s[j].v->index, s[j].v->db_path, KVF_NO_OFFSET, 0,
-					                          "%s's bucket members does not have %" PRIx64
-					                          " (consistent_index %" PRIu64 " vs %" PRIu64 ", no conf change "
-					                          "for it between them)",
-					                          s[j].v->label, id, s[j].ci, s[i].ci);
-				if (st)
-					return st;
-				break;   /* one verdict per (member, id) */
+				}
+				break;
 			}
 		}
+		if (!extra.n)
+			continue;
+		char ids[200] = "";
+		for (size_t k = 0; k < extra.n; k++) {
+			size_t l = strlen(ids);
+			if (l + 20 < sizeof(ids))
+				snprintf(ids + l, sizeof(ids) - l, "%s%" PRIx64, k ? ", " : "", extra.id[k]);
+		}
+		kvf_verdict *vd = kvf_verdict_add(vs, KVF_VERDICT_ZOMBIE_MEMBER, true, (int)s[i].v->index,
+		                                  "listed members disagree: %s has %zu member record%s in bucket members "
+		                                  "that %s does not: %s",
+		                                  s[i].v->label, extra.n, extra.n == 1 ? "" : "s",
+		                                  s[extra.off[0]].v->label, ids);
+		if (!vd) {
+			idset_free(&extra);
+			return nomem(err);
+		}
+		vd->versions = ZOMBIE_VERSIONS;
+		recovery_zombie(vd, &s[i], extra.n == 1 ? extra.id[0] : 0);
+		kvf_status st = KVF_OK;
+		for (size_t k = 0; k < extra.n && k < 8 && !st; k++) {
+			const msrc *sj = &s[extra.off[k]];
+			st = ev_bucket(vd, &s[i], extra.id[k], "");
+			if (!st)
+				st = kvf_verdict_evidence(vd, sj->v->index, sj->v->db_path, KVF_NO_OFFSET, 0,
+				                          "%s's bucket members does not have %" PRIx64 "%s (consistent_index %"
+				                          PRIu64 " vs %" PRIu64 ", no conf change for it between them)",
+				                          sj->v->label, extra.id[k],
+				                          idset_find(&sj->removed, extra.id[k]) >= 0 ? "; its members_removed does"
+				                                                                     : "",
+				                          sj->ci, s[i].ci);
+		}
+		idset_free(&extra);
+		if (st)
+			return st;
+	}
+	if (other_cluster && kvf_verdicts_rule_out(vs, "membership: members of different clusters (WAL cluster ids) "
+	                                               "were not compared with each other"))
+		return nomem(err);
 	return KVF_OK;
 }
 

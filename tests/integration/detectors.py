@@ -262,6 +262,38 @@ def dump_db_status(dump_db, fx):
     check(p.returncode == 0 and "verdicts" not in json.loads(p.stdout), "dump-db status healthy: verdicts shown")
 
 
+def cause_fixtures(tool, fx):
+    """Helper fixtures' independent reproductions (tests/live/make_cause_fixtures.py,
+    truth.json): the ones that are ours name the member and entry etcd's
+    answers name; the others get none of our verdicts."""
+    t = json.loads((fx / "cause-txn-compacted-range" / "truth.json").read_text())
+    a = t["affected"][0]
+    d = detect(tool, *sorted((fx / "cause-txn-compacted-range").glob("node*")))
+    check([(v["kind"], v.get("member_name"), v.get("first_divergent_index"), v["divergence"]) for v in d["mine"]]
+          == [("txn_compacted_range", a["member"], a["first_affected_wal_index"], True)],
+          f"cause-txn-compacted-range ({t['etcd_version']}): {[(v['kind'], v.get('member_name')) for v in d['mine']]}"
+          f", want {a['member']} at {a['first_affected_wal_index']}")
+    t = json.loads((fx / "cause-learner-promotion" / "truth.json").read_text())
+    nodes = sorted((fx / "cause-learner-promotion").glob("node*"))
+    d = detect(tool, *nodes)
+    check(kinds(d) == ["promotion_lost"] * len(nodes) and all(t["learner"]["id"] in v["headline"] for v in d["mine"]),
+          f"cause-learner-promotion ({t['etcd_version']}): {[v['headline'] for v in d['mine']]}")
+    d = detect(tool, *sorted((fx / "cause-learner-promotion-3.5.35").glob("node*")))
+    check(not d["mine"], f"cause-learner-promotion-3.5.35: {kinds(d)}")
+    t = json.loads((fx / "cause-defrag-killed" / "truth.json").read_text())
+    d = detect(tool, *sorted((fx / "cause-defrag-killed").glob("node*")))
+    check([(v["kind"], v.get("member_name"), v["divergence"]) for v in d["mine"]] ==
+          [("interrupted_defrag", t["affected"][0]["member"], False)] and
+          t["db_tmp"]["name"] in d["mine"][0]["headline"], f"cause-defrag-killed: {[v['headline'] for v in d['mine']]}")
+    for name in ("cause-snapshot-restore", "cause-damaged-page"):
+        d = detect(tool, *sorted((fx / name).glob("node*")))
+        check(not d["mine"], f"{name}: {[v['headline'] for v in d['mine']]}")
+    tc = fx / "cause-two-clusters"
+    d = detect(tool, tc / "a-node1", tc / "a-node2", tc / "b-node1")
+    check(not d["mine"] and any("different clusters" in r for r in d["ruled_out"]),
+          f"cause-two-clusters: {[v['headline'] for v in d['mine']]} (two clusters share no membership)")
+
+
 def main():
     tool, dump_wal, fx = sys.argv[1], sys.argv[2], Path(sys.argv[3])
     if len(sys.argv) > 4:
@@ -274,6 +306,7 @@ def main():
     compaction(tool, fx)
     alarm(tool, fx)
     leftovers(tool, fx)
+    cause_fixtures(tool, fx)
     for f in failures:
         print("FAIL:", f)
     print(f"detectors: {len(failures)} failures")
