@@ -179,7 +179,7 @@ static kvf_status build_index(kvf_backend *b, const options *o, const uint8_t *p
 
 /* The membership cross-check and the known-bug detectors on this member
  * alone (analysis/detectors.h), with its WAL and member/snap when PATH is a
- * data dir. A verdict that is divergence counts as a finding (exit 1). */
+ * data dir. */
 static kvf_status status_verdicts(kvf_backend *b, const kvf_db_status *st, const kvf_db_location *loc,
                                   kvf_verdicts *vs, kvf_err *err)
 {
@@ -218,8 +218,9 @@ static kvf_status cmd_status(kvf_backend *b, const options *o, const kvf_db_loca
 		kvf_db_status_free(&st);
 		return s;
 	}
-	*clean = !(st.snapshot.is_snapshot && !st.snapshot.digest_ok) && st.info->n_meta_refs == 0 &&
-	         !kvf_verdicts_divergent(&vs);
+	/* the verdicts are reported, not judged: status exits 1 for damage only
+	 * (dump-db verify is the command whose exit follows the verdicts) */
+	*clean = !(st.snapshot.is_snapshot && !st.snapshot.digest_ok) && st.info->n_meta_refs == 0;
 	kvf_arena arena;
 	kvf_arena_init(&arena);
 	const char *label = "this member";

@@ -66,23 +66,14 @@ typedef struct bsrc {
 	char *snap_path;
 } bsrc;
 
-static kvf_status load(const kvf_member_view *v, bsrc *s, kvf_verdicts *vs, kvf_err *err)
+/* need_wal: false when the caller showed this member's WAL is not the
+ * longest and its .snap names answer the stale-db question: the detectors
+ * then read nothing from it (diff-db already read every WAL once). */
+static kvf_status load(const kvf_member_view *v, bool need_wal, bsrc *s, kvf_verdicts *vs, kvf_err *err)
 {
 	memset(s, 0, sizeof(*s));
 	s->v = v;
 	s->is_37 = v->st->schema.version >= KVF_ETCD_VERSION(3, 7, 0);
-	if (v->wal_dir) {
-		kvf_err e2;
-		kvf_err_clear(&e2);
-		if (kvf_wal_facts_read(v->wal_dir, v->st->state.consistent_index, &s->wal, &e2) != KVF_OK) {
-			kvf_wal_facts_free(&s->wal);
-			if (e2.code == KVF_E_NOMEM)
-				return nomem(err);
-			if (kvf_verdicts_rule_out(vs, "%s: WAL %s unreadable for the known-bug detectors (%s)", v->label,
-			                          v->wal_dir, e2.msg))
-				return nomem(err);
-		}
-	}
 	if (v->snap_dir) {
 		char **paths = NULL;
 		size_t n = 0;
@@ -102,6 +93,23 @@ static kvf_status load(const kvf_member_view *v, bsrc *s, kvf_verdicts *vs, kvf_
 				}
 			}
 		kvf_snap_list_free(paths, n);
+	}
+	const kvf_etcd_state *es = &v->st->state;
+	if (!v->snap_dir || !v->member_id || (es->has_consistent_index && es->consistent_index < s->snap_index))
+		need_wal = true;
+	if (v->wal_dir && need_wal) {
+		kvf_err e2;
+		kvf_err_clear(&e2);
+		if (kvf_wal_facts_read(v->wal_dir, es->consistent_index, &s->wal, &e2) != KVF_OK) {
+			kvf_wal_facts_free(&s->wal);
+			if (e2.code == KVF_E_NOMEM)
+				return nomem(err);
+			if (kvf_verdicts_rule_out(vs, "%s: WAL %s unreadable for the known-bug detectors (%s)", v->label,
+			                          v->wal_dir, e2.msg))
+				return nomem(err);
+		}
+	} else if (v->wal_dir) {
+		s->wal.node_id = v->member_id;   /* all taker() needs from it */
 	}
 	return KVF_OK;
 }
@@ -556,8 +564,16 @@ kvf_status kvf_known_bugs_check(const kvf_member_view *m, size_t n, const kvf_bu
 	if (!s)
 		return nomem(err);
 	kvf_status st = KVF_OK;
+	/* the longest WAL (by what the caller knows of them) is read in full */
+	size_t longest_i = 0;
+	bool known = n > 1;
+	for (size_t i = 0; i < n; i++) {
+		known &= !m[i].wal_dir || m[i].wal_last_index != 0;
+		if (m[i].wal_last_index > m[longest_i].wal_last_index)
+			longest_i = i;
+	}
 	for (size_t i = 0; i < n && !st; i++)
-		st = load(&m[i], &s[i], vs, err);
+		st = load(&m[i], !known || i == longest_i, &s[i], vs, err);
 	if (!st)
 		st = txn_compacted_range(s, n, ctx, vs, err);
 	if (!st)

@@ -826,6 +826,8 @@ kvf_status kvf_diff_views(kvf_diff *d, kvf_member_view **views, kvf_datadir **dd
 		v->be = nd->be;
 		v->st = &nd->st;
 		v->wal_dir = nd->wal_dir;
+		v->member_id = nd->has_metadata ? nd->member_id : 0;
+		v->wal_last_index = nd->have_wal ? nd->wal_last_index : 0;
 		kvf_path_kind kind;
 		kvf_err e2;
 		kvf_err_clear(&e2);

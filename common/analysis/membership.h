@@ -41,6 +41,9 @@ typedef struct kvf_member_view {
 	const char *snap_dir;      /* member/snap, for the .snap files; NULL: not a data dir */
 	const kvf_leftover *leftovers;
 	size_t n_leftovers;
+	/* what a caller already read from the WAL (diff-db's summary pass), 0
+	 * when unknown: lets the detectors skip WALs they need nothing else from */
+	uint64_t member_id, wal_last_index;
 } kvf_member_view;
 
 /* Check n members (n may be 1: no cross-member part) and append a verdict
