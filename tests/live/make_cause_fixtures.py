@@ -475,8 +475,18 @@ def case_killed_under_load(work):
     the cluster converges and etcd's answers say whether anything diverged.
     node3-killed = node3's data dir right after the last kill (before its
     restart); node1..3 = the final dirs after a clean stop."""
-    f = Fixture("killed-under-load", work)
-    c = new_cluster(work, "3.5", snapshot_count=500)
+    return _killed(work, "3.5", "killed-under-load")
+
+
+def case_killed_under_load_34(work):
+    """The same as killed-under-load on Debian's etcd 3.4.23."""
+    return _killed(work, "3.4", "killed-under-load-3.4")
+
+
+def _killed(work, version, name):
+    f = Fixture(name, work)
+    f.truth["cause"] = "killed-under-load"
+    c = new_cluster(work, version, snapshot_count=500)
     with c:
         f.truth["etcd_version"] = c.version
 
@@ -779,8 +789,23 @@ def case_txn_compacted_range(work):
     serves the request, keeps the Range, fails it (compacted) and applies
     nothing; node1/node3 strip the Range (removeNeedlessRangeReqs) and apply
     the put. Then 10 more puts."""
-    f = Fixture("txn-compacted-range", work)
-    c = new_cluster(work, "3.5", snapshot_count=200)
+    return _txn_compacted(work, "3.5", "txn-compacted-range")
+
+
+def case_txn_compacted_range_34(work):
+    """The same as txn-compacted-range on Debian's etcd 3.4.23."""
+    return _txn_compacted(work, "3.4", "txn-compacted-range-3.4")
+
+
+def case_txn_compacted_range_36(work):
+    """The same as txn-compacted-range on etcd 3.6.16 (fixed only in 3.7.0)."""
+    return _txn_compacted(work, "3.6", "txn-compacted-range-3.6")
+
+
+def _txn_compacted(work, version, name):
+    f = Fixture(name, work)
+    f.truth["cause"] = "txn-compacted-range"
+    c = new_cluster(work, version, snapshot_count=200)
     with c:
         f.truth["etcd_version"] = c.version
         for n in range(10):
@@ -982,15 +1007,75 @@ def case_two_clusters(work):
     return f
 
 
+def case_db_older_than_snap(work):
+    """etcd 3.5.35, --snapshot-count 20: 10 puts; after a pause (the backend
+    committed) node3's member/snap/db alone copied; 60 more puts, so node3
+    writes .snap files past that db; node3 stopped and its db replaced by
+    the older copy (WAL and .snap files kept): a db older than the member's
+    newest raft snapshot. etcd started on it; the outcome recorded."""
+    f = Fixture("db-older-than-snap", work)
+    c = new_cluster(work, "3.5", snapshot_count=20)
+    with c:
+        f.truth["etcd_version"] = c.version
+        for n in range(10):
+            c.put(1 + n % 3, f"/old/{n:02d}", f"v{n}")
+        c.wait_converged()
+        time.sleep(1.5)
+        st = c.status(3)
+        db3 = c.data_dir(3) / "member" / "snap" / "db"
+        cp_a(db3, work / "old-db")
+        old_rev, old_index = st["header"]["revision"], st["raftAppliedIndex"]
+        f.event("cp -a of node3's member/snap/db alone", revision=old_rev, applied=old_index)
+        for n in range(60):
+            c.put(1 + n % 3, f"/old/{n % 30:02d}", f"w{n}")
+        c.wait_converged()
+        ans = f.take_answers(c, "final", revs=(old_rev,))
+        c.stop_member(3)
+        snaps = sorted(p.name for p in (c.data_dir(3) / "member" / "snap").glob("*.snap"))
+        f.event("node3 stopped; its db replaced by the older copy", snap_files=snaps)
+        os.remove(db3)
+        cp_a(work / "old-db", db3)
+        f.copy_dir(c.data_dir(3), "node3")
+        outcome, code = wait_exit_or_ready(c, 3, timeout=40)
+        f.event(f"node3 started with the older db: {outcome}", exit_code=code, log=log_lines(c, 3, *FATAL))
+        f.truth["start_with_old_db"] = {"outcome": outcome, "exit_code": code}
+        if outcome == "ready":
+            c.wait_converged(timeout=60)
+            f.take_answers(c, "after-start", revs=(old_rev,))
+        stop_clean(c, f)
+        f.copy_logs(c)
+        for i in (1, 2):
+            f.copy_dir(c.data_dir(i), f"node{i}")
+            f.member(f"node{i}", etcd=ans[f"node{i}"])
+        f.copy_dir(c.data_dir(3), "node3-after-start")
+        f.member("node3", etcd=at_rev(ans["node3"], old_rev), snap_files=snaps,
+                 db_copied_at={"revision": old_rev, "raft_applied_index": old_index},
+                 note="node3's WAL and .snap files are its own (newest: %s); its db is the older copy "
+                      "(revision %d): etcd numbers = node3's hashkv at %d" % (snaps[-1] if snaps else None,
+                                                                             old_rev, old_rev))
+        f.member("node3-after-start", etcd=f.answers.get("after-start", {}).get("node3"))
+        newest = int(snaps[-1].split("-")[1].split(".")[0], 16) if snaps else None
+        f.affected("node3", "db older than the member's newest raft snapshot", db_applied_index=old_index,
+                   newest_snap_index=newest, first_affected_wal_index=old_index + 1)
+        f.truth["expected"] = ("node3's db (consistent_index ~%d) predates its newest .snap (index %s): "
+                               "etcd will not start it; the entries in between are not in the db"
+                               % (old_index, newest))
+    return f
+
+
 CASES = {
     "stale-copy": case_stale_copy,
     "stale-copy-3.4": case_stale_copy_34,
     "lag-copies": case_lag_copies,
     "killed-under-load": case_killed_under_load,
+    "killed-under-load-3.4": case_killed_under_load_34,
     "lost-writes": case_lost_writes,
     "snapshot-restore": case_snapshot_restore,
     "damaged-page": case_damaged_page,
     "txn-compacted-range": case_txn_compacted_range,
+    "txn-compacted-range-3.4": case_txn_compacted_range_34,
+    "txn-compacted-range-3.6": case_txn_compacted_range_36,
+    "db-older-than-snap": case_db_older_than_snap,
     "defrag-killed": case_defrag_killed,
     "learner-promotion": case_learner_promotion,
     "learner-promotion-3.5.35": case_learner_promotion_35,
