@@ -410,9 +410,10 @@ static kvf_status stale_db(const bsrc *s, kvf_verdicts *vs, kvf_err *err)
 		have_newer_snapdb |= s->v->leftovers[i].kind == KVF_LEFTOVER_SNAP_DB && s->v->leftovers[i].snap_index >= snap;
 	snprintf(vd->recovery, sizeof(vd->recovery),
 	         "The db lacks the entries from %" PRIu64 " to %" PRIu64 ", which the raft snapshot covers and the WAL "
-	         "no longer replays. etcd 3.6+/3.7 refuse to start it (\"database file (index %" PRIu64 ") does not "
-	         "match with snapshot (index %" PRIu64 ")\"); older releases start and serve the old data. %s",
-	         ci + 1, snap, ci, snap,
+	         "no longer replays. etcd will not start it: 3.5 looks for the matching %016" PRIx64 ".snap.db and "
+	         "panics without one (\"failed to find database snapshot file\", seen on 3.5.35), 3.7 refuses "
+	         "(\"database file (index %" PRIu64 ") does not match with snapshot (index %" PRIu64 ")\"). %s",
+	         ci + 1, snap, snap, ci, snap,
 	         have_newer_snapdb ? "The leftover .snap.db below is the db the member received with that snapshot: "
 	                             "etcd would open it in place of db on start; check it (dump-db status on it) "
 	                             "before relying on it, or replace the member."
