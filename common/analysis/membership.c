@@ -162,8 +162,11 @@ typedef struct msrc {
 	bool snap_v2;              /* its v2 store parsed */
 	idset snap_members;        /* /0/members, learner from raftAttributes */
 	idset snap_removed;
-	/* the WAL */
-	kvf_wal_facts wal;
+	/* the WAL: its own (own), or the longest member's when this member's
+	 * .snap gives the base and committed entries are the same everywhere */
+	kvf_wal_facts own;
+	const kvf_wal_facts *w;
+	uint64_t cluster_id;      /* from its WAL metadata or the caller; 0 unknown */
 	/* the raft view at consistent_index: base + conf changes up to it */
 	bool have_view;
 	const char *view_from;     /* "the .snap", "the WAL snapshot record", "the WAL from index 1" */
@@ -183,7 +186,7 @@ static void msrc_free(msrc *s)
 	idset_free(&s->snap_cs);
 	idset_free(&s->snap_members);
 	idset_free(&s->snap_removed);
-	kvf_wal_facts_free(&s->wal);
+	kvf_wal_facts_free(&s->own);
 	idset_free(&s->view);
 	idset_free(&s->view_above);
 }
@@ -312,45 +315,45 @@ static kvf_status build_view(msrc *s, kvf_err *err)
 		s->view_from = "the newest .snap";
 		s->view_base_index = s->snap_index;
 	}
-	if (s->wal.present && s->wal.have_snap && s->wal.snap_has_conf &&
-	    (!have || s->wal.snap_index > s->view_base_index)) {
+	if (s->w == &s->own && s->w->present && s->w->have_snap && s->w->snap_has_conf &&
+	    (!have || s->w->snap_index > s->view_base_index)) {
 		idset_free(&base);
-		for (size_t i = 0; i < s->wal.n_snap_voters; i++)
-			if (!idset_put(&base, s->wal.snap_voters[i], false, KVF_NO_OFFSET))
+		for (size_t i = 0; i < s->w->n_snap_voters; i++)
+			if (!idset_put(&base, s->w->snap_voters[i], false, KVF_NO_OFFSET))
 				goto oom;
-		for (size_t i = 0; i < s->wal.n_snap_learners; i++)
-			if (!idset_put(&base, s->wal.snap_learners[i], true, KVF_NO_OFFSET))
+		for (size_t i = 0; i < s->w->n_snap_learners; i++)
+			if (!idset_put(&base, s->w->snap_learners[i], true, KVF_NO_OFFSET))
 				goto oom;
 		have = true;
 		s->view_from = "the WAL's newest snapshot record";
-		s->view_base_index = s->wal.snap_index;
+		s->view_base_index = s->w->snap_index;
 	}
-	if (!have && s->wal.present && s->wal.have_entries && s->wal.first_index <= 1 && !s->have_snap) {
+	if (!have && s->w->present && s->w->have_entries && s->w->first_index <= 1 && !s->have_snap) {
 		have = true;
 		s->view_from = "the WAL from its first entry";
 		s->view_base_index = 0;
 	}
 	/* The WAL must reach back to the base: conf changes between the base
 	 * and the WAL's first entry would be unknown. */
-	if (have && s->wal.present && s->wal.have_entries && s->wal.first_index > s->view_base_index + 1)
+	if (have && s->w->present && s->w->have_entries && s->w->first_index > s->view_base_index + 1)
 		have = false;
-	if (have && !s->wal.present && s->view_base_index < (s->have_ci ? s->ci : UINT64_MAX))
+	if (have && !s->w->present && s->view_base_index < (s->have_ci ? s->ci : UINT64_MAX))
 		have = false;   /* no WAL: nothing says what changed after the snapshot */
 	if (!have) {
 		idset_free(&base);
 		return KVF_OK;
 	}
-	s->view_index = s->have_ci ? s->ci : s->wal.commit;
+	s->view_index = s->have_ci ? s->ci : s->w->commit;
 	if (!idset_copy(&s->view, &base))
 		goto oom;
-	for (size_t i = 0; i < s->wal.n_conf; i++)
-		if (s->wal.conf[i].index > s->view_base_index && s->wal.conf[i].index <= s->view_index)
-			apply_conf(&s->view, &s->wal.conf[i]);
+	for (size_t i = 0; i < s->w->n_conf; i++)
+		if (s->w->conf[i].index > s->view_base_index && s->w->conf[i].index <= s->view_index)
+			apply_conf(&s->view, &s->w->conf[i]);
 	if (!idset_copy(&s->view_above, &s->view))
 		goto oom;
-	for (size_t i = 0; i < s->wal.n_conf; i++)
-		if (s->wal.conf[i].index > s->view_index)
-			apply_conf(&s->view_above, &s->wal.conf[i]);
+	for (size_t i = 0; i < s->w->n_conf; i++)
+		if (s->w->conf[i].index > s->view_index)
+			apply_conf(&s->view_above, &s->w->conf[i]);
 	s->have_view = true;
 	idset_free(&base);
 	return KVF_OK;
@@ -359,7 +362,9 @@ oom:
 	return nomem(err);
 }
 
-static kvf_status load(const kvf_member_view *v, msrc *s, kvf_verdicts *vs, kvf_err *err)
+/* may_share: this member's WAL need not be read when its .snap gives raft's
+ * membership (the conf changes then come from the longest WAL). */
+static kvf_status load(const kvf_member_view *v, bool may_share, msrc *s, kvf_verdicts *vs, kvf_err *err)
 {
 	memset(s, 0, sizeof(*s));
 	s->v = v;
@@ -400,19 +405,25 @@ static kvf_status load(const kvf_member_view *v, msrc *s, kvf_verdicts *vs, kvf_
 	kvf_status r;
 	if (v->snap_dir && (r = load_snap(s, vs, err)))
 		return r;
-	if (v->wal_dir) {
+	s->w = &s->own;
+	s->cluster_id = v->cluster_id;
+	if (v->wal_dir && !(may_share && s->have_snap && s->snap_has_cs)) {
 		kvf_err e2;
 		kvf_err_clear(&e2);
-		if (kvf_wal_facts_read(v->wal_dir, s->ci, &s->wal, &e2) != KVF_OK) {
+		if (kvf_wal_facts_read(v->wal_dir, s->ci, &s->own, &e2) != KVF_OK) {
 			if (e2.code == KVF_E_NOMEM)
 				return nomem(err);
-			kvf_wal_facts_free(&s->wal);
+			kvf_wal_facts_free(&s->own);
 			if (kvf_verdicts_rule_out(vs, "%s: WAL %s unreadable for the membership check (%s)", v->label,
 			                          v->wal_dir, e2.msg))
 				return nomem(err);
 		}
+		if (s->own.cluster_id)
+			s->cluster_id = s->own.cluster_id;
+	} else if (v->wal_dir) {
+		s->w = NULL;   /* the longest member's, once it is read */
 	}
-	return build_view(s, err);
+	return KVF_OK;
 }
 
 /* The last conf change for id at or below `upto` (0: any), or NULL. */
@@ -448,10 +459,10 @@ static kvf_status ev_view(kvf_verdict *vd, const msrc *s, uint64_t id)
 	ssize_t i = idset_find(&s->view, id);
 	const char *what = i < 0 ? "does not have it" : s->view.learner[i] ? "has it as a learner" : "has it as a voter";
 	const char *file = !strcmp(s->view_from, "the newest .snap") ? s->snap_path
-	                 : s->wal.n_files ? s->wal.files[0] : NULL;
-	uint64_t off = !strcmp(s->view_from, "the WAL's newest snapshot record") ? s->wal.snap_at.offset : KVF_NO_OFFSET;
+	                 : s->w->n_files ? s->w->files[0] : NULL;
+	uint64_t off = !strcmp(s->view_from, "the WAL's newest snapshot record") ? s->w->snap_at.offset : KVF_NO_OFFSET;
 	if (!strcmp(s->view_from, "the WAL's newest snapshot record"))
-		file = kvf_wal_facts_file(&s->wal, s->wal.snap_at);
+		file = kvf_wal_facts_file(s->w, s->w->snap_at);
 	return kvf_verdict_evidence(vd, s->v->index, file, off, s->view_index,
 	                            "raft's membership at index %" PRIu64 " (%s at index %" PRIu64
 	                            ", then the WAL's conf changes) %s",
@@ -463,7 +474,7 @@ static kvf_status ev_conf(kvf_verdict *vd, const msrc *s, const kvf_wal_conf *c)
 	static const char *const names[] = { "ConfChangeAddNode", "ConfChangeRemoveNode", "ConfChangeUpdateNode",
 	                                     "ConfChangeAddLearnerNode" };
 	const char *t = c->type >= 0 && c->type < 4 ? names[c->type] : "ConfChange";
-	return kvf_verdict_evidence(vd, s->v->index, kvf_wal_facts_file(&s->wal, c->at), c->at.offset, c->index,
+	return kvf_verdict_evidence(vd, s->v->index, kvf_wal_facts_file(s->w, c->at), c->at.offset, c->index,
 	                            "WAL entry %" PRIu64 " (term %" PRIu64 "): %s%s %" PRIx64 "%s", c->index, c->term,
 	                            c->v2 ? "ConfChangeV2 " : "", t, c->node_id,
 	                            c->promote ? " (isPromote: a learner's promotion)" : "");
@@ -542,7 +553,7 @@ static kvf_status zombie_verdict(const msrc *s, const idset *z, kvf_verdicts *vs
 		if (!st && rm >= 0)
 			st = kvf_verdict_evidence(vd, s->v->index, s->v->db_path, s->removed.off[rm], 0,
 			                          "bucket members_removed has %" PRIx64 " (\"removed\")", id);
-		const kvf_wal_conf *removal = last_conf(&s->wal, id, 1, s->have_view ? s->view_index : 0);
+		const kvf_wal_conf *removal = last_conf(s->w, id, 1, s->have_view ? s->view_index : 0);
 		if (!st && removal)
 			st = ev_conf(vd, s, removal);
 		if (!st)
@@ -584,7 +595,7 @@ static kvf_status check_member(msrc *s, kvf_verdicts *vs, kvf_err *err)
 		bool cs_voter = cv >= 0 && !s->cs.learner[cv];
 		bool view_voter = vv >= 0 && !s->view.learner[vv];
 		bool snap_voter = sv >= 0 && !s->snap_members.learner[sv];
-		const kvf_wal_conf *promo = last_conf(&s->wal, id, 0, s->have_view ? s->view_index : 0);
+		const kvf_wal_conf *promo = last_conf(s->w, id, 0, s->have_view ? s->view_index : 0);
 		if (learner && (cs_voter || view_voter || snap_voter)) {
 			kvf_verdict *vd = kvf_verdict_add(vs, KVF_VERDICT_PROMOTION_LOST, true, s->v->index,
 			                                  "learner promotion of %" PRIx64 " not persisted on %s: raft has a "
@@ -663,7 +674,7 @@ static kvf_status check_member(msrc *s, kvf_verdicts *vs, kvf_err *err)
 		         "the member. Upgrade through 3.5.26+ (it reconciles the v3 store with the v2 store) or replace this "
 		         "member from one whose bucket members is complete.",
 		         id, lbl);
-		const kvf_wal_conf *add = last_conf(&s->wal, id, -1, 0);
+		const kvf_wal_conf *add = last_conf(s->w, id, -1, 0);
 		if (add)
 			st = ev_conf(vd, s, add);
 		if (!st)
@@ -699,8 +710,8 @@ static kvf_status check_across(msrc *s, size_t n, size_t from, kvf_verdicts *vs,
 	/* the longest WAL tells which conf changes exist */
 	const kvf_wal_facts *w = NULL;
 	for (size_t i = 0; i < n; i++)
-		if (s[i].wal.present && (!w || s[i].wal.last_index > w->last_index))
-			w = &s[i].wal;
+		if (s[i].w->present && (!w || s[i].w->last_index > w->last_index))
+			w = s[i].w;
 	bool other_cluster = false;
 	for (size_t i = 0; i < n; i++) {
 		/* the records i has that a member j of the same cluster lacks, with
@@ -713,7 +724,7 @@ static kvf_status check_across(msrc *s, size_t n, size_t from, kvf_verdicts *vs,
 					continue;
 				/* members of two clusters (WAL metadata) share no membership:
 				 * telling them apart is the cluster identity check's job */
-				if (s[i].wal.cluster_id && s[j].wal.cluster_id && s[i].wal.cluster_id != s[j].wal.cluster_id) {
+				if (s[i].cluster_id && s[j].cluster_id && s[i].cluster_id != s[j].cluster_id) {
 					other_cluster = true;
 					continue;
 				}
@@ -783,8 +794,22 @@ kvf_status kvf_membership_check(const kvf_member_view *m, size_t n, kvf_verdicts
 		return nomem(err);
 	size_t from = vs->n;
 	kvf_status st = KVF_OK;
+	/* the longest WAL (by what the caller knows of them) is read in full;
+	 * the others only when their .snap does not give the base */
+	size_t longest_i = 0;
+	bool known = n > 1;
+	for (size_t i = 0; i < n; i++) {
+		known &= !m[i].wal_dir || m[i].wal_last_index != 0;
+		if (m[i].wal_last_index > m[longest_i].wal_last_index)
+			longest_i = i;
+	}
 	for (size_t i = 0; i < n && !st; i++)
-		st = load(&m[i], &s[i], vs, err);
+		st = load(&m[i], known && i != longest_i, &s[i], vs, err);
+	for (size_t i = 0; i < n && !st; i++) {
+		if (!s[i].w)
+			s[i].w = s[longest_i].w && s[longest_i].w->present ? s[longest_i].w : &s[i].own;
+		st = build_view(&s[i], err);
+	}
 	for (size_t i = 0; i < n && !st; i++)
 		st = check_member(&s[i], vs, err);
 	if (!st && n > 1)
@@ -827,6 +852,7 @@ kvf_status kvf_diff_views(kvf_diff *d, kvf_member_view **views, kvf_datadir **dd
 		v->st = &nd->st;
 		v->wal_dir = nd->wal_dir;
 		v->member_id = nd->has_metadata ? nd->member_id : 0;
+		v->cluster_id = nd->has_metadata ? nd->cluster_id : 0;
 		v->wal_last_index = nd->have_wal ? nd->wal_last_index : 0;
 		kvf_path_kind kind;
 		kvf_err e2;

@@ -43,7 +43,7 @@ typedef struct kvf_member_view {
 	size_t n_leftovers;
 	/* what a caller already read from the WAL (diff-db's summary pass), 0
 	 * when unknown: lets the detectors skip WALs they need nothing else from */
-	uint64_t member_id, wal_last_index;
+	uint64_t member_id, cluster_id, wal_last_index;
 } kvf_member_view;
 
 /* Check n members (n may be 1: no cross-member part) and append a verdict
