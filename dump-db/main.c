@@ -11,6 +11,8 @@
 #include "db/backend.h"
 #include "db/etcddb.h"
 #include "db/keyindex.h"
+#include "analysis/detectors.h"
+#include "render/render_verdict.h"
 #include "render/render_db.h"
 #include "render/render_verify.h"
 #include "cli/tool.h"
@@ -179,6 +181,22 @@ static kvf_status build_index(kvf_backend *b, const options *o, const uint8_t *p
 	return s;
 }
 
+/* The membership cross-check and the known-bug detectors on this member
+ * alone (analysis/detectors.h), with its WAL and member/snap when PATH is a
+ * data dir. */
+static kvf_status status_verdicts(kvf_backend *b, const kvf_db_status *st, const kvf_db_location *loc,
+                                  kvf_verdicts *vs, kvf_err *err)
+{
+	kvf_member_view v = { .index = 0, .label = "this member", .db_path = loc->db_path, .be = b, .st = st };
+	if (loc->is_datadir) {
+		v.wal_dir = loc->datadir.wal_dir;
+		v.snap_dir = loc->datadir.snap_dir;
+		v.leftovers = loc->datadir.leftovers;
+		v.n_leftovers = loc->datadir.n_leftovers;
+	}
+	return kvf_detect_member(&v, vs, err);
+}
+
 /* status: the db, and the data dir's leftovers when PATH is a data dir. A
  * snapshot file whose digest does not match, or a meta naming the wrong
  * kind of page, is damage (*clean = false). */
@@ -198,17 +216,36 @@ static kvf_status cmd_status(kvf_backend *b, const options *o, const kvf_db_loca
 		kvf_db_status_free(&st);
 		return s;
 	}
+	kvf_verdicts vs = { 0 };
+	if ((s = status_verdicts(b, &st, loc, &vs, err))) {
+		kvf_verdicts_free(&vs);
+		kvf_db_status_free(&st);
+		return s;
+	}
+	/* the verdicts are reported, not judged: status exits 1 for damage only
+	 * (dump-db verify is the command whose exit follows the verdicts) */
 	*clean = !(st.snapshot.is_snapshot && !st.snapshot.digest_ok) && st.info->n_meta_refs == 0;
 	kvf_arena arena;
 	kvf_arena_init(&arena);
-	if (o->format == KVF_FORMAT_JSON)
-		put_json(kvf_json_db_status(&st, &arena), true);
-	else {
+	const char *label = "this member";
+	if (o->format == KVF_FORMAT_JSON) {
+		json_t *j = kvf_json_db_status(&st, &arena);
+		if (vs.n)   /* only then: the output of a member without findings is unchanged */
+			json_object_set_new(j, "verdicts", kvf_json_verdicts(&vs, &label, 1));
+		put_json(j, true);
+	} else {
 		kvf_text_db_status(&line, &st, &arena, &o->render);
+		if (vs.n) {
+			kvf_buf_puts(&line, "\n== verdicts (membership, known etcd bugs)\n");
+			kvf_verdicts only = vs;
+			only.n_ruled_out = 0;   /* the list of what was ruled out is diff-db's and verify's */
+			kvf_text_verdicts(&line, &only, &label, 1, &o->render);
+		}
 		fwrite(line.p, 1, line.len, stdout);
 		kvf_buf_reset(&line);
 	}
 	kvf_arena_free(&arena);
+	kvf_verdicts_free(&vs);
 	kvf_db_status_free(&st);
 	return KVF_OK;
 }

@@ -12,6 +12,7 @@
 #include "encoding/proto/etcdserverpb.pb-c.h"
 #include "encoding/proto/leasepb.pb-c.h"
 #include "wal/raftlog.h"
+#include "analysis/detectors.h"
 #include "io/source.h"
 #include "io/text.h"
 #include "db/version.h"
@@ -1817,6 +1818,34 @@ static void build_verdicts(kvf_diff *d, const wal_scan *w)
 	kvf_verdicts_sort(&d->verdicts);
 }
 
+/* Once every analysis has spoken: "unexplained" stands only when no other
+ * verdict explains a divergence (a detector's may, added after it), and a
+ * member against which a divergence stands is not told that catching up
+ * fixes it (its lag stays in that verdict's evidence). Then most serious
+ * first. */
+static void settle_verdicts(kvf_diff *d)
+{
+	kvf_verdicts *vs = &d->verdicts;
+	bool explained = false;
+	for (size_t k = 0; k < vs->n; k++)
+		explained |= vs->v[k].divergence && vs->v[k].kind != KVF_VERDICT_UNEXPLAINED;
+	size_t out = 0;
+	for (size_t k = 0; k < vs->n; k++) {
+		kvf_verdict *v = &vs->v[k];
+		bool drop = explained && v->kind == KVF_VERDICT_UNEXPLAINED;
+		if (v->kind == KVF_VERDICT_LAG && v->member >= 0)
+			for (size_t j = 0; j < vs->n && !drop; j++)
+				drop = vs->v[j].divergence && vs->v[j].member == v->member;
+		if (drop) {
+			free(v->evidence);
+			continue;
+		}
+		vs->v[out++] = *v;
+	}
+	vs->n = out;
+	kvf_verdicts_sort(vs);
+}
+
 /* ---- the best member to recover from (etcd issue 20217) ---- */
 
 static int cmp_rank(const void *a, const void *b)
@@ -2069,11 +2098,14 @@ kvf_status kvf_diff_run(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, 
 	}
 	verdict(d, src ? &w : NULL);
 	build_verdicts(d, src ? &w : NULL);
-	if ((st = rank_members(d, err))) {
-		free(w.auth_mut);
-		return st;
-	}
 	free(w.auth_mut);
+	if ((st = kvf_detect_membership(d, err)))   /* analysis/membership.h */
+		return st;
+	if ((st = kvf_detect_known_bugs(d, err)))   /* analysis/detectors.h */
+		return st;
+	settle_verdicts(d);
+	if ((st = rank_members(d, err)))
+		return st;
 	return kvf_diff_objects_find(d, err);
 }
 
