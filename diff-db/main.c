@@ -1,6 +1,8 @@
 /* diff-db: compare etcd replicas bucket by bucket, list divergent keys and
  * revisions, and explain why they differ. */
+#include <errno.h>
 #include <getopt.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,9 @@
 #include "db/etcddb.h"
 #include "render/render_db.h"
 #include "render/render_diff.h"
+#include "render/render_html.h"
+#include "analysis/record.h"
+#include "analysis/timeline.h"
 #include "db/schema.h"
 #include "cli/tool.h"
 
@@ -23,6 +28,7 @@ static void usage(void)
 	       "  -o, --output FORMAT  text (default) or json\n"
 	       "      --wal NAME=DIR   the WAL of member NAME (found in data dirs otherwise)\n"
 	       "      --keys           text: list every divergent key (default: by prefix)\n"
+	       "      --report FILE    also write the incident report: one self-contained HTML page\n"
 	       "      --color WHEN     auto (default), always, never\n"
 	       "  -h, --help           this help\n"
 	       "      --version        version\n"
@@ -31,7 +37,7 @@ static void usage(void)
 	       kvf_tool_name());
 }
 
-enum { OPT_WAL = 256, OPT_KEYS, OPT_COLOR, OPT_VERSION };
+enum { OPT_WAL = 256, OPT_KEYS, OPT_COLOR, OPT_VERSION, OPT_REPORT };
 
 static void progress(void *ctx, const char *stage, uint64_t done)
 {
@@ -58,6 +64,42 @@ static bool readable(const char *path, kvf_err *err)
 	return ok;
 }
 
+/* --report FILE: the HTML page, from the records the run left. It must
+ * never land on an evidence file. */
+static bool write_report(const char *path, const kvf_diff *d, const kvf_timeline *t)
+{
+	kvf_record r;
+	kvf_err err;
+	kvf_err_clear(&err);
+	if (kvf_record_collect(&r, d, &err)) {
+		kvf_report(&err);
+		kvf_record_free(&r, d);
+		return false;
+	}
+	struct stat out;
+	bool exists = stat(path, &out) == 0;
+	for (size_t i = 0; exists && i < r.n_files; i++) {
+		struct stat in;
+		if (stat(r.files[i].path, &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
+			kvf_warn("%s: --report would overwrite an evidence file; not written", path);
+			kvf_record_free(&r, d);
+			return false;
+		}
+	}
+	kvf_record_hash_files(&r);
+	kvf_buf b = KVF_BUF_INIT;
+	kvf_html_diff(&b, d, t, &r);
+	kvf_record_free(&r, d);
+	FILE *f = fopen(path, "w");
+	bool ok = f && b.p && fwrite(b.p, 1, b.len, f) == b.len;
+	if (f && fclose(f) != 0)
+		ok = false;
+	if (!ok)
+		kvf_warn("%s: cannot write the report: %s", path, strerror(errno));
+	kvf_buf_free(&b);
+	return ok;
+}
+
 int main(int argc, char **argv)
 {
 	kvf_tool_init("diff-db");
@@ -65,6 +107,7 @@ int main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "wal", required_argument, NULL, OPT_WAL },
 		{ "keys", no_argument, NULL, OPT_KEYS },
+		{ "report", required_argument, NULL, OPT_REPORT },
 		{ "color", required_argument, NULL, OPT_COLOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
@@ -73,6 +116,8 @@ int main(int argc, char **argv)
 	kvf_format format = KVF_FORMAT_TEXT;
 	kvf_render_opts ro = { .color = kvf_color_default() };
 	bool all_keys = false;
+	const char *report_path = NULL;
+	kvf_timeline timeline = { 0 };
 	char *wals[KVF_DIFF_MAX_NODES];
 	int n_wals = 0, c;
 	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
@@ -87,6 +132,7 @@ int main(int argc, char **argv)
 			wals[n_wals++] = optarg;
 			break;
 		case OPT_KEYS: all_keys = true; break;
+		case OPT_REPORT: report_path = optarg; break;
 		case OPT_COLOR:
 			if (!kvf_parse_color(optarg, &ro.color))
 				kvf_usage_error("--color wants auto, always or never");
@@ -137,6 +183,8 @@ int main(int argc, char **argv)
 		if (kvf_diff_set_wal(&d, wals[i], eq + 1, &err))
 			goto fail;
 	}
+	if (report_path)
+		d.timeline = &timeline;
 	kvf_progress prog;
 	kvf_progress_start(&prog, "comparing");
 	kvf_status s = kvf_diff_run(&d, progress, &prog, &err);
@@ -154,6 +202,8 @@ int main(int argc, char **argv)
 		kvf_buf_free(&b);
 	}
 	rc = d.differ ? KVF_EXIT_FINDINGS : KVF_EXIT_CLEAN;
+	if (report_path && !write_report(report_path, &d, &timeline))
+		rc = KVF_EXIT_TROUBLE;
 	/* Pages the readers had to skip (damaged, cyclic, past the end) make the
 	 * comparison partial: never silent, and not a clean answer either. */
 	for (size_t i = 0; i < d.n; i++) {
@@ -174,9 +224,11 @@ int main(int argc, char **argv)
 		rc = KVF_EXIT_TROUBLE;
 	}
 	kvf_diff_free(&d);
+	kvf_timeline_free(&timeline);
 	return rc;
 fail:
 	kvf_report(&err);
 	kvf_diff_free(&d);
+	kvf_timeline_free(&timeline);
 	return KVF_EXIT_TROUBLE;
 }
