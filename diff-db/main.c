@@ -2,6 +2,7 @@
  * revisions, and explain why they differ. */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,38 +65,73 @@ static bool readable(const char *path, kvf_err *err)
 	return ok;
 }
 
-/* --report FILE: the HTML page, from the records the run left. It must
- * never land on an evidence file. */
-static bool write_report(const char *path, const kvf_diff *d, const kvf_timeline *t)
+/* --report FILE: the HTML page, from the records the run leaves. The
+ * evidence files are hashed in a thread of their own while the comparison
+ * reads them; the page must never land on one of them. */
+typedef struct report_job {
+	const char *path;
+	kvf_record rec;
+	pthread_t thread;
+	bool started, threaded;
+} report_job;
+
+static void *hash_thread(void *arg)
 {
-	kvf_record r;
+	kvf_record_hash_files(arg);
+	return NULL;
+}
+
+static bool report_begin(report_job *j, const kvf_diff *d)
+{
 	kvf_err err;
 	kvf_err_clear(&err);
-	if (kvf_record_collect(&r, d, &err)) {
+	if (kvf_record_files(&j->rec, d, &err)) {
 		kvf_report(&err);
-		kvf_record_free(&r, d);
+		kvf_record_free(&j->rec, d);
 		return false;
 	}
 	struct stat out;
-	bool exists = stat(path, &out) == 0;
-	for (size_t i = 0; exists && i < r.n_files; i++) {
-		struct stat in;
-		if (stat(r.files[i].path, &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
-			kvf_warn("%s: --report would overwrite an evidence file; not written", path);
-			kvf_record_free(&r, d);
-			return false;
+	if (stat(j->path, &out) == 0)
+		for (size_t i = 0; i < j->rec.n_files; i++) {
+			struct stat in;
+			if (stat(j->rec.files[i].path, &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
+				kvf_warn("%s: --report would overwrite an evidence file", j->path);
+				kvf_record_free(&j->rec, d);
+				return false;
+			}
 		}
+	j->started = true;
+	j->threaded = pthread_create(&j->thread, NULL, hash_thread, &j->rec) == 0;
+	return true;
+}
+
+/* Wait for the hashes (or take them now); before anything is freed. */
+static void report_join(report_job *j)
+{
+	if (j->started && j->threaded)
+		pthread_join(j->thread, NULL);
+	else if (j->started)
+		kvf_record_hash_files(&j->rec);
+	j->threaded = false;
+}
+
+static bool report_finish(report_job *j, const kvf_diff *d, const kvf_timeline *t)
+{
+	report_join(j);
+	kvf_err err;
+	kvf_err_clear(&err);
+	if (kvf_record_collect(&j->rec, d, &err)) {
+		kvf_report(&err);
+		return false;
 	}
-	kvf_record_hash_files(&r);
 	kvf_buf b = KVF_BUF_INIT;
-	kvf_html_diff(&b, d, t, &r);
-	kvf_record_free(&r, d);
-	FILE *f = fopen(path, "w");
+	kvf_html_diff(&b, d, t, &j->rec);
+	FILE *f = fopen(j->path, "w");
 	bool ok = f && b.p && fwrite(b.p, 1, b.len, f) == b.len;
 	if (f && fclose(f) != 0)
 		ok = false;
 	if (!ok)
-		kvf_warn("%s: cannot write the report: %s", path, strerror(errno));
+		kvf_warn("%s: cannot write the report: %s", j->path, strerror(errno));
 	kvf_buf_free(&b);
 	return ok;
 }
@@ -118,6 +154,7 @@ int main(int argc, char **argv)
 	bool all_keys = false;
 	const char *report_path = NULL;
 	kvf_timeline timeline = { 0 };
+	report_job job = { 0 };
 	char *wals[KVF_DIFF_MAX_NODES];
 	int n_wals = 0, c;
 	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
@@ -183,8 +220,14 @@ int main(int argc, char **argv)
 		if (kvf_diff_set_wal(&d, wals[i], eq + 1, &err))
 			goto fail;
 	}
-	if (report_path)
+	job.path = report_path;
+	if (report_path) {
 		d.timeline = &timeline;
+		if (!report_begin(&job, &d)) {
+			kvf_diff_free(&d);
+			return KVF_EXIT_TROUBLE;
+		}
+	}
 	kvf_progress prog;
 	kvf_progress_start(&prog, "comparing");
 	kvf_status s = kvf_diff_run(&d, progress, &prog, &err);
@@ -202,7 +245,7 @@ int main(int argc, char **argv)
 		kvf_buf_free(&b);
 	}
 	rc = d.differ ? KVF_EXIT_FINDINGS : KVF_EXIT_CLEAN;
-	if (report_path && !write_report(report_path, &d, &timeline))
+	if (report_path && !report_finish(&job, &d, &timeline))
 		rc = KVF_EXIT_TROUBLE;
 	/* Pages the readers had to skip (damaged, cyclic, past the end) make the
 	 * comparison partial: never silent, and not a clean answer either. */
@@ -223,11 +266,15 @@ int main(int argc, char **argv)
 		kvf_warn("write error on standard output");
 		rc = KVF_EXIT_TROUBLE;
 	}
+	report_join(&job);
+	kvf_record_free(&job.rec, &d);
 	kvf_diff_free(&d);
 	kvf_timeline_free(&timeline);
 	return rc;
 fail:
 	kvf_report(&err);
+	report_join(&job);
+	kvf_record_free(&job.rec, &d);
 	kvf_diff_free(&d);
 	kvf_timeline_free(&timeline);
 	return KVF_EXIT_TROUBLE;

@@ -199,7 +199,7 @@ static kvf_status key_facts(kvf_record_key *rk, const kvf_diff *d, const kvf_div
 	return KVF_OK;
 }
 
-kvf_status kvf_record_collect(kvf_record *r, const kvf_diff *d, kvf_err *err)
+kvf_status kvf_record_files(kvf_record *r, const kvf_diff *d, kvf_err *err)
 {
 	memset(r, 0, sizeof(*r));
 	r->analysed_at = time(NULL);
@@ -210,7 +210,13 @@ kvf_status kvf_record_collect(kvf_record *r, const kvf_diff *d, kvf_err *err)
 		if (!(st = add_file(r, nd->db_path, (int)i, "db", err)) && nd->wal_dir)
 			st = add_wal(r, nd->wal_dir, (int)i, err);
 	}
-	if (!st && d->n && d->nodes[d->reference].be)
+	return st;
+}
+
+kvf_status kvf_record_collect(kvf_record *r, const kvf_diff *d, kvf_err *err)
+{
+	kvf_status st = KVF_OK;
+	if (d->n && d->nodes[d->reference].be)
 		st = read_members(r, d->nodes[d->reference].be, err);
 	if (!st && d->n_keys) {
 		if (!(r->keys = calloc(d->n_keys, sizeof(*r->keys))))

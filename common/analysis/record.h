@@ -52,11 +52,17 @@ typedef struct kvf_record {
 	double seconds_hashing;
 } kvf_record;
 
-/* Everything above but the hashes (cheap). */
-kvf_status kvf_record_collect(kvf_record *r, const kvf_diff *d, kvf_err *err);
-/* SHA-256 and size of every evidence file. A file that cannot be read is
- * noted in its record (error), not a failure of the report. */
+/* The evidence files: each member's db and WAL segments (known once the
+ * members are added, before kvf_diff_run). Initialises r. */
+kvf_status kvf_record_files(kvf_record *r, const kvf_diff *d, kvf_err *err);
+/* SHA-256 and size of every file. A file that cannot be read is noted in
+ * its record (error), not a failure of the report. It touches only
+ * r->files, so it can run in a thread of its own while kvf_diff_run reads
+ * the same files (diff-db does: the hashes cost no wall time on a second
+ * core). */
 void kvf_record_hash_files(kvf_record *r);
+/* After kvf_diff_run: the members and the divergent keys' facts. */
+kvf_status kvf_record_collect(kvf_record *r, const kvf_diff *d, kvf_err *err);
 void kvf_record_free(kvf_record *r, const kvf_diff *d);
 
 #endif

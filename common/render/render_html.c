@@ -380,8 +380,14 @@ static void recovery_commands(kvf_buf *b, const kvf_diff *d, const kvf_record *r
 				first_url(e, sizeof(e), m->client_urls);
 			else
 				snprintf(e, sizeof(e), "<client URL of %.100s>", nd->label);
-			kvf_buf_printf(&t, "# %s lags: start it if it is stopped, then wait until its raft index matches %s's\n"
-			               "etcdctl --endpoints=%s,%s endpoint status -w table\n", nd->label, ref->label, e, ep);
+			char mid[40];
+			if (nd->has_metadata)
+				snprintf(mid, sizeof(mid), "%" PRIx64, nd->member_id);
+			else
+				snprintf(mid, sizeof(mid), "<member id of %.20s>", nd->label);
+			kvf_buf_printf(&t, "# %s (%s) lags: start it if it is stopped, then wait until its raft index matches "
+			               "%s's (%s)\n"
+			               "etcdctl --endpoints=%s,%s endpoint status -w table\n", nd->label, mid, ref->label, id, e, ep);
 		}
 	} else {
 		kvf_buf_printf(&t, "# 1. make %s (%s), the most complete member, the leader\n", ref->label, id);
@@ -1177,6 +1183,11 @@ static void evidence_section(kvf_buf *b, const kvf_diff *d, const kvf_timeline *
 			esc(b, d->evidence[e]);
 			kvf_buf_puts(b, "</li>\n");
 		}
+	}
+	if (!d->verdicts.n && !d->n_evidence) {
+		kvf_buf_puts(b, "<li>");
+		esc(b, d->cause_text);
+		kvf_buf_puts(b, ": every bucket compared, no difference</li>\n");
 	}
 	kvf_buf_puts(b, "</ul>\n");
 	/* each member's state: where it was read */
