@@ -94,15 +94,21 @@ PY
 import base64, json, sys, time, urllib.request
 port, n = int(sys.argv[1]), int(sys.argv[2])
 url = f"http://127.0.0.1:{port}/v3/kv/put"
-def put(k, v):
+def put(k, v, tries=5):
     body = json.dumps({"key": base64.b64encode(k.encode()).decode(),
                        "value": base64.b64encode(v.encode()).decode()}).encode()
-    with urllib.request.urlopen(urllib.request.Request(url, body), timeout=10) as r:
-        r.read()
+    for t in range(tries):
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, body), timeout=60) as r:
+                return r.read()
+        except OSError:   # a busy machine: the same put again is harmless
+            if t + 1 == tries:
+                raise
+            time.sleep(1)
 deadline = time.monotonic() + 120
 while True:
     try:
-        put("/bench-report/ready", "1")
+        put("/bench-report/ready", "1", tries=1)
         break
     except OSError:
         if time.monotonic() > deadline:

@@ -275,7 +275,7 @@ static const char CSS[] =
 	".f-ok{color:var(--ok)}.f-ref{color:var(--refused);font-weight:bold}.f-ny{color:var(--notyet)}.f-unk{color:var(--dim)}\n"
 	".legend span{margin-right:1.2em;white-space:nowrap}.legend svg{display:inline;vertical-align:middle}\n"
 	"@page{size:A4;margin:12mm}@media print{body{max-width:none;font-size:10pt;padding:0}h2{break-after:avoid}"
-	"svg,table,.verdict{break-inside:avoid}details{border:none}details>summary{list-style:none}button{display:none}"
+	".wide{overflow:visible}table.small{font-size:7pt}svg,.verdict{break-inside:avoid}details{border:none}details>summary{list-style:none}button{display:none}"
 	"details::details-content{content-visibility:visible;display:contents}}\n";
 
 /* Sort a table by a clicked header; open every <details> before printing
@@ -474,11 +474,9 @@ static void members_table(kvf_buf *b, const kvf_diff *d, const lane *L)
 	const kvf_diff_node *ref = &d->nodes[d->reference];
 	kvf_buf_puts(b, "<section id=\"members\">\n<h2>2. Members</h2>\n<p class=\"note\">The columns of the text "
 	                "output. A cell marked &#8800; (dashed frame) differs from the most complete member's.</p>\n"
-	                "<div class=\"wide\"><table class=\"sortable small\" id=\"members-table\">\n<thead><tr><th>member</th><th>member id</th>"
+	                "<div class=\"wide\"><table class=\"sortable\" id=\"members-table\">\n<thead><tr><th>member</th>"
 	                "<th>cons_index</th><th>term</th><th>auth_rev</th><th>auth</th><th>revision</th><th>compact</th>"
-	                "<th>live</th><th>revisions</th><th>tombstones</th><th>db_size</th><th>history</th>"
-	                "<th>refused writes</th><th>unapplied writes</th><th>divergent keys present</th>"
-	                "<th>first divergent entry</th></tr></thead>\n<tbody>\n");
+	                "<th>live</th><th>revisions</th><th>tombstones</th><th>db_size</th></tr></thead>\n<tbody>\n");
 	for (size_t i = 0; i < d->n; i++) {
 		const kvf_diff_node *nd = &d->nodes[i];
 		const kvf_db_status *s = &nd->st, *rs = &ref->st;
@@ -487,9 +485,7 @@ static void members_table(kvf_buf *b, const kvf_diff *d, const lane *L)
 		esc(b, nd->label);
 		if (i == d->reference)
 			kvf_buf_puts(b, " &#9733;");
-		kvf_buf_puts(b, "</th><td><code>");
-		member_id(b, nd);
-		kvf_buf_puts(b, "</code></td>");
+		kvf_buf_puts(b, "</th>");
 #define CELL(fmt, x, rx) do { snprintf(v, sizeof(v), fmt, x); num_cell(b, v, (x) != (rx)); } while (0)
 		CELL("%" PRIu64, s->state.consistent_index, rs->state.consistent_index);
 		if (s->state.has_term)
@@ -513,6 +509,20 @@ static void members_table(kvf_buf *b, const kvf_diff *d, const lane *L)
 		kvf_buf_printf(b, "<td class=\"n\" data-v=\"%" PRIu64 "\">%s</td>", s->info ? s->info->file_size : 0,
 		               t.p ? t.p : "");
 		kvf_buf_free(&t);
+		kvf_buf_puts(b, "</tr>\n");
+	}
+	kvf_buf_puts(b, "</tbody>\n</table></div>\n");
+	/* what the analysis found for each member */
+	kvf_buf_puts(b, "<div class=\"wide\"><table class=\"sortable\" id=\"findings-table\">\n<thead><tr><th>member</th>"
+	                "<th>member id</th><th>history</th><th>refused writes</th><th>unapplied writes</th>"
+	                "<th>divergent keys present</th><th>first divergent entry</th></tr></thead>\n<tbody>\n");
+	for (size_t i = 0; i < d->n; i++) {
+		const kvf_diff_node *nd = &d->nodes[i];
+		kvf_buf_printf(b, "<tr data-finding=\"%zu\"><th>", i);
+		esc(b, nd->label);
+		kvf_buf_puts(b, "</th><td><code>");
+		member_id(b, nd);
+		kvf_buf_puts(b, "</code></td>");
 		kvf_buf_printf(b, "<td%s>%s</td>", nd->hist != KVF_HIST_SAME ? " class=\"d\"" : "",
 		               i == d->reference ? "reference" : hist_name(nd->hist));
 		kvf_buf_printf(b, "<td class=\"n\" data-name=\"rejected_writes\">%" PRIu64 "</td>", nd->rejected_writes);
@@ -727,8 +737,10 @@ static void timeline(kvf_buf *b, const kvf_diff *d, const kvf_timeline *t, const
 	               "patternTransform=\"rotate(45)\"><line class=\"hatchline\" x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\"/></pattern></defs>\n",
 	               W, h, W, h);
 	/* the log itself: entries per bin, and the rare events above them */
-	kvf_buf_printf(b, "<text x=\"4\" y=\"%.1f\">raft log</text><text x=\"4\" y=\"%.1f\" class=\"dim\">entries/bin</text>\n",
-	               top + 30, top + 44);
+	kvf_buf_printf(b, "<text x=\"4\" y=\"%.1f\">terms</text><text x=\"4\" y=\"%.1f\">auth</text>"
+	               "<text x=\"4\" y=\"%.1f\">conf</text><text x=\"4\" y=\"%.1f\">compact, snap</text>"
+	               "<text x=\"4\" y=\"%.1f\">entries per bin</text>\n",
+	               top + 10, top + 22, top + 34, top + 46, top + 66);
 	if (t && t->have && t->n_bins) {
 		uint32_t max = 1;
 		for (size_t i = 0; i < t->n_bins; i++)
@@ -742,12 +754,13 @@ static void timeline(kvf_buf *b, const kvf_diff *d, const kvf_timeline *t, const
 			double x0 = xof(&s, from), x1 = xof(&s, from + t->width);
 			if (x1 - x0 < .5)
 				x1 = x0 + .5;
-			double hh = 40.0 * t->bins[i].entries / max;
+			double hh = 24.0 * t->bins[i].entries / max;
 			kvf_buf_printf(b, "M%.1f %.1fh%.1fv%.1fh%.1fz", x0, base, x1 - x0, -hh, x0 - x1);
 		}
 		kvf_buf_puts(b, "\"/>\n");
 		/* events: one by one when few, per bin (with the count) when many */
-		const double ey[KVF_TL_KINDS] = { top + 8, top + 8, top + 8, top + 8, top + 8 };
+		/* a row per kind, so that marks of different kinds never cover each other */
+		const double ey[KVF_TL_KINDS] = { top + 6, top + 18, top + 30, top + 42, top + 42 };
 		for (int k = 0; k < KVF_TL_KINDS; k++) {
 			if (!t->events_total[k])
 				continue;
@@ -1250,9 +1263,11 @@ static void evidence_section(kvf_buf *b, const kvf_diff *d, const kvf_timeline *
 		kvf_buf_puts(b, "</ul>\n");
 	}
 	/* inputs */
-	kvf_buf_printf(b, "<h3>Inputs</h3>\n<p>diff-db (kvforensics) %s; SHA-256 (%s) of %zu files, %" PRIu64 " bytes.</p>\n"
+	kvf_buf_printf(b, "<h3>Inputs</h3>\n<p>diff-db (kvforensics) %s; SHA-256 (%s) of %zu files, %" PRIu64 " bytes, "
+	               "in %.2f s beside the comparison.</p>\n"
 	               "<table id=\"inputs\">\n<thead><tr><th>member</th><th>what</th><th>path</th><th>bytes</th><th>SHA-256</th>"
-	               "</tr></thead>\n<tbody>\n", r->tool_version, kvf_sha256_impl(), r->n_files, r->bytes_hashed);
+	               "</tr></thead>\n<tbody>\n", r->tool_version, kvf_sha256_impl(), r->n_files, r->bytes_hashed,
+	               r->seconds_hashing);
 	for (size_t f = 0; f < r->n_files; f++) {
 		const kvf_record_file *rf = &r->files[f];
 		kvf_buf_puts(b, "<tr><td>");
