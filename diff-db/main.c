@@ -100,6 +100,11 @@ static bool report_begin(report_job *j, const kvf_diff *d)
 				return false;
 			}
 		}
+	/* KVF_REPORT_NO_SHA256=1: no hashes (the page says so), for a large
+	 * input on a busy machine, where they cost as much as the comparison */
+	const char *no = getenv("KVF_REPORT_NO_SHA256");
+	if (no && strcmp(no, "1") == 0)
+		return true;
 	j->started = true;
 	j->threaded = pthread_create(&j->thread, NULL, hash_thread, &j->rec) == 0;
 	return true;

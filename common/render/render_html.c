@@ -1281,7 +1281,7 @@ static void evidence_section(kvf_buf *b, const kvf_diff *d, const kvf_timeline *
 				kvf_buf_printf(b, "%02x", rf->sha256[i]);
 		else {
 			kvf_buf_puts(b, "not hashed: ");
-			esc(b, rf->error[0] ? rf->error : "not read");
+			esc(b, rf->error[0] ? rf->error : "left out (KVF_REPORT_NO_SHA256=1)");
 		}
 		kvf_buf_puts(b, "</code></td></tr>\n");
 	}
