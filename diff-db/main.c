@@ -249,7 +249,7 @@ int main(int argc, char **argv)
 		fwrite(b.p, 1, b.len, stdout);
 		kvf_buf_free(&b);
 	}
-	rc = d.differ ? KVF_EXIT_FINDINGS : KVF_EXIT_CLEAN;
+	rc = kvf_verdicts_divergent(&d.verdicts) ? KVF_EXIT_FINDINGS : KVF_EXIT_CLEAN;
 	if (report_path && !report_finish(&job, &d, &timeline))
 		rc = KVF_EXIT_TROUBLE;
 	/* Pages the readers had to skip (damaged, cyclic, past the end) make the

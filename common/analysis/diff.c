@@ -676,6 +676,8 @@ static void add_touch(wal_scan *w, size_t k, bool deletes)
 		memcpy(t->username, it->req.username.data, ul);
 	t->kind = it->req.kind;
 	t->deletes = deletes;
+	t->segment = (uint32_t)it->ev.segment_no;
+	t->offset = it->ev.rec.offset;
 }
 
 typedef struct touch_ctx {
@@ -800,6 +802,14 @@ static kvf_status scan_wal(kvf_diff *d, wal_scan *w, const kvf_diff_node *src, k
 		return st;
 	}
 	kvf_wal_segments_order(&segs);
+	/* evidence names the segment and offset of each entry it cites */
+	if (!(d->wal_files = calloc(segs.n ? segs.n : 1, sizeof(char *)))) {
+		kvf_wal_segments_free(&segs);
+		return nomem(err);
+	}
+	for (size_t i = 0; i < segs.n; i++)
+		d->wal_files[i] = strdup(segs.v[i].path);   /* NULL: cited without a file */
+	d->n_wal_files = segs.n;
 	kvf_raftlog_options o = { .decode_requests = true, .prepass = true };
 	kvf_raftlog *l;
 	if ((st = kvf_raftlog_open(&l, &segs, &o, err))) {
@@ -1220,6 +1230,527 @@ static void verdict(kvf_diff *d, const wal_scan *w)
 		appendf(r, rc, " Upgrade etcd to a release with the fix for issue 11651 first, or the skew returns.");
 }
 
+/* ---- verdicts (analysis/verdict.h): one per cause and member ---- */
+
+static const char *const VERSIONS_AUTH_SKEW =
+	"etcd 3.3.x and 3.4.0-3.4.7: auth entries applied again after a restart (issue 11651, fixed in 3.4.8 by "
+	"PR 11652; 3.5.0 carries the fix); the same refusals after a snapshot recovery in 3.5.0-3.5.5 and "
+	"3.4.0-3.4.21 (issues 14648/14571, fixed in 3.5.6 and 3.4.22)";
+static const char *const VERSIONS_LAG = "any version: a member that has not applied the newest entries yet (no bug)";
+
+static const char *touch_file(const kvf_diff *d, const kvf_touch *t)
+{
+	return t->segment < d->n_wal_files ? d->wal_files[t->segment] : NULL;
+}
+
+/* Where a bookkeeping value lies in a member's db file (the evidence a
+ * reader checks with a hex editor or dump-db dump). */
+static uint64_t value_offset(const kvf_diff_node *nd, const char *bucket, const char *key)
+{
+	kvf_span v;
+	kvf_err e;
+	kvf_err_clear(&e);
+	if (kvf_backend_get(nd->be, bucket, strlen(bucket), key, strlen(key), &v, &e))
+		return KVF_NO_OFFSET;
+	return v.file_offset;
+}
+
+static void member_id_text(const kvf_diff_node *nd, char *buf, size_t cap)
+{
+	if (nd->has_metadata)
+		snprintf(buf, cap, "%" PRIx64, nd->member_id);
+	else
+		snprintf(buf, cap, "<member id of %.20s>", nd->label);
+}
+
+/* Replace member `bad` from the reference: the recovery etcd's maintainers
+ * give for a member whose db lost or doubled writes (13766 postmortem,
+ * 11651): the member is wiped and copies a snapshot from a leader that
+ * holds the complete data. */
+static void recovery_replace(const kvf_diff *d, size_t bad, char *r, size_t rc)
+{
+	const kvf_diff_node *ref = &d->nodes[d->reference], *nd = &d->nodes[bad];
+	char rid[40], bid[40];
+	member_id_text(ref, rid, sizeof(rid));
+	member_id_text(nd, bid, sizeof(bid));
+	appendf(r, rc, "%s holds the writes %s lacks. Make %s the leader (etcdctl move-leader %s), remove %s "
+	        "(etcdctl member remove %s), wipe its data directory, add it back (etcdctl member add %s "
+	        "--peer-urls=...) and start it with --initial-cluster-state existing so that it copies a snapshot "
+	        "from the leader; check with etcdctl endpoint hashkv before touching another member.",
+	        ref->label, nd->label, ref->label, rid, nd->label, bid, nd->label);
+}
+
+/* Each member's first WAL entry whose fate there differs from the
+ * reference's, from the traced keys. */
+static void first_divergent_indexes(kvf_diff *d)
+{
+	size_t ref = d->reference;
+	for (size_t k = 0; k < d->n_keys; k++)
+		for (size_t t = 0; t < d->keys[k].n_touches; t++) {
+			const kvf_touch *tc = &d->keys[k].touches[t];
+			for (size_t i = 0; i < d->n; i++) {
+				kvf_diff_node *nd = &d->nodes[i];
+				if (i == ref || tc->fate[i] == tc->fate[ref] || tc->fate[i] == KVF_FATE_UNKNOWN ||
+				    tc->fate[ref] == KVF_FATE_UNKNOWN)
+					continue;
+				if (!nd->first_divergent_index || tc->index < nd->first_divergent_index)
+					nd->first_divergent_index = tc->index;
+			}
+		}
+}
+
+/* The entries member i refused that the reference applied, as evidence
+ * (the first few, in log order). */
+static void evidence_refused(const kvf_diff *d, kvf_verdict *v, size_t i, size_t max)
+{
+	/* keys are in key order, touches in log order per key: pick the lowest
+	 * indexes over all keys, a few at a time */
+	uint64_t after = 0;
+	size_t ref = d->reference;
+	for (size_t shown = 0; shown < max; shown++) {
+		const kvf_touch *best = NULL;
+		const kvf_divergent_key *bk = NULL;
+		for (size_t k = 0; k < d->n_keys; k++)
+			for (size_t t = 0; t < d->keys[k].n_touches; t++) {
+				const kvf_touch *tc = &d->keys[k].touches[t];
+				if (tc->fate[i] == KVF_REJECTED_AUTH && tc->fate[ref] == KVF_APPLIED && tc->index > after &&
+				    (!best || tc->index < best->index)) {
+					best = tc;
+					bk = &d->keys[k];
+				}
+			}
+		if (!best)
+			return;
+		after = best->index;
+		kvf_buf key = KVF_BUF_INIT;
+		kvf_text_bytes(&key, bk->key.p, bk->key.len > 120 ? 120 : bk->key.len);
+		kvf_verdict_evidence(v, (int)i, touch_file(d, best), best->offset, best->index,
+		                     "entry %" PRIu64 " (%s %s, user %s) carries auth_revision %" PRIu64 ", below %s's "
+		                     "%" PRIu64 ": refused there (ErrAuthOldRevision), applied on %s", best->index,
+		                     best->kind, key.p ? key.p : "", best->username[0] ? best->username : "-",
+		                     best->auth_revision, d->nodes[i].label, best->auth_lo[i], d->nodes[ref].label);
+		kvf_buf_free(&key);
+	}
+}
+
+/* authRevision jumps on member i that the log's auth changes do not
+ * account for (the mechanism of 11651). */
+static void evidence_auth_runs(const kvf_diff *d, kvf_verdict *v, size_t i, const wal_scan *w)
+{
+	const kvf_diff_node *nd = &d->nodes[i];
+	for (size_t k = 0; w && k < nd->n_auth_runs; k++) {
+		const kvf_auth_run *a = &nd->auth_runs[k];
+		bool last = k + 1 == nd->n_auth_runs;
+		uint64_t next = last ? nd->st.state.auth_revision : nd->auth_runs[k + 1].auth_revision;
+		uint64_t upto = last ? nd->st.state.consistent_index : nd->auth_runs[k + 1].first_index;
+		size_t muts = 0;
+		for (size_t m = 0; m < w->n_auth_mut; m++)
+			muts += w->auth_mut[m] > a->last_index && w->auth_mut[m] <= upto;
+		if (next <= a->auth_revision + muts)
+			continue;
+		if (last)
+			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, a->last_index,
+			                     "%s's own requests carried authRevision %" PRIu64 " up to entry %" PRIu64
+			                     ", its db holds %" PRIu64 ", and the log has %zu auth changes after that",
+			                     nd->label, a->auth_revision, a->last_index, next, muts);
+		else
+			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, upto,
+			                     "%s's authRevision went from %" PRIu64 " (its requests up to entry %" PRIu64
+			                     ") to %" PRIu64 " (from entry %" PRIu64 ") with %zu auth changes in the log "
+			                     "between: it applied auth requests again, as etcd before the fix did after a restart",
+			                     nd->label, a->auth_revision, a->last_index, next, upto, muts);
+	}
+	if (w && w->from_start && nd->st.state.auth_revision > 1 + w->n_auth_mut)
+		kvf_verdict_evidence(v, (int)i, nd->db_path, nd->st.state.auth_revision_value.file_offset, 0,
+		                     "%s's authRevision %" PRIu64 " exceeds the %zu that the log's %zu auth changes can "
+		                     "produce: auth requests were applied more than once", nd->label,
+		                     nd->st.state.auth_revision, 1 + w->n_auth_mut, w->n_auth_mut);
+}
+
+static void verdicts_auth_skew(kvf_diff *d, const wal_scan *w)
+{
+	size_t ref = d->reference;
+	const kvf_diff_node *rn = &d->nodes[ref];
+	for (size_t i = 0; i < d->n; i++) {
+		kvf_diff_node *nd = &d->nodes[i];
+		if (i == ref)
+			continue;
+		/* with the WAL: the members that refused writes the reference
+		 * applied; without: those whose authRevision is not the reference's */
+		if (d->wal_used ? !nd->rejected_writes : nd->st.state.auth_revision == rn->st.state.auth_revision)
+			continue;
+		kvf_verdict *v = kvf_verdict_add(&d->verdicts, KVF_VERDICT_AUTH_SKEW, true, (int)i,
+		                                 "authRevision skew: %s has authRevision %" PRIu64 ", %s %" PRIu64
+		                                 "; %s refused at apply the writes whose header auth_revision is below its "
+		                                 "own (etcd issue 11651)", nd->label, nd->st.state.auth_revision,
+		                                 rn->label, rn->st.state.auth_revision, nd->label);
+		if (!v)
+			return;
+		v->first_divergent_index = nd->first_divergent_index;
+		v->versions = VERSIONS_AUTH_SKEW;
+		kvf_verdict_evidence(v, (int)i, nd->db_path, nd->st.state.auth_revision_value.file_offset, 0,
+		                     "%s: bucket auth, authRevision = %" PRIu64, nd->label, nd->st.state.auth_revision);
+		kvf_verdict_evidence(v, (int)ref, rn->db_path, rn->st.state.auth_revision_value.file_offset, 0,
+		                     "%s: bucket auth, authRevision = %" PRIu64, rn->label, rn->st.state.auth_revision);
+		if (d->wal_used) {
+			size_t keys = 0;
+			for (size_t k = 0; k < d->n_keys; k++)
+				keys += d->keys[k].cause == KVF_KEY_AUTH_REJECTED && d->keys[k].v[i].present != d->keys[k].v[ref].present;
+			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, 0,
+			                     "%" PRIu64 " WAL writes refused on %s; %zu of %zu divergent keys differ from %s "
+			                     "by such a refusal", nd->rejected_writes, nd->label, keys, d->n_keys, rn->label);
+			evidence_refused(d, v, i, 5);
+			evidence_auth_runs(d, v, i, w);
+		} else {
+			kvf_verdict_evidence(v, -1, NULL, KVF_NO_OFFSET, 0,
+			                     "no WAL given: suspected from the authRevisions alone; pass data directories "
+			                     "or --wal to trace each key");
+		}
+		recovery_replace(d, i, v->recovery, sizeof(v->recovery));
+		appendf(v->recovery, sizeof(v->recovery), " Upgrade etcd to 3.4.8 or later (3.5.6 or later for the "
+		        "snapshot-recovery variant) first, or the skew returns.");
+	}
+}
+
+/* A member whose history is a prefix of the reference's. lagid owns what
+ * lag means for the exit status (issue 14): until then it counts as the
+ * divergence it always did (exit 1). */
+static void verdicts_lag(kvf_diff *d)
+{
+	size_t ref = d->reference;
+	const kvf_diff_node *rn = &d->nodes[ref];
+	for (size_t i = 0; i < d->n; i++) {
+		kvf_diff_node *nd = &d->nodes[i];
+		if (nd->hist != KVF_HIST_BEHIND)
+			continue;
+		kvf_verdict *v = kvf_verdict_add(&d->verdicts, KVF_VERDICT_LAG, true, (int)i,
+		                                 "%s is behind: its history is a prefix of %s's (not corruption)",
+		                                 nd->label, rn->label);
+		if (!v)
+			return;
+		v->versions = VERSIONS_LAG;
+		v->first_divergent_index = nd->first_divergent_index ? nd->first_divergent_index
+		                           : nd->st.state.has_consistent_index ? nd->st.state.consistent_index + 1 : 0;
+		kvf_verdict_evidence(v, (int)i, nd->db_path, value_offset(nd, "meta", "consistent_index"), 0,
+		                     "%s: meta consistent_index = %" PRIu64 ", revision %" PRId64 "; %s: consistent_index %"
+		                     PRIu64 ", revision %" PRId64, nd->label, nd->st.state.consistent_index,
+		                     nd->st.revision, rn->label, rn->st.state.consistent_index, rn->st.revision);
+		kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, 0, "%s lacks revisions %" PRId64 "..%" PRId64
+		                     " that %s holds, and holds none that it lacks", nd->label, nd->first_divergent_rev,
+		                     rn->st.revision, rn->label);
+		if (nd->unapplied_writes)
+			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, nd->first_divergent_index,
+			                     "%" PRIu64 " WAL writes to divergent keys lie past %s's consistent_index",
+			                     nd->unapplied_writes, nd->label);
+		appendf(v->recovery, sizeof(v->recovery), "Let %s catch up (start it and wait until its raft index "
+		        "matches), then check again; if it cannot, remove it, wipe its data directory and add it back.",
+		        nd->label);
+	}
+}
+
+static void verdicts_unexplained(kvf_diff *d, const size_t *by_cause)
+{
+	kvf_verdict *v = kvf_verdict_add(&d->verdicts, KVF_VERDICT_UNEXPLAINED, true, -1,
+	                                 "unexplained divergence: %zu divergent keys, %zu of them not accounted for "
+	                                 "by the WAL; %zu other bucket differences", d->n_keys,
+	                                 by_cause[KVF_KEY_UNEXPLAINED] + by_cause[KVF_KEY_NO_WAL], d->n_items);
+	if (!v)
+		return;
+	for (size_t i = 0; i < d->n; i++) {
+		const kvf_diff_node *nd = &d->nodes[i];
+		if (nd->hist == KVF_HIST_DIVERGED)
+			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, nd->first_divergent_index,
+			                     "%s's history stops matching %s's at revision %" PRId64, nd->label,
+			                     d->nodes[d->reference].label, nd->first_divergent_rev);
+	}
+	for (size_t k = 0; k < d->n_items && v->n_evidence < 12; k++)
+		kvf_verdict_evidence(v, -1, NULL, KVF_NO_OFFSET, 0, "bucket %s, key %s differs", d->items[k].bucket,
+		                     d->items[k].key);
+	appendf(v->recovery, sizeof(v->recovery), "No known cause fits: keep every member's data directory as "
+	        "it is. %s holds the most complete data; before replacing any member from it, compare the "
+	        "divergent keys above with what the applications wrote.", d->nodes[d->reference].label);
+}
+
+/* What was considered and did not fit, for the record (and for
+ * "unexplained", the reader's checklist). */
+static void rule_out(kvf_diff *d, const size_t *by_cause)
+{
+	kvf_verdicts *vs = &d->verdicts;
+	bool have[KVF_VERDICT_KINDS] = { false };
+	for (size_t i = 0; i < vs->n; i++)
+		have[vs->v[i].kind] = true;
+	if (!have[KVF_VERDICT_AUTH_SKEW]) {
+		if (!d->auth_revisions_differ)
+			kvf_verdicts_rule_out(vs, "auth_skew: every member has authRevision %" PRIu64,
+			                      d->nodes[0].st.state.auth_revision);
+		else
+			kvf_verdicts_rule_out(vs, "auth_skew: authRevisions differ, but no divergent key is explained by "
+			                      "a write refused for its header auth_revision (%zu are)",
+			                      by_cause[KVF_KEY_AUTH_REJECTED]);
+	}
+	if (!have[KVF_VERDICT_LOST_WRITES] || !have[KVF_VERDICT_APPLIED_TWICE]) {
+		char checked[400] = "", skipped[400] = "";
+		for (size_t i = 0; i < d->n; i++) {
+			const kvf_verify *v = d->nodes[i].verify;
+			bool full = v && v->aligned;
+			appendf(full ? checked : skipped, 400, "%s%s", (full ? checked : skipped)[0] ? ", " : "",
+			        d->nodes[i].label);
+		}
+		if (checked[0])
+			kvf_verdicts_rule_out(vs, "%s%s%s: the own WAL check of %s found none", !have[KVF_VERDICT_LOST_WRITES]
+			                      ? "lost_writes" : "", !have[KVF_VERDICT_LOST_WRITES] &&
+			                      !have[KVF_VERDICT_APPLIED_TWICE] ? ", " : "",
+			                      !have[KVF_VERDICT_APPLIED_TWICE] ? "applied_twice" : "", checked);
+		if (skipped[0])
+			kvf_verdicts_rule_out(vs, "lost_writes, applied_twice: not checked on %s (%s)", skipped,
+			                      d->differ ? "no WAL of its own, or its writes could not be paired with its "
+			                      "revisions" : "the members agree");
+	}
+	if (!have[KVF_VERDICT_LAG] && d->histories_differ)
+		kvf_verdicts_rule_out(vs, "lag: no member's history is a prefix of the reference's");
+}
+
+/* The causes each member's own check found (lost writes, applied twice,
+ * a db older than its .snap), as the diff's verdicts of that member, with
+ * where its revisions stand against the reference's. */
+static bool verdicts_from_verify(kvf_diff *d)
+{
+	bool any = false;
+	for (size_t i = 0; i < d->n; i++) {
+		kvf_diff_node *nd = &d->nodes[i];
+		if (!nd->verify)
+			continue;
+		const kvf_verdicts *vs = &nd->verify->verdicts;
+		for (size_t k = 0; k < vs->n; k++) {
+			const kvf_verdict *src = &vs->v[k];
+			if (!src->divergence)
+				continue;
+			kvf_verdict *v = kvf_verdict_add(&d->verdicts, src->kind, true, (int)i, "%s", src->headline);
+			if (!v)
+				return any;
+			any = true;
+			v->first_divergent_index = src->first_divergent_index;
+			v->versions = src->versions;
+			if (src->kind == KVF_VERDICT_STALE_DB || i == d->reference) {
+				snprintf(v->recovery, sizeof(v->recovery), "%s", src->recovery);
+			} else {
+				/* a member to replace it from: the reference, said clean by its own check or not */
+				const kvf_diff_node *rn = &d->nodes[d->reference];
+				bool clean = rn->verify && rn->verify->aligned && !kvf_verify_failed(rn->verify);
+				recovery_replace(d, i, v->recovery, sizeof(v->recovery));
+				appendf(v->recovery, sizeof(v->recovery), " %s", clean
+				        ? "Its own WAL check is clean: every write its consistent_index covers is in its db."
+				        : "Check it first with dump-db verify: its own WAL check did not run or was not clean.");
+				appendf(v->recovery, sizeof(v->recovery), " Upgrade etcd to a release with the fix first.");
+			}
+			for (size_t e = 0; e < src->n_evidence; e++) {
+				const kvf_evidence *x = &src->evidence[e];
+				kvf_verdict_evidence(v, x->member < 0 ? -1 : (int)i, x->file[0] ? x->file : NULL, x->offset,
+				                     x->wal_index, "%s", x->text);
+			}
+			for (size_t s = 0; s < nd->n_offsets; s++)
+				kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, 0, "against %s: the same writes sit %+"
+				                     PRId64 " revisions off from %s's revision %" PRId64 " (to %" PRId64 ", %"
+				                     PRIu64 " writes)", d->nodes[d->reference].label, nd->offsets[s].offset,
+				                     d->nodes[d->reference].label, nd->offsets[s].from, nd->offsets[s].to,
+				                     nd->offsets[s].writes);
+			if (src->first_divergent_index &&
+			    (!nd->first_divergent_index || src->first_divergent_index < nd->first_divergent_index))
+				nd->first_divergent_index = src->first_divergent_index;
+		}
+	}
+	return any;
+}
+
+/* A constant revision offset against the reference that nothing else
+ * explains: its direction says which kind of apply went wrong. */
+static void verdicts_shift(kvf_diff *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		kvf_diff_node *nd = &d->nodes[i];
+		if (nd->hist != KVF_HIST_DIVERGED || !nd->n_offsets)
+			continue;
+		bool covered = false;
+		for (size_t k = 0; k < d->verdicts.n; k++)
+			covered |= d->verdicts.v[k].member == (int)i && d->verdicts.v[k].divergence;
+		if (covered)
+			continue;
+		const kvf_offset_seg *s = &nd->offsets[0];
+		kvf_verdict *v = kvf_verdict_add(&d->verdicts, KVF_VERDICT_REVISION_SHIFT, true, (int)i,
+		                                 "%s's revisions shift %s by %" PRId64 " against %s's from revision %" PRId64
+		                                 ": %s", nd->label, s->offset < 0 ? "down" : "up",
+		                                 s->offset < 0 ? -s->offset : s->offset, d->nodes[d->reference].label,
+		                                 nd->first_divergent_rev, s->offset < 0
+		                                 ? "entries that the others applied left no revision here"
+		                                 : "entries' effects were applied here more than once");
+		if (!v)
+			return;
+		v->versions = s->offset < 0 ? "an entry skipped: etcd 3.5.0-3.5.2 (13766), 3.4.0-3.4.7 auth (11651), "
+		              "a txn with a compacted revisioned range up to 3.6.14 (18667)"
+		              : "an entry applied twice: etcd 3.5.0-3.5.5 defrag (14733), 3.5.0-3.5.2 snapshot (13933)";
+		v->first_divergent_index = nd->first_divergent_index;
+		for (size_t k = 0; k < nd->n_offsets; k++)
+			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, 0, "the same writes sit %+" PRId64 " revisions off "
+			                     "from %s's revision %" PRId64 " to %" PRId64 " (%" PRIu64 " writes)",
+			                     nd->offsets[k].offset, d->nodes[d->reference].label, nd->offsets[k].from,
+			                     nd->offsets[k].to, nd->offsets[k].writes);
+		if (nd->verify && !nd->verify->aligned)
+			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, 0, "its own WAL could not be checked: %s",
+			                     nd->verify->have_wal ? nd->verify->why_unaligned : "no WAL");
+		recovery_replace(d, i, v->recovery, sizeof(v->recovery));
+	}
+}
+
+static void build_verdicts(kvf_diff *d, const wal_scan *w)
+{
+	size_t by_cause[4] = { 0 };
+	for (size_t k = 0; k < d->n_keys; k++)
+		by_cause[d->keys[k].cause]++;
+	first_divergent_indexes(d);
+	switch (d->cause) {
+	case KVF_CAUSE_NONE:
+		kvf_verdict_add(&d->verdicts, KVF_VERDICT_CONSISTENT, false, -1, "the replicas agree");
+		break;
+	case KVF_CAUSE_AUTH_SKEW:
+		verdicts_auth_skew(d, w);
+		break;
+	case KVF_CAUSE_BEHIND:
+		verdicts_lag(d);
+		break;
+	case KVF_CAUSE_UNEXPLAINED:
+		break;
+	}
+	verdicts_from_verify(d);
+	if (d->differ)
+		verdicts_shift(d);
+	/* a cause the legacy determination chose but no member carries (auth
+	 * skew with the WAL tracing no refusal to a member): say so, never
+	 * leave a divergence without a verdict */
+	if (d->differ && !kvf_verdicts_divergent(&d->verdicts))
+		verdicts_unexplained(d, by_cause);
+	rule_out(d, by_cause);
+	kvf_verdicts_sort(&d->verdicts);
+}
+
+/* ---- the best member to recover from (etcd issue 20217) ---- */
+
+static int cmp_rank(const void *a, const void *b)
+{
+	const struct kvf_rank *x = a, *y = b;
+	if (x->complete != y->complete)
+		return x->complete ? -1 : 1;
+	if (x->consistent_index != y->consistent_index)
+		return x->consistent_index > y->consistent_index ? -1 : 1;
+	if (x->term != y->term)
+		return x->term > y->term ? -1 : 1;
+	if (x->wal_last_index != y->wal_last_index)
+		return x->wal_last_index > y->wal_last_index ? -1 : 1;
+	if (x->db_damage != y->db_damage)
+		return x->db_damage < y->db_damage ? -1 : 1;
+	return (x->member > y->member) - (x->member < y->member);
+}
+
+/* When the whole cluster is down, --force-new-cluster starts one member's
+ * data as a new cluster of one: it must hold every write. A member against
+ * which a cause stands (lost or doubled writes, refused writes, a db older
+ * than its snapshot), one that is behind, or one whose db has damaged pages
+ * is no source; among the others the highest consistent_index and term (and
+ * the longest WAL) win. */
+static kvf_status rank_members(kvf_diff *d, kvf_err *err)
+{
+	size_t n = d->n;
+	if (!(d->ranking = calloc(n, sizeof(*d->ranking))))
+		return nomem(err);
+	d->n_ranking = n;
+	for (size_t i = 0; i < n; i++) {
+		kvf_diff_node *nd = &d->nodes[i];
+		struct kvf_rank *r = &d->ranking[i];
+		const kvf_db_finding *f;
+		r->member = i;
+		r->consistent_index = nd->st.state.consistent_index;
+		r->term = nd->st.state.term;
+		r->wal_last_index = nd->wal_last_index;
+		r->db_damage = nd->be ? kvf_backend_findings(nd->be, &f) : 0;
+		r->complete = true;
+		for (size_t k = 0; k < d->verdicts.n; k++) {
+			const kvf_verdict *v = &d->verdicts.v[k];
+			if (v->member != (int)i || v->kind == KVF_VERDICT_CONSISTENT)
+				continue;
+			r->complete = false;
+			appendf(r->reasons, sizeof(r->reasons), "%s%s", r->reasons[0] ? "; " : "", kvf_verdict_kind_name(v->kind));
+			if (v->first_divergent_index)
+				appendf(r->reasons, sizeof(r->reasons), " from WAL index %" PRIu64, v->first_divergent_index);
+		}
+		if (nd->hist == KVF_HIST_BEHIND && r->complete) {
+			r->complete = false;
+			appendf(r->reasons, sizeof(r->reasons), "%sbehind: lacks revisions %" PRId64 "..%" PRId64,
+			        r->reasons[0] ? "; " : "", nd->first_divergent_rev, d->nodes[d->reference].st.revision);
+		}
+		if (r->db_damage) {
+			r->complete = false;
+			appendf(r->reasons, sizeof(r->reasons), "%s%" PRIu64 " damaged or unreadable pages in its db",
+			        r->reasons[0] ? "; " : "", r->db_damage);
+		}
+		if (nd->wal_damage)
+			appendf(r->reasons, sizeof(r->reasons), "%s%" PRIu64 " damaged WAL records", r->reasons[0] ? "; " : "",
+			        nd->wal_damage);
+		appendf(r->reasons, sizeof(r->reasons), "%sconsistent_index %" PRIu64 ", term %" PRIu64 ", WAL to %" PRIu64
+		        "%s", r->reasons[0] ? "; " : "", r->consistent_index, r->term, r->wal_last_index,
+		        nd->verify && nd->verify->aligned && !kvf_verify_failed(nd->verify) ? ", own WAL check clean" : "");
+	}
+	qsort(d->ranking, n, sizeof(*d->ranking), cmp_rank);
+	const struct kvf_rank *best = &d->ranking[0];
+	d->recovery_possible = best->complete;
+	if (best->complete) {
+		snprintf(d->recovery_plan, sizeof(d->recovery_plan), "recover from %s (%s): stop every member, keep a "
+		         "copy of every data directory, start %s alone with --force-new-cluster, then add the others back "
+		         "one at a time with wiped data directories", d->nodes[best->member].label, best->reasons,
+		         d->nodes[best->member].label);
+	} else {
+		snprintf(d->recovery_plan, sizeof(d->recovery_plan), "no recovery plan: no member holds every write. ");
+		for (size_t k = 0; k < n; k++)
+			appendf(d->recovery_plan, sizeof(d->recovery_plan), "%s%s: %s", k ? "; " : "",
+			        d->nodes[d->ranking[k].member].label, d->ranking[k].reasons);
+		appendf(d->recovery_plan, sizeof(d->recovery_plan), ". Keep every data directory; the writes each lacks "
+		        "are listed above (divergent keys), restore them from the members that have them or from a backup.");
+	}
+	return KVF_OK;
+}
+
+/* ---- each member against its own WAL ---- */
+
+/* member/snap of a db at DIR/member/snap/db (NULL otherwise). */
+static char *snap_dir_of(const char *db_path)
+{
+	size_t n = strlen(db_path);
+	if (n < 3 || strcmp(db_path + n - 3, "/db") != 0)
+		return NULL;
+	char *s = strndup(db_path, n - 3);
+	return s;
+}
+
+/* verify.h on every member with a WAL of its own. A full check reads each
+ * member's WAL and bucket `key` again, so it runs where the members differ
+ * (what it finds is why); identical members get the .snap check only. */
+static kvf_status verify_members(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, kvf_err *err)
+{
+	bool differ = d->n_keys || d->n_items || d->histories_differ;
+	for (size_t i = 0; i < d->n; i++) {
+		kvf_diff_node *nd = &d->nodes[i];
+		if (!(nd->verify = calloc(1, sizeof(*nd->verify))))
+			return nomem(err);
+		char *snap = snap_dir_of(nd->db_path);
+		if (progress)
+			progress(pctx, "checking each member against its WAL", i);
+		kvf_status st = kvf_verify_run(nd->verify, nd->be, nd->label, nd->db_path,
+		                               differ && nd->have_wal ? nd->wal_dir : NULL, snap, NULL, NULL, err);
+		free(snap);
+		if (st)
+			return st;
+	}
+	return KVF_OK;
+}
+
 /* ---- the run ---- */
 
 kvf_status kvf_diff_run(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, kvf_err *err)
@@ -1294,6 +1825,8 @@ kvf_status kvf_diff_run(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, 
 		if ((st = wal_summary(nd, err)))
 			return st;
 	}
+	if ((st = verify_members(d, progress, pctx, err)))
+		return st;
 	const kvf_diff_node *src = pick_wal(d);
 	wal_scan w = { .d = d, .err = err };
 	if (src && d->timeline)
@@ -1316,6 +1849,11 @@ kvf_status kvf_diff_run(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, 
 			}
 	}
 	verdict(d, src ? &w : NULL);
+	build_verdicts(d, src ? &w : NULL);
+	if ((st = rank_members(d, err))) {
+		free(w.auth_mut);
+		return st;
+	}
 	free(w.auth_mut);
 	return KVF_OK;
 }
@@ -1335,6 +1873,10 @@ void kvf_diff_free(kvf_diff *d)
 		free(d->items[i].values);
 	}
 	free(d->items);
+	free(d->ranking);
+	for (size_t i = 0; i < d->n_wal_files; i++)
+		free(d->wal_files[i]);
+	free(d->wal_files);
 	for (size_t i = 0; i < d->n; i++) {
 		kvf_diff_node *nd = &d->nodes[i];
 		kvf_db_status_free(&nd->st);
@@ -1346,6 +1888,9 @@ void kvf_diff_free(kvf_diff *d)
 		free(nd->wal_dir);
 		free(nd->offsets);
 		free(nd->auth_runs);
+		if (nd->verify)
+			kvf_verify_free(nd->verify);
+		free(nd->verify);
 	}
 	free(d->nodes);
 	memset(d, 0, sizeof(*d));

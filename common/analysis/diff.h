@@ -28,6 +28,7 @@
 #include "wal/raft.h"
 #include "analysis/verdict.h"
 #include "analysis/timeline.h"
+#include "analysis/verify.h"
 
 #define KVF_DIFF_MAX_NODES 64
 
@@ -81,7 +82,11 @@ typedef struct kvf_diff_node {
 	size_t n_auth_runs;
 	uint64_t rejected_writes;  /* WAL writes predicted rejected by auth */
 	uint64_t unapplied_writes; /* WAL writes past its consistent_index */
+	uint64_t first_divergent_index; /* first WAL entry whose fate differs here (0: none known) */
 	int group;                 /* members with identical key state share a group */
+	/* the member against its own WAL (verify.h); NULL when not run. Run
+	 * in full where the members differ; otherwise only its .snap check */
+	kvf_verify *verify;
 } kvf_diff_node;
 
 /* One member's view of a divergent key. */
@@ -103,6 +108,8 @@ typedef struct kvf_touch {
 	char username[64];
 	const char *kind;          /* static: put, delete_range, txn, lease_revoke */
 	bool deletes;
+	uint32_t segment;          /* in kvf_diff.wal_files */
+	uint64_t offset;           /* of the record's length word in that segment */
 	uint8_t fate[KVF_DIFF_MAX_NODES];
 	/* each member's authRevision when it applied the entry: at least lo, at
 	 * most hi (equal when its own requests around the entry show it) */
@@ -171,6 +178,20 @@ typedef struct kvf_diff {
 	 * along its index, filled by the WAL scan (the HTML report's timeline;
 	 * it also makes the scan run when no key diverges) */
 	kvf_timeline *timeline;
+	/* the members ranked as the source of a --force-new-cluster recovery
+	 * (best first), and whether any of them is complete */
+	struct kvf_rank {
+		size_t member;
+		bool complete;             /* no cause against it, not behind */
+		uint64_t consistent_index, term, wal_last_index, db_damage;
+		char reasons[600];
+	} *ranking;
+	size_t n_ranking;
+	bool recovery_possible;
+	char recovery_plan[800];       /* the source and why, or what is missing where */
+	/* the segments of the WAL the entries were read from (touch.segment) */
+	char **wal_files;
+	size_t n_wal_files;
 } kvf_diff;
 
 /* label may be NULL (the directory name is used); wal_dir may be NULL (found

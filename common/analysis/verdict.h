@@ -32,7 +32,7 @@ typedef enum kvf_verdict_kind {
 	KVF_VERDICT_TXN_COMPACTED_RANGE, /* txn reading a revision below the compaction (18667) */
 	KVF_VERDICT_LEASE_REVOKE_AUTH,   /* lease revoke without a user under auth (11689) */
 	KVF_VERDICT_COMPACTION_UNFINISHED, /* scheduled compaction not finished (17780) */
-	KVF_VERDICT_LEFTOVER_SNAPSHOT,   /* member/snap/N.snap.db received, never applied */
+	KVF_VERDICT_LEFTOVER_SNAPSHOT,   /* a .snap.db in member/snap: received, never applied */
 	KVF_VERDICT_INTERRUPTED_DEFRAG,  /* db.tmp* left by a defrag that did not finish */
 	KVF_VERDICT_FALSE_CORRUPT_ALARM, /* CORRUPT alarm while the offline hashes agree (15919) */
 	KVF_VERDICT_PAGE_DAMAGE,         /* a db page is damaged */

@@ -1,7 +1,10 @@
 #include "render/render_diff.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "render/render_verdict.h"
 
 static const char *fate_name(kvf_touch_fate f)
 {
@@ -41,6 +44,62 @@ static json_t *digest_json(const kvf_node_value *v)
 	char hex[20];
 	snprintf(hex, sizeof(hex), "%016" PRIx64, v->digest);
 	return v->present ? json_string(hex) : json_null();
+}
+
+/* Member labels, indexed as kvf_verdict.member (NULL when out of memory:
+ * members are then not named). */
+static const char **member_labels(const kvf_diff *d)
+{
+	const char **l = calloc(d->n ? d->n : 1, sizeof(*l));
+	for (size_t i = 0; l && i < d->n; i++)
+		l[i] = d->nodes[i].label;
+	return l;
+}
+
+/* The verdict list (analysis/verdict.h): "verdicts" and "ruled_out". */
+static void verdicts_json(json_t *o, const kvf_diff *d)
+{
+	const char **l = member_labels(d);
+	kvf_json_set(o, "verdicts", kvf_json_verdicts(&d->verdicts, l, l ? d->n : 0));
+	kvf_json_set(o, "ruled_out", kvf_json_ruled_out(&d->verdicts));
+	free(l);
+}
+
+/* The members as recovery sources, best first (diff.h ranking). */
+static void ranking_json(json_t *o, const kvf_diff *d)
+{
+	json_t *a = json_array();
+	for (size_t k = 0; k < d->n_ranking; k++) {
+		const struct kvf_rank *r = &d->ranking[k];
+		json_t *x = json_object();
+		kvf_json_set(x, "rank", json_integer((json_int_t)k + 1));
+		kvf_json_set(x, "member", json_string(d->nodes[r->member].label));
+		kvf_json_set(x, "complete", json_boolean(r->complete));
+		kvf_json_set(x, "consistent_index", kvf_json_u64(r->consistent_index));
+		kvf_json_set(x, "term", kvf_json_u64(r->term));
+		kvf_json_set(x, "wal_last_index", kvf_json_u64(r->wal_last_index));
+		kvf_json_set(x, "db_damage", kvf_json_u64(r->db_damage));
+		kvf_json_set(x, "reasons", json_string(r->reasons));
+		json_array_append_new(a, x);
+	}
+	kvf_json_set(o, "ranking", a);
+	kvf_json_set(o, "recovery_plan", json_pack("{s:b,s:o,s:s}", "possible", d->recovery_possible,
+		"source", d->recovery_possible && d->n_ranking ? json_string(d->nodes[d->ranking[0].member].label) : json_null(),
+		"text", d->recovery_plan));
+}
+
+static void ranking_text(kvf_buf *b, const kvf_diff *d, const kvf_render_opts *o)
+{
+	if (!d->n_ranking)
+		return;
+	kvf_buf_printf(b, "\n%s== best member to recover from%s (--force-new-cluster)\n", kvf_color(o, "bold"),
+	               kvf_color(o, "reset"));
+	for (size_t k = 0; k < d->n_ranking; k++) {
+		const struct kvf_rank *r = &d->ranking[k];
+		kvf_buf_printf(b, "  %zu. %s%s%s: %s\n", k + 1, kvf_color(o, r->complete ? "ok" : "damage"),
+		               d->nodes[r->member].label, kvf_color(o, "reset"), r->reasons);
+	}
+	kvf_buf_printf(b, "  %s\n", d->recovery_plan);
 }
 
 /* ---- JSON ---- */
@@ -175,6 +234,8 @@ json_t *kvf_json_diff(const kvf_diff *d)
 	kvf_json_set(o, "verdict", json_pack("{s:s,s:s,s:o,s:s,s:s,s:o,s:b,s:b}", "cause", kvf_cause_name(d->cause),
 		"explanation", d->cause_text, "evidence", ev, "most_complete_node", d->nodes[d->reference].label,
 		"recovery", d->recovery, "agreeing_groups", groups, "differ", d->differ, "wal_used", d->wal_used));
+	verdicts_json(o, d);
+	ranking_json(o, d);
 	return o;
 }
 
@@ -355,11 +416,11 @@ void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_rende
 			break;
 		}
 	}
-	/* verdict */
+	/* verdicts */
 	kvf_buf_printf(b, "\n%s== verdict%s\n", kvf_color(o, "bold"), kvf_color(o, "reset"));
-	kvf_buf_printf(b, "  %s%s%s\n", kvf_color(o, d->differ ? "damage" : "ok"), d->cause_text, kvf_color(o, "reset"));
-	for (int e = 0; e < d->n_evidence; e++)
-		kvf_buf_printf(b, "  - %s\n", d->evidence[e]);
+	const char **l = member_labels(d);
+	kvf_text_verdicts(b, &d->verdicts, l, l ? d->n : 0, o);
+	free(l);
 	kvf_buf_puts(b, "  agreeing members:");
 	for (int g = 0; g < d->n_groups; g++) {
 		kvf_buf_puts(b, g ? " |" : "");
@@ -368,10 +429,9 @@ void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_rende
 				kvf_buf_printf(b, " %s", d->nodes[i].label);
 	}
 	kvf_buf_putc(b, '\n');
-	if (d->differ) {
+	if (d->differ)
 		kvf_buf_printf(b, "  most complete: %s\n", ref->label);
-		kvf_buf_printf(b, "  recovery: %s\n", d->recovery);
-	}
 	if (!d->wal_used && d->n_keys)
 		kvf_buf_puts(b, "  (no WAL: pass data directories or --wal NAME=DIR to trace each key)\n");
+	ranking_text(b, d, o);
 }

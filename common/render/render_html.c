@@ -1180,10 +1180,13 @@ static void evidence_section(kvf_buf *b, const kvf_diff *d, const kvf_timeline *
 			const kvf_verdict *vd = &d->verdicts.v[v];
 			kvf_buf_printf(b, "<li><strong>%s</strong>: ", kvf_verdict_kind_name(vd->kind));
 			esc(b, vd->headline);
-			kvf_buf_puts(b, "\n<ul>\n");
-			for (size_t e = 0; e < vd->n_evidence; e++)
-				evidence_item(b, d, &vd->evidence[e]);
-			kvf_buf_puts(b, "</ul></li>\n");
+			if (vd->n_evidence) {
+				kvf_buf_puts(b, "\n<ul>\n");
+				for (size_t e = 0; e < vd->n_evidence; e++)
+					evidence_item(b, d, &vd->evidence[e]);
+				kvf_buf_puts(b, "</ul>");
+			}
+			kvf_buf_puts(b, "</li>\n");
 		}
 		for (size_t k = 0; k < d->verdicts.n_ruled_out; k++) {
 			kvf_buf_puts(b, "<li class=\"dim\">ruled out: ");

@@ -224,6 +224,12 @@ def one(diff_db, name, nodes, outdir, tmp):
         cell = dom.find("td", data_name="first_divergent_index")
         check(len(cell) == len(names) and cell[i]["a"].get("data-v") == str(first[n]),
               f"{name}: {n}: first divergent entry cell {cell[i]['a'] if i < len(cell) else None}, JSON {first[n]}")
+        # the verdict list's own first divergent index for the member (causes' verify)
+        for v in d.get("verdicts", []):
+            if v.get("member") == n and v.get("first_divergent_index") and first[n]:
+                check(v["first_divergent_index"] == first[n],
+                      f"{name}: {n}: verdict {v['kind']} says first divergent entry {v['first_divergent_index']}, "
+                      f"the page {first[n]}")
         kp = dom.find("span", cls="keys-present", data_member=str(i))
         if d["divergent_keys"]:
             check(kp and kp[0]["text"] == str(present[n]), f"{name}: {n}: keys present {kp and kp[0]['text']}, JSON {present[n]}")

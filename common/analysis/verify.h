@@ -1,0 +1,111 @@
+/* One member against its own WAL: are the effects of every entry its
+ * consistent_index covers in its db, once, and none of those it does not?
+ *
+ * etcd assigns MVCC revisions in apply order, one main revision per entry
+ * that writes (a put, a delete that deletes something, a txn whose taken
+ * branch writes, a lease revoke with keys attached), its operations as
+ * sub-revisions in order (mvcc/kvstore_txn.go). So the member's own log and
+ * its bucket `key` are two streams that must pair up: entry after entry,
+ * revision after revision. Both are walked once, in step; each entry's
+ * expected effect is computed against the member's state as its db shows it
+ * just before (so a txn's compares pick the branch they picked there, a
+ * delete range deletes the keys live there), and compared, as a 64-bit
+ * signature of (key, tombstone, value, lease) per sub-revision, with the
+ * next revision of the db:
+ *   - equal: applied;
+ *   - the revision repeats an entry applied just before: applied twice
+ *     (a replay from an older consistent_index, etcd 14733/13933);
+ *   - otherwise the entry left no revision: refused (its header
+ *     auth_revision is below the member's authRevision at that point:
+ *     auth/store.go ErrAuthOldRevision), or missing (13766, 18667).
+ * Revisions at or below the compaction are gone (except each key's newest):
+ * entries that wrote there are assumed applied, not checked.
+ * Memory: one record per distinct key (pointing into the mapped db) and one
+ * small record per entry that left no revision; never a whole WAL or db. */
+#ifndef KVF_VERIFY_H
+#define KVF_VERIFY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "analysis/verdict.h"
+#include "db/backend.h"
+#include "db/schema.h"
+
+/* One entry worth naming: missing, refused, applied twice, or an effect of
+ * an entry past consistent_index. */
+typedef struct kvf_verify_item {
+	uint64_t index, term;
+	const char *kind;          /* static: put, txn, delete_range, lease_revoke */
+	char key[96];              /* first key it writes, displayable (cut) */
+	uint64_t header_auth_revision;
+	int64_t revision;          /* the db revision concerned (0: none) */
+	uint32_t segment;          /* in kvf_verify.wal_files */
+	uint64_t offset;
+} kvf_verify_item;
+
+#define KVF_VERIFY_SHOWN 8
+
+typedef struct kvf_verify {
+	/* inputs */
+	const char *label;
+	const char *db_path;
+	uint64_t consistent_index, term;
+	bool has_consistent_index;
+	uint64_t ci_offset;               /* of its value in the db file */
+	uint64_t auth_revision;
+	bool auth_enabled;
+	int64_t compact_rev, current_rev;
+	/* the WAL */
+	bool have_wal;
+	uint64_t wal_first_index, wal_last_index, hardstate_commit;
+	uint64_t wal_snapshot_index;      /* newest snapshot record in the WAL */
+	bool from_start;                  /* the log starts at index 1 */
+	/* the newest .snap file (member/snap), the raft snapshot etcd loads */
+	uint64_t snap_index, snap_term;
+	char snap_path[512];
+	bool stale_db;                    /* snap_index > consistent_index: etcd refuses to start */
+	/* alignment */
+	bool aligned;                     /* the WAL's writes were found in the db */
+	uint64_t aligned_index;           /* first entry checked */
+	int64_t aligned_rev;
+	char why_unaligned[240];
+	uint64_t checked_from, checked_to;   /* entry indexes */
+	/* counts, for entries in checked_from..checked_to (<= consistent_index) */
+	uint64_t entries, writes;         /* entries read; those that write keys */
+	uint64_t applied;                 /* writes whose revision is in the db */
+	uint64_t no_op;                   /* txns/deletes that write nothing on this state */
+	uint64_t compacted;               /* wrote at or below the compaction: not checkable */
+	uint64_t refused;                 /* left no revision, header auth_revision too old */
+	uint64_t missing;                 /* left no revision, no reason found */
+	uint64_t applied_twice;           /* db revisions repeating an entry's effect */
+	uint64_t unexplained_revisions;   /* db revisions past the alignment no entry explains */
+	uint64_t above_ci_effects;        /* entries past consistent_index with their revision in the db */
+	uint64_t above_ci_entries;
+	uint64_t first_missing_index, first_twice_index;
+	kvf_verify_item missing_items[KVF_VERIFY_SHOWN], refused_items[KVF_VERIFY_SHOWN],
+	                twice_items[KVF_VERIFY_SHOWN], above_items[KVF_VERIFY_SHOWN];
+	size_t n_missing_items, n_refused_items, n_twice_items, n_above_items;
+	/* leases granted or revoked in the checked range vs bucket lease */
+	uint64_t leases_checked, leases_missing, leases_unrevoked;
+	/* auth changes in the log (commitRevision) */
+	uint64_t auth_changes;
+	bool saves_applied_index;         /* 3.5+: consistent_index saved by batch (one batch may lag) */
+	char **wal_files;
+	size_t n_wal_files;
+	/* the conclusions, with their evidence */
+	kvf_verdicts verdicts;
+} kvf_verify;
+
+typedef void (*kvf_verify_progress_fn)(void *ctx, const char *stage, uint64_t done);
+
+/* Check one member. be: its db (open); wal_dir and snap_dir may be NULL.
+ * label names the member in verdicts (member 0). */
+kvf_status kvf_verify_run(kvf_verify *v, kvf_backend *be, const char *label, const char *db_path,
+                          const char *wal_dir, const char *snap_dir, kvf_verify_progress_fn progress,
+                          void *pctx, kvf_err *err);
+/* Lost writes below consistent_index, or writes applied twice (exit 1). */
+bool kvf_verify_failed(const kvf_verify *v);
+void kvf_verify_free(kvf_verify *v);
+
+#endif
