@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "analysis/verify.h"
 #include "io/sha256.h"
 #include "io/text.h"
 #include "render/render.h"
@@ -93,12 +94,12 @@ static void csp_hash(kvf_buf *b, const char *s)
 
 /* ---- what the records say, gathered for drawing ---- */
 
-enum { MK_REFUSED, MK_NOTYET, MK_MISSING, MK_KINDS };
+enum { MK_REFUSED, MK_NOTYET, MK_MISSING, MK_TWICE, MK_KINDS };
 
 typedef struct mark {
 	uint64_t index;
-	const kvf_touch *t;        /* NULL for a verdict's statement */
-	const char *why;           /* a verdict's statement */
+	const kvf_touch *t;        /* a divergent key's entry, or NULL */
+	const kvf_verify_item *vi; /* the member's own WAL check's entry, or NULL */
 } mark;
 
 typedef struct lane {
@@ -114,11 +115,11 @@ static int cmp_mark(const void *a, const void *b)
 	return (x->index > y->index) - (x->index < y->index);
 }
 
-static void add_mark(lane *l, int kind, uint64_t index, const kvf_touch *t, const char *why)
+static void add_mark(lane *l, int kind, uint64_t index, const kvf_touch *t, const kvf_verify_item *vi)
 {
 	if (!kvf_grow_array((void **)&l->m[kind], &l->cap[kind], l->n[kind], sizeof(mark)))
 		return;
-	l->m[kind][l->n[kind]++] = (mark){ index, t, why };
+	l->m[kind][l->n[kind]++] = (mark){ index, t, vi };
 }
 
 /* One mark per entry: an entry that touches several divergent keys (a
@@ -164,21 +165,23 @@ static lane *gather(const kvf_diff *d)
 			}
 		}
 	}
-	/* entries a verdict names for a member that its consistent_index
-	 * covers but that left no effect (lost writes) */
-	for (size_t v = 0; v < d->verdicts.n; v++) {
-		const kvf_verdict *vd = &d->verdicts.v[v];
-		if (vd->kind != KVF_VERDICT_LOST_WRITES)
+	/* each member against its own WAL (verify.h): entries its
+	 * consistent_index covers that left no revision, and effects applied
+	 * twice (the first few of each, as the verification keeps them) */
+	for (size_t i = 0; i < d->n; i++) {
+		const kvf_verify *v = d->nodes[i].verify;
+		if (!v)
 			continue;
-		for (size_t e = 0; e < vd->n_evidence; e++) {
-			const kvf_evidence *ev = &vd->evidence[e];
-			int m = ev->member >= 0 ? ev->member : vd->member;
-			if (m < 0 || (size_t)m >= d->n || !ev->wal_index)
-				continue;
-			add_mark(&L[m], MK_MISSING, ev->wal_index, NULL, ev->text);
-			if (!L[m].first_div || ev->wal_index < L[m].first_div)
-				L[m].first_div = ev->wal_index;
+		for (size_t k = 0; k < v->n_missing_items && k < KVF_VERIFY_SHOWN; k++) {
+			add_mark(&L[i], MK_MISSING, v->missing_items[k].index, NULL, &v->missing_items[k]);
 		}
+		for (size_t k = 0; k < v->n_twice_items && k < KVF_VERIFY_SHOWN; k++)
+			add_mark(&L[i], MK_TWICE, v->twice_items[k].index, NULL, &v->twice_items[k]);
+		uint64_t f = v->first_missing_index;
+		if (v->first_twice_index && (!f || v->first_twice_index < f))
+			f = v->first_twice_index;
+		if (f && (!L[i].first_div || f < L[i].first_div))
+			L[i].first_div = f;
 	}
 	for (size_t i = 0; i < d->n; i++)
 		for (int k = 0; k < MK_KINDS; k++)
@@ -264,7 +267,7 @@ static const char CSS[] =
 	"svg .axis{stroke:var(--dim);stroke-width:1}svg .grid{stroke:var(--line);stroke-width:.5}svg .band{fill:var(--band)}\n"
 	"svg .applied{fill:var(--applied)}svg .notyet{fill:url(#hatch);stroke:var(--notyet)}svg .hatchline{stroke:var(--notyet);stroke-width:2}\n"
 	"svg .refused{fill:var(--refused);stroke:var(--bg);stroke-width:.5}svg .nymark{fill:var(--bg);stroke:var(--notyet);stroke-width:1.5}\n"
-	"svg .missing{stroke:var(--missing);stroke-width:2.2;fill:none}svg .firstdiv{fill:none;stroke:var(--mark);stroke-width:1.8}\n"
+	"svg .missing{stroke:var(--missing);stroke-width:2.2;fill:none}svg .twice{stroke:var(--refused);stroke-width:2}svg .firstdiv{fill:none;stroke:var(--mark);stroke-width:1.8}\n"
 	"svg .ci{stroke:var(--mark);stroke-width:2}svg .snap{fill:var(--bg);stroke:var(--mark);stroke-width:1}\n"
 	"svg .density{fill:var(--dim);opacity:.5}svg .ev-term{fill:var(--dim)}svg .ev-auth{fill:var(--auth)}svg .ev-conf{fill:var(--conf);stroke:var(--mark);stroke-width:.5}\n"
 	"svg .ev-compaction{stroke:var(--mark);stroke-dasharray:2 2;stroke-width:1}svg .ev-snapshot{fill:none;stroke:var(--dim)}\n"
@@ -453,10 +456,30 @@ static void headline(kvf_buf *b, const kvf_diff *d, const kvf_record *r)
 	member_id(b, ref);
 	kvf_buf_printf(b, "</code>, consistent_index %" PRIu64 ", revision %" PRId64 ").</p>\n",
 	               ref->st.state.consistent_index, ref->st.revision);
-	const char *rec = d->verdicts.n ? d->verdicts.v[0].recovery : d->recovery;
-	kvf_buf_puts(b, "<h3>Recovery</h3>\n<p>");
-	esc(b, rec && rec[0] ? rec : d->differ ? d->recovery : "None needed: the replicas agree.");
-	kvf_buf_puts(b, "</p>\n");
+	kvf_buf_puts(b, "<h3>Recovery</h3>\n");
+	bool any = false;
+	for (size_t v = 0; v < d->verdicts.n; v++) {
+		const char *rec = d->verdicts.v[v].recovery;
+		bool seen = false;
+		for (size_t u = 0; u < v && !seen; u++)
+			seen = strcmp(d->verdicts.v[u].recovery, rec) == 0;
+		if (!rec[0] || seen)
+			continue;
+		kvf_buf_printf(b, "<p class=\"recovery\"><strong>%s</strong>: ", kvf_verdict_kind_name(d->verdicts.v[v].kind));
+		esc(b, rec);
+		kvf_buf_puts(b, "</p>\n");
+		any = true;
+	}
+	if (!any) {
+		kvf_buf_puts(b, "<p>");
+		esc(b, d->recovery[0] ? d->recovery : "None needed: the replicas agree.");
+		kvf_buf_puts(b, "</p>\n");
+	}
+	if (d->recovery_plan[0]) {
+		kvf_buf_puts(b, "<p>If no member can be kept as it is: ");
+		esc(b, d->recovery_plan);
+		kvf_buf_puts(b, "</p>\n");
+	}
 	if (d->differ)
 		recovery_commands(b, d, r);
 	kvf_buf_puts(b, "</section>\n");
@@ -515,7 +538,7 @@ static void members_table(kvf_buf *b, const kvf_diff *d, const lane *L)
 	/* what the analysis found for each member */
 	kvf_buf_puts(b, "<div class=\"wide\"><table class=\"sortable\" id=\"findings-table\">\n<thead><tr><th>member</th>"
 	                "<th>member id</th><th>history</th><th>refused writes</th><th>unapplied writes</th>"
-	                "<th>divergent keys present</th><th>first divergent entry</th></tr></thead>\n<tbody>\n");
+	                "<th>divergent keys present</th><th>first divergent entry</th><th>own WAL check</th></tr></thead>\n<tbody>\n");
 	for (size_t i = 0; i < d->n; i++) {
 		const kvf_diff_node *nd = &d->nodes[i];
 		kvf_buf_printf(b, "<tr data-finding=\"%zu\"><th>", i);
@@ -533,9 +556,37 @@ static void members_table(kvf_buf *b, const kvf_diff *d, const lane *L)
 			               L[i].first_div, L[i].first_div);
 		else
 			kvf_buf_puts(b, "<td class=\"n\" data-name=\"first_divergent_index\" data-v=\"0\">-</td>");
+		const kvf_verify *v = nd->verify;
+		if (v && v->checked_to)
+			kvf_buf_printf(b, "<td>entries %" PRIu64 "..%" PRIu64 ": %" PRIu64 " writes applied, %" PRIu64 " refused, "
+			               "%s%" PRIu64 " missing%s, %s%" PRIu64 " applied twice%s</td>", v->checked_from, v->checked_to,
+			               v->applied, v->refused, v->missing ? "<strong>&#10007; " : "", v->missing,
+			               v->missing ? "</strong>" : "", v->applied_twice ? "<strong>&#10007; " : "",
+			               v->applied_twice, v->applied_twice ? "</strong>" : "");
+		else if (v && v->why_unaligned[0]) {
+			kvf_buf_puts(b, "<td class=\"dim\">");
+			esc(b, v->why_unaligned);
+			kvf_buf_puts(b, "</td>");
+		} else
+			kvf_buf_puts(b, "<td class=\"dim\">not run</td>");
 		kvf_buf_puts(b, "</tr>\n");
 	}
 	kvf_buf_puts(b, "</tbody>\n</table></div>\n");
+	if (d->n_ranking) {
+		kvf_buf_puts(b, "<h3>Members ranked as the source of a recovery</h3>\n<table id=\"ranking\">\n<thead><tr>"
+		                "<th>rank</th><th>member</th><th>complete</th><th>why</th></tr></thead>\n<tbody>\n");
+		for (size_t k = 0; k < d->n_ranking; k++) {
+			const struct kvf_rank *rk = &d->ranking[k];
+			kvf_buf_printf(b, "<tr><td class=\"n\">%zu</td><td>", k + 1);
+			if (rk->member < d->n)
+				esc(b, d->nodes[rk->member].label);
+			kvf_buf_printf(b, "</td><td>%s</td><td>", rk->complete ? "<span class=\"f-ok\">&#10003; yes</span>"
+			               : "<span class=\"f-ref\">&#10007; no</span>");
+			esc(b, rk->reasons);
+			kvf_buf_puts(b, "</td></tr>\n");
+		}
+		kvf_buf_puts(b, "</tbody>\n</table>\n");
+	}
 	if (d->n_items) {
 		kvf_buf_puts(b, "<h3>Other buckets that differ</h3>\n<table>\n<thead><tr><th>bucket</th><th>key</th>");
 		for (size_t j = 0; j < d->n; j++) {
@@ -638,7 +689,10 @@ static void triangle(kvf_buf *b, double x, double y, double r)
 static void draw_marks(kvf_buf *b, const kvf_diff *d, size_t member, const lane *l, int kind, const scale *s,
                        double y)
 {
-	static const char *const what[] = { "refused", "not yet applied", "missing (covered by consistent_index, no effect)" };
+	static const char *const what[] = { "refused", "not yet applied",
+	                                    "missing: covered by consistent_index, no revision in the db",
+	                                    "applied twice: its effect repeats in the db" };
+	static const char *const name[] = { "refused", "notyet", "missing", "twice" };
 	size_t n = l->n[kind];
 	const mark *m = l->m[kind];
 	for (size_t a = 0; a < n;) {
@@ -649,8 +703,7 @@ static void draw_marks(kvf_buf *b, const kvf_diff *d, size_t member, const lane 
 				e++;
 		double x = xof(s, m[a].index);
 		kvf_buf_printf(b, "<g class=\"mark mk-%s\" data-member=\"%zu\" data-index=\"%" PRIu64 "\" data-count=\"%zu\">",
-		               kind == MK_REFUSED ? "refused" : kind == MK_NOTYET ? "notyet" : "missing", member,
-		               m[a].index, e - a);
+		               name[kind], member, m[a].index, e - a);
 		kvf_buf_puts(b, "<title>");
 		if (e - a > 1) {
 			escf(b, "%zu entries %s on %s, index %" PRIu64 "..%" PRIu64, e - a, what[kind], d->nodes[member].label,
@@ -666,7 +719,12 @@ static void draw_marks(kvf_buf *b, const kvf_diff *d, size_t member, const lane 
 			else if (kind == MK_NOTYET)
 				escf(b, ": past its consistent_index %" PRIu64, d->nodes[member].st.state.consistent_index);
 		} else {
-			escf(b, "entry %" PRIu64 ": %s", m[a].index, m[a].why ? m[a].why : what[kind]);
+			const kvf_verify_item *vi = m[a].vi;
+			if (vi)
+				escf(b, "entry %" PRIu64 " (term %" PRIu64 ", %s %s): %s on %s", vi->index, vi->term,
+				     vi->kind ? vi->kind : "?", vi->key, what[kind], d->nodes[member].label);
+			else
+				escf(b, "entry %" PRIu64 ": %s", m[a].index, what[kind]);
 		}
 		kvf_buf_puts(b, "</title>");
 		if (kind == MK_REFUSED) {
@@ -675,8 +733,10 @@ static void draw_marks(kvf_buf *b, const kvf_diff *d, size_t member, const lane 
 			kvf_buf_puts(b, "\"/>");
 		} else if (kind == MK_NOTYET) {
 			kvf_buf_printf(b, "<circle class=\"nymark\" cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\"/>", x, y);
-		} else {
+		} else if (kind == MK_MISSING) {
 			kvf_buf_printf(b, "<path class=\"missing\" d=\"M%.1f %.1fl8 8m0 -8l-8 8\"/>", x - 4, y - 4);
+		} else {
+			kvf_buf_printf(b, "<path class=\"twice\" d=\"M%.1f %.1fv12m4 -12v12\"/>", x - 2, y - 6);
 		}
 		kvf_buf_puts(b, "</g>\n");
 		a = e;
@@ -824,6 +884,7 @@ static void timeline(kvf_buf *b, const kvf_diff *d, const kvf_timeline *t, const
 		if (L) {
 			draw_marks(b, d, i, &L[i], MK_NOTYET, &s, mid);
 			draw_marks(b, d, i, &L[i], MK_MISSING, &s, mid);
+			draw_marks(b, d, i, &L[i], MK_TWICE, &s, mid);
 			draw_marks(b, d, i, &L[i], MK_REFUSED, &s, mid);
 			if (L[i].first_div) {
 				double x = xof(&s, L[i].first_div);
@@ -844,6 +905,7 @@ static void timeline(kvf_buf *b, const kvf_diff *d, const kvf_timeline *t, const
 	legend_item(b, "<path class=\"refused\" d=\"M8 2L13 12L3 12Z\"/>", "refused (old auth revision)");
 	legend_item(b, "<circle class=\"nymark\" cx=\"8\" cy=\"7\" r=\"3.5\"/>", "write of a divergent key not yet applied");
 	legend_item(b, "<path class=\"missing\" d=\"M4 3l8 8m0 -8l-8 8\"/>", "missing though covered by consistent_index");
+	legend_item(b, "<path class=\"twice\" d=\"M6 1v12m4 -12v12\"/>", "applied twice");
 	legend_item(b, "<path class=\"firstdiv\" d=\"M8 1l6 6l-6 6l-6 -6z\"/>", "first divergent entry");
 	legend_item(b, "<line class=\"ci\" x1=\"8\" y1=\"0\" x2=\"8\" y2=\"14\"/>", "consistent_index");
 	legend_item(b, "<rect class=\"snap\" x=\"5\" y=\"4\" width=\"6\" height=\"6\"/>", "last snapshot");
@@ -1245,13 +1307,26 @@ static void evidence_section(kvf_buf *b, const kvf_diff *d, const kvf_timeline *
 						     "): %s %s", mk->index, mk->t->term, mk->t->kind, mk->t->username[0] ? mk->t->username : "-",
 						     mk->t->auth_revision, d->nodes[i].label,
 						     k == MK_REFUSED ? "refused it" : "has not applied it");
-					else
-						escf(b, "WAL index %" PRIu64 ": %s: %s", mk->index, d->nodes[i].label, mk->why ? mk->why : "");
+					else if (mk->vi)
+						escf(b, "WAL index %" PRIu64 " (term %" PRIu64 ", %s %s, header auth_revision %" PRIu64 "): %s: %s"
+						     " (db revision %" PRId64 ")", mk->index, mk->vi->term, mk->vi->kind ? mk->vi->kind : "?",
+						     mk->vi->key, mk->vi->header_auth_revision, d->nodes[i].label,
+						     k == MK_MISSING ? "covered by its consistent_index, but no revision in its db"
+						     : "its effect appears twice in its db", mk->vi->revision);
 					if (k == MK_REFUSED && mk->t)
 						escf(b, " (its authRevision was at least %" PRIu64 ")", mk->t->auth_lo[i]);
 					if (k == MK_NOTYET)
 						escf(b, " (its consistent_index is %" PRIu64 ")", d->nodes[i].st.state.consistent_index);
-					if (t && t->wal_dir) {
+					const kvf_verify *v = d->nodes[i].verify;
+					if (mk->vi && v && mk->vi->segment < v->n_wal_files && v->wal_files[mk->vi->segment]) {
+						kvf_buf_puts(b, " <span class=\"dim\">[");
+						esc(b, v->wal_files[mk->vi->segment]);
+						kvf_buf_printf(b, " at offset %" PRIu64 "]</span>", mk->vi->offset);
+					} else if (mk->t && mk->t->segment < d->n_wal_files && d->wal_files[mk->t->segment]) {
+						kvf_buf_puts(b, " <span class=\"dim\">[");
+						esc(b, d->wal_files[mk->t->segment]);
+						kvf_buf_printf(b, " at offset %" PRIu64 "]</span>", mk->t->offset);
+					} else if (t && t->wal_dir) {
 						kvf_buf_puts(b, " <span class=\"dim\">[");
 						esc(b, t->wal_dir);
 						kvf_buf_puts(b, "]</span>");

@@ -2,8 +2,9 @@
 """diff-db --report: the HTML incident report, rendered by headless Chromium.
 
 For the bundled incident (incident-authskew), a healthy cluster (healthy),
-and two lag-only cases (stale-member: a member stopped while writes went on;
-evidence/copies: `cp -a` of members under load), each a real etcd's files:
+two lag-only cases (stale-member: a member stopped while writes went on;
+evidence/copies: `cp -a` of members under load), and lost writes
+(cause-lost-writes, a real 3.5.2 cluster), each a real etcd's files:
 - one run of `diff-db -o json --report R.html` gives the JSON and the page
   from the same analysis; its JSON must equal a run without --report;
 - `tidy -errors -q` finds no error or warning in the page; it is < 2 MB and
@@ -17,7 +18,9 @@ evidence/copies: `cp -a` of members under load), each a real etcd's files:
 - the SVG timeline has one lane per member, in order; the refused marks of a
   member count each entry the JSON says it refused (distinct WAL indexes of
   divergent_keys[].wal[] with fate rejected_auth_revision), the not-yet
-  marks each entry it has not applied; the numbers in the page (divergent
+  marks each entry it has not applied, a missing mark sits at a lost_writes
+  verdict's first divergent index; the first divergent entry of each member
+  equals its verdicts' first_divergent_index; the numbers in the page (divergent
   keys, keys present per member, each member's first divergent entry,
   consistent_index and revision per member) equal the JSON's;
 - the inputs table's SHA-256 of every file equals hashlib's of that file;
@@ -165,6 +168,12 @@ def expected(d):
                     continue
                 if some_applied and (not first[n] or w["index"] < first[n]):
                     first[n] = w["index"]
+    # the member's own WAL check: entries its consistent_index covers that
+    # left no revision, or whose effect repeats (the verdicts name the first)
+    for v in d.get("verdicts", []):
+        n, f = v.get("member"), v.get("first_divergent_index")
+        if v["kind"] in ("lost_writes", "applied_twice") and n in first and f and (not first[n] or f < first[n]):
+            first[n] = f
     present = {n: sum(1 for k in d["divergent_keys"] if k["present"][n]) for n in names}
     return names, refused, notyet, first, present
 
@@ -230,6 +239,13 @@ def one(diff_db, name, nodes, outdir, tmp):
                 check(v["first_divergent_index"] == first[n],
                       f"{name}: {n}: verdict {v['kind']} says first divergent entry {v['first_divergent_index']}, "
                       f"the page {first[n]}")
+        # lost writes: the member's own WAL check found an entry its
+        # consistent_index covers with no revision: a missing mark there
+        for v in d.get("verdicts", []):
+            if v.get("member") == n and v["kind"] == "lost_writes" and v.get("first_divergent_index"):
+                mm = [m["a"]["data-index"] for m in dom.find("g", cls="mk-missing", data_member=str(i))]
+                check(str(v["first_divergent_index"]) in mm,
+                      f"{name}: {n}: lost writes from entry {v['first_divergent_index']}, missing marks at {mm}")
         kp = dom.find("span", cls="keys-present", data_member=str(i))
         if d["divergent_keys"]:
             check(kp and kp[0]["text"] == str(present[n]), f"{name}: {n}: keys present {kp and kp[0]['text']}, JSON {present[n]}")
@@ -289,6 +305,7 @@ def main():
         ("healthy", sorted((fx / "healthy").glob("node*"))),
         ("stale-member", sorted((fx / "stale-member").glob("node*"))),
         ("copies-under-load", sorted((fx / "evidence" / "copies").glob("node*"))),
+        ("lost-writes", sorted((fx / "cause-lost-writes").glob("node*"))),
     ]
     with tempfile.TemporaryDirectory() as t:
         for name, nodes in cases:
