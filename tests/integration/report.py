@@ -12,7 +12,9 @@ evidence/copies: `cp -a` of members under load), and lost writes
 - Chromium (Debian's, headless, a private profile in a temp dir, every host
   name unresolvable) lays the page out: --dump-dom gives the DOM after the
   script ran, --screenshot a PNG kept under the build dir (meson-logs/
-  report-screenshots, CI artefacts). The PNG is not one colour;
+  report-screenshots, CI artefacts). The PNG is not one colour, its
+  background light; with the dark scheme the background is dark; printed
+  (--print-to-pdf), every page is A4;
 - the script ran under the page's Content-Security-Policy (its hash is
   right): it un-hides the "expand all" button;
 - the SVG timeline has one lane per member, in order; the refused marks of a
@@ -33,6 +35,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -91,7 +94,8 @@ class Dom(HTMLParser):
 
 
 def png_colours(path, limit=4):
-    """Distinct pixel values of an 8-bit RGB(A) PNG (Chromium's), up to limit."""
+    """Distinct pixel values of an 8-bit RGB(A) PNG (Chromium's), up to
+    limit, and the top-left pixel (the page background)."""
     data = Path(path).read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     pos, idat, w = 8, b"", 0
@@ -109,6 +113,7 @@ def png_colours(path, limit=4):
     stride = w * bpp
     prev = bytearray(stride)
     seen = set()
+    corner = None
     for y in range(h):
         f = raw[y * (stride + 1)]
         line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
@@ -127,15 +132,17 @@ def png_colours(path, limit=4):
                 pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
                 line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
         prev = line
+        if corner is None:
+            corner = tuple(line[:3])
         if y % 7 == 0:   # a sample of rows is plenty to tell blank from drawn
             for x in range(0, w, 3):
                 seen.add(bytes(line[x * bpp:x * bpp + 3]))
             if len(seen) >= limit:
                 break
-    return len(seen)
+    return len(seen), corner
 
 
-def chromium(html, png, profile):
+def chromium(html, png, profile, dark_png=None, pdf=None):
     base = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
             "--no-first-run", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--disable-default-apps", "--host-resolver-rules=MAP * ~NOTFOUND",
@@ -143,6 +150,11 @@ def chromium(html, png, profile):
     url = Path(html).resolve().as_uri()
     dom = subprocess.run(base + ["--dump-dom", url], capture_output=True, text=True, timeout=120)
     shot = subprocess.run(base + [f"--screenshot={png}", url], capture_output=True, text=True, timeout=120)
+    # the reader's dark scheme (blink's PreferredColorScheme: 0 is dark), and print
+    subprocess.run(base + ["--blink-settings=preferredColorScheme=0", f"--screenshot={dark_png}", url],
+                   capture_output=True, text=True, timeout=120)
+    subprocess.run(base + ["--no-pdf-header-footer", f"--print-to-pdf={pdf}", url],
+                   capture_output=True, text=True, timeout=120)
     return dom, shot
 
 
@@ -194,15 +206,25 @@ def one(diff_db, name, nodes, outdir, tmp):
     t = subprocess.run(["tidy", "-errors", "-q", str(html)], capture_output=True, text=True, timeout=60)
     check(t.returncode == 0, f"{name}: tidy -errors: exit {t.returncode}: {t.stderr.strip()[:500]}")
 
-    png = outdir / f"{name}.png"
-    dom_run, shot = chromium(html, png, tmp / f"profile-{name}")
+    png, dark, pdf = outdir / f"{name}.png", outdir / f"{name}-dark.png", outdir / f"{name}.pdf"
+    dom_run, shot = chromium(html, png, tmp / f"profile-{name}", dark, pdf)
     if not check(dom_run.returncode == 0 and "<svg" in dom_run.stdout,
                  f"{name}: chromium --dump-dom: exit {dom_run.returncode}: {dom_run.stderr[-500:]}"):
         return
     (outdir / f"{name}.dom.html").write_text(dom_run.stdout)
     shutil.copy(html, outdir / f"{name}.html")
     if check(shot.returncode == 0 and png.exists(), f"{name}: chromium --screenshot: exit {shot.returncode}: {shot.stderr[-500:]}"):
-        check(png_colours(png) >= 3, f"{name}: the screenshot is blank (fewer than 3 colours)")
+        n, corner = png_colours(png)
+        check(n >= 3, f"{name}: the screenshot is blank (fewer than 3 colours)")
+        check(min(corner) > 200, f"{name}: light scheme background {corner}")
+    if check(dark.exists(), f"{name}: no dark-scheme screenshot"):
+        n, corner = png_colours(dark)
+        check(n >= 3 and max(corner) < 60, f"{name}: dark scheme: {n} colours, background {corner}")
+    if check(pdf.exists() and pdf.read_bytes()[:5] == b"%PDF-", f"{name}: no PDF from print"):
+        boxes = re.findall(rb"/MediaBox \[0 0 ([0-9.]+) ([0-9.]+)\]", pdf.read_bytes())
+        # A4 is 595.28 x 841.89 points
+        check(boxes and all(abs(float(w) - 595) < 2 and abs(float(h) - 842) < 2 for w, h in boxes),
+              f"{name}: printed pages are not A4: {boxes[:3]}")
 
     dom = Dom()
     dom.feed(dom_run.stdout)
