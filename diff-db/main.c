@@ -30,6 +30,7 @@ static void usage(void)
 	       "      --wal NAME=DIR   the WAL of member NAME (found in data dirs otherwise)\n"
 	       "      --keys           text: list every divergent key (default: by prefix)\n"
 	       "      --report FILE    also write the incident report: one self-contained HTML page\n"
+	       "      --verify         check every member against its own WAL even when they agree\n"
 	       "      --color WHEN     auto (default), always, never\n"
 	       "  -h, --help           this help\n"
 	       "      --version        version\n"
@@ -38,7 +39,7 @@ static void usage(void)
 	       kvf_tool_name());
 }
 
-enum { OPT_WAL = 256, OPT_KEYS, OPT_COLOR, OPT_VERSION, OPT_REPORT };
+enum { OPT_WAL = 256, OPT_KEYS, OPT_COLOR, OPT_VERSION, OPT_REPORT, OPT_VERIFY };
 
 static void progress(void *ctx, const char *stage, uint64_t done)
 {
@@ -149,6 +150,7 @@ int main(int argc, char **argv)
 		{ "wal", required_argument, NULL, OPT_WAL },
 		{ "keys", no_argument, NULL, OPT_KEYS },
 		{ "report", required_argument, NULL, OPT_REPORT },
+		{ "verify", no_argument, NULL, OPT_VERIFY },
 		{ "color", required_argument, NULL, OPT_COLOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
@@ -156,7 +158,7 @@ int main(int argc, char **argv)
 	};
 	kvf_format format = KVF_FORMAT_TEXT;
 	kvf_render_opts ro = { .color = kvf_color_default() };
-	bool all_keys = false;
+	bool all_keys = false, verify_all = false;
 	const char *report_path = NULL;
 	kvf_timeline timeline = { 0 };
 	report_job job = { 0 };
@@ -175,6 +177,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_KEYS: all_keys = true; break;
 		case OPT_REPORT: report_path = optarg; break;
+		case OPT_VERIFY: verify_all = true; break;
 		case OPT_COLOR:
 			if (!kvf_parse_color(optarg, &ro.color))
 				kvf_usage_error("--color wants auto, always or never");
@@ -233,6 +236,7 @@ int main(int argc, char **argv)
 			return KVF_EXIT_TROUBLE;
 		}
 	}
+	d.verify_all = verify_all;
 	kvf_progress prog;
 	kvf_progress_start(&prog, "comparing");
 	kvf_status s = kvf_diff_run(&d, progress, &prog, &err);

@@ -1267,9 +1267,29 @@ static void member_id_text(const kvf_diff_node *nd, char *buf, size_t cap)
  * give for a member whose db lost or doubled writes (13766 postmortem,
  * 11651): the member is wiped and copies a snapshot from a leader that
  * holds the complete data. */
+/* The member to copy from: the reference, unless its own WAL check found
+ * a cause against it (a member that applied writes twice has the highest
+ * revision); then the most complete member whose own check is clean. */
+static size_t source_member(const kvf_diff *d)
+{
+	const kvf_diff_node *ref = &d->nodes[d->reference];
+	if (!ref->verify || !kvf_verify_failed(ref->verify))
+		return d->reference;
+	size_t best = d->reference;
+	for (size_t i = 0; i < d->n; i++) {
+		const kvf_diff_node *nd = &d->nodes[i];
+		if (!nd->verify || !nd->verify->aligned || kvf_verify_failed(nd->verify))
+			continue;
+		if (best == d->reference ||
+		    nd->st.state.consistent_index > d->nodes[best].st.state.consistent_index)
+			best = i;
+	}
+	return best;
+}
+
 static void recovery_replace(const kvf_diff *d, size_t bad, char *r, size_t rc)
 {
-	const kvf_diff_node *ref = &d->nodes[d->reference], *nd = &d->nodes[bad];
+	const kvf_diff_node *ref = &d->nodes[source_member(d)], *nd = &d->nodes[bad];
 	char rid[40], bid[40];
 	member_id_text(ref, rid, sizeof(rid));
 	member_id_text(nd, bid, sizeof(bid));
@@ -1503,8 +1523,8 @@ static void rule_out(kvf_diff *d, const size_t *by_cause)
 			                      !have[KVF_VERDICT_APPLIED_TWICE] ? "applied_twice" : "", checked);
 		if (skipped[0])
 			kvf_verdicts_rule_out(vs, "lost_writes, applied_twice: not checked on %s (%s)", skipped,
-			                      d->differ ? "no WAL of its own, or its writes could not be paired with its "
-			                      "revisions" : "the members agree");
+			                      d->differ || d->verify_all ? "no WAL of its own, or its writes could not be "
+			                      "paired with its revisions" : "the members agree; --verify checks them anyway");
 	}
 	if (!have[KVF_VERDICT_LAG] && d->histories_differ)
 		kvf_verdicts_rule_out(vs, "lag: no member's history is a prefix of the reference's");
@@ -1534,8 +1554,8 @@ static bool verdicts_from_verify(kvf_diff *d)
 			if (src->kind == KVF_VERDICT_STALE_DB || i == d->reference) {
 				snprintf(v->recovery, sizeof(v->recovery), "%s", src->recovery);
 			} else {
-				/* a member to replace it from: the reference, said clean by its own check or not */
-				const kvf_diff_node *rn = &d->nodes[d->reference];
+				/* a member to replace it from, said clean by its own check or not */
+				const kvf_diff_node *rn = &d->nodes[source_member(d)];
 				bool clean = rn->verify && rn->verify->aligned && !kvf_verify_failed(rn->verify);
 				recovery_replace(d, i, v->recovery, sizeof(v->recovery));
 				appendf(v->recovery, sizeof(v->recovery), " %s", clean
@@ -1573,6 +1593,12 @@ static void verdicts_shift(kvf_diff *d)
 		bool covered = false;
 		for (size_t k = 0; k < d->verdicts.n; k++)
 			covered |= d->verdicts.v[k].member == (int)i && d->verdicts.v[k].divergence;
+		/* its own WAL check is clean: the offset is the reference's doing
+		 * (a reference that applied writes twice), said by its verdict */
+		const kvf_diff_node *rn = &d->nodes[d->reference];
+		if (nd->verify && nd->verify->aligned && !kvf_verify_failed(nd->verify) && rn->verify &&
+		    kvf_verify_failed(rn->verify))
+			covered = true;
 		if (covered)
 			continue;
 		const kvf_offset_seg *s = &nd->offsets[0];
@@ -1734,7 +1760,7 @@ static char *snap_dir_of(const char *db_path)
  * (what it finds is why); identical members get the .snap check only. */
 static kvf_status verify_members(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, kvf_err *err)
 {
-	bool differ = d->n_keys || d->n_items || d->histories_differ;
+	bool differ = d->verify_all || d->n_keys || d->n_items || d->histories_differ;
 	for (size_t i = 0; i < d->n; i++) {
 		kvf_diff_node *nd = &d->nodes[i];
 		if (!(nd->verify = calloc(1, sizeof(*nd->verify))))

@@ -189,6 +189,9 @@ typedef struct kvf_diff {
 	size_t n_ranking;
 	bool recovery_possible;
 	char recovery_plan[800];       /* the source and why, or what is missing where */
+	/* check every member against its own WAL even when they agree
+	 * (diff-db --verify); by default only where they differ */
+	bool verify_all;
 	/* the segments of the WAL the entries were read from (touch.segment) */
 	char **wal_files;
 	size_t n_wal_files;

@@ -40,6 +40,7 @@ typedef struct kvf_verify_item {
 	char key[96];              /* first key it writes, displayable (cut) */
 	uint64_t header_auth_revision;
 	int64_t revision;          /* the db revision concerned (0: none) */
+	int64_t first_revision;    /* applied twice: the revision of its first application */
 	uint32_t segment;          /* in kvf_verify.wal_files */
 	uint64_t offset;
 } kvf_verify_item;
@@ -79,13 +80,16 @@ typedef struct kvf_verify {
 	uint64_t refused;                 /* left no revision, header auth_revision too old */
 	uint64_t missing;                 /* left no revision, no reason found */
 	uint64_t applied_twice;           /* db revisions repeating an entry's effect */
+	uint64_t partial_txns;            /* a revision holding only the first of a txn's writes */
+	uint64_t first_partial_index;
 	uint64_t unexplained_revisions;   /* db revisions past the alignment no entry explains */
 	uint64_t above_ci_effects;        /* entries past consistent_index with their revision in the db */
 	uint64_t above_ci_entries;
 	uint64_t first_missing_index, first_twice_index;
 	kvf_verify_item missing_items[KVF_VERIFY_SHOWN], refused_items[KVF_VERIFY_SHOWN],
-	                twice_items[KVF_VERIFY_SHOWN], above_items[KVF_VERIFY_SHOWN];
-	size_t n_missing_items, n_refused_items, n_twice_items, n_above_items;
+	                twice_items[KVF_VERIFY_SHOWN], above_items[KVF_VERIFY_SHOWN],
+	                partial_items[KVF_VERIFY_SHOWN];
+	size_t n_missing_items, n_refused_items, n_twice_items, n_above_items, n_partial_items;
 	/* leases granted or revoked in the checked range vs bucket lease */
 	uint64_t leases_checked, leases_missing, leases_unrevoked;
 	/* auth changes in the log (commitRevision) */

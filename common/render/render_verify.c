@@ -22,6 +22,7 @@ static json_t *items_json(const kvf_verify *v, const kvf_verify_item *it, size_t
 		kvf_json_set(o, "key", json_string(x->key));
 		kvf_json_set(o, "header_auth_revision", kvf_json_u64(x->header_auth_revision));
 		kvf_json_set(o, "revision", x->revision ? kvf_json_i64(x->revision) : json_null());
+		kvf_json_set(o, "first_revision", x->first_revision ? kvf_json_i64(x->first_revision) : json_null());
 		kvf_json_set(o, "file", x->segment < v->n_wal_files && v->wal_files[x->segment]
 		             ? json_string(v->wal_files[x->segment]) : json_null());
 		kvf_json_set(o, "offset", x->segment < v->n_wal_files ? kvf_json_u64(x->offset) : json_null());
@@ -63,6 +64,7 @@ json_t *kvf_json_verify(const kvf_verify *v)
 	kvf_json_set(c, "refused", kvf_json_u64(v->refused));
 	kvf_json_set(c, "missing", kvf_json_u64(v->missing));
 	kvf_json_set(c, "applied_twice", kvf_json_u64(v->applied_twice));
+	kvf_json_set(c, "partial_txns", kvf_json_u64(v->partial_txns));
 	kvf_json_set(c, "unexplained_revisions", kvf_json_u64(v->unexplained_revisions));
 	kvf_json_set(c, "above_consistent_index", json_pack("{s:o,s:o}", "entries", kvf_json_u64(v->above_ci_entries),
 	                                                     "with_effect", kvf_json_u64(v->above_ci_effects)));
@@ -112,6 +114,8 @@ void kvf_text_verify(kvf_buf *b, const kvf_verify *v, const kvf_render_opts *o)
 		               v->missing, kvf_color(o, "reset"));
 		kvf_buf_printf(b, "  %sapplied twice   %" PRIu64 "%s\n", kvf_color(o, v->applied_twice ? "damage" : "ok"),
 		               v->applied_twice, kvf_color(o, "reset"));
+		kvf_buf_printf(b, "  %spartial txns    %" PRIu64 "%s\n", kvf_color(o, v->partial_txns ? "damage" : "ok"),
+		               v->partial_txns, kvf_color(o, "reset"));
 		kvf_buf_printf(b, "  past c_index    %" PRIu64 " entries, %" PRIu64 " with their revision in the db\n",
 		               v->above_ci_entries, v->above_ci_effects);
 		kvf_buf_printf(b, "  other revisions %" PRIu64 " (no entry of this log explains them)\n",

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Causes of divergence (issue 13): each member against its own WAL (dump-db
+verify, diff-db), the verdict list, revision offsets, the recovery ranking,
+on real etcd data checked against what etcd itself answered.
+
+  - cause-lost-writes: real etcd 3.5.2 cluster, node2 holds 13766's state
+    (planted; testdata/README.md). etcd 3.5.2 restarted on it answered node2
+    revision = peers - 1 and no /app/b010 (truth/after.json).
+  - incident-authskew: auth_skew on node1 and node2 only, as before.
+  - healthy: consistent, exit 0; stale-member: lag on node3 only.
+
+usage: causes.py DUMP_WAL DUMP_DB DIFF_DB FIXTURES_DIR
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+
+
+def run(*argv):
+    p = subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=300)
+    doc = json.loads(p.stdout) if p.stdout.strip().startswith("{") else None
+    return p.returncode, doc, p.stderr
+
+
+def lines(*argv):
+    p = subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=300)
+    return [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+
+
+def divergent_kinds(d):
+    return sorted((v["kind"], v["member"]) for v in d["verdicts"] if v["divergence"])
+
+
+def main():
+    dump_wal, dump_db, diff_db, fx = sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])
+
+    # ---- lost writes below consistent_index ----
+    lw = fx / "cause-lost-writes"
+    after = json.loads((lw / "truth" / "after.json").read_text())
+    rev = {n: a["status"][0]["Status"]["header"]["revision"] for n, a in after.items()}
+    lacking = [n for n, a in after.items() if "/app/b010" not in a["keys"]]
+    check(lacking == ["node2"] and rev["node2"] == rev["node1"] - 1 == rev["node3"] - 1,
+          f"etcd's own answers: members lacking /app/b010 {lacking}, revisions {rev}")
+    lost_rev = int((lw / "truth" / "lost_revision").read_text())
+    # the entry that wrote it, from the member's own WAL
+    ents = [e for e in lines(dump_wal, "-o", "json", "--kind", "put", "--key-prefix", "/app/b010", lw / "node2")
+            if e.get("record") == "entry"]
+    check(len(ents) == 1, f"one put of /app/b010 in node2's WAL, got {len(ents)}")
+    idx = ents[0]["index"] if ents else -1
+    off = ents[0]["offset"] if ents else -1
+
+    rc, v, err = run(dump_db, "-o", "json", "verify", lw / "node2")
+    check(rc == 1, f"verify node2: exit {rc}, want 1 ({err})")
+    c = v["checked"] if v else {}
+    check(c.get("missing") == 1 and c.get("first_missing_index") == idx and c.get("applied_twice") == 0,
+          f"verify node2: missing {c.get('missing')} first {c.get('first_missing_index')} (want 1, {idx})")
+    check(v and v["consistent_index"] >= idx, "verify node2: consistent_index covers the lost entry")
+    check(v and [x["kind"] for x in v["verdicts"]] == ["lost_writes"], f"verify node2: verdicts "
+          f"{[x['kind'] for x in v['verdicts']] if v else None}")
+    if v and v["verdicts"]:
+        vd = v["verdicts"][0]
+        check(vd["first_divergent_index"] == idx, f"verify node2: first divergent index {vd['first_divergent_index']}")
+        ev = [e for e in vd["evidence"] if e["wal_index"] == idx]
+        check(ev and ev[0]["file"] and ev[0]["file"].endswith(".wal") and ev[0]["offset"] == off,
+              f"verify node2: evidence names the entry's segment and offset {off}: {ev}")
+        check(any(e["file"] and e["file"].endswith("/db") and e["offset"] is not None for e in vd["evidence"]),
+              "verify node2: evidence names consistent_index in the db file with its offset")
+        check(v["missing"] and v["missing"][0]["revision"] == lost_rev,
+              f"verify node2: the lost entry would be revision {lost_rev}: {v['missing'][:1]}")
+    for n in ("node1", "node3"):
+        rc, v, err = run(dump_db, "-o", "json", "verify", lw / n)
+        check(rc == 0 and v and v["checked"]["missing"] == 0 and v["checked"]["applied"] == rev[n] - 1,
+              f"verify {n}: exit {rc}, applied {v and v['checked']['applied']} of revisions 2..{rev[n]}")
+        check(v and [x["kind"] for x in v["verdicts"]] == ["consistent"], f"verify {n}: verdicts")
+
+    rc, d, err = run(diff_db, "-o", "json", lw / "node1", lw / "node2", lw / "node3")
+    check(rc == 1, f"diff lost-writes: exit {rc} ({err})")
+    if d:
+        check(divergent_kinds(d) == [("lost_writes", "node2")], f"diff lost-writes: {divergent_kinds(d)}")
+        vd = next((x for x in d["verdicts"] if x["kind"] == "lost_writes"), None)
+        check(vd and vd["first_divergent_index"] == idx, f"diff lost-writes: first divergent index "
+              f"{vd and vd['first_divergent_index']}, want {idx}")
+        check(vd and any(e["wal_index"] == idx and e["offset"] == off for e in vd["evidence"]),
+              "diff lost-writes: evidence names the lost entry")
+        offs = [s["offset"] for s in d["history"]["offsets"].get("node2", [])]
+        check(offs == [-1] and d["history"]["first_divergent_revision"] == lost_rev,
+              f"diff lost-writes: offsets {offs}, first divergent revision {d['history']['first_divergent_revision']}")
+        rk = [r["member"] for r in d["ranking"]]
+        check(rk[-1] == "node2" and not d["ranking"][-1]["complete"] and d["recovery_plan"]["possible"]
+              and d["recovery_plan"]["source"] in ("node1", "node3"), f"diff lost-writes: ranking {rk}")
+        check(d["verdict"]["cause"] == "unexplained", "diff lost-writes: the old verdict object is unchanged")
+    # without the peer that is complete: no recovery plan for two members... node2 alone vs node1 still works
+    rc, d, err = run(diff_db, "-o", "json", lw / "node2", lw / "node3")
+    check(rc == 1 and d and divergent_kinds(d) == [("lost_writes", "node2")], "diff node2 node3: lost_writes on node2")
+
+    # ---- applied twice: real 3.5.2 killed during a defrag, restarted ----
+    at = fx / "cause-applied-twice"
+    get = json.loads((at / "truth" / "get.json").read_text())
+    import base64
+    twice = {base64.b64decode(kv["key"]).decode() for kv in get.get("kvs", []) if int(kv.get("version", 1)) > 1}
+    check(twice, "etcd's answer: some key at version 2 that the load wrote once")
+    rc, v, err = run(dump_db, "-o", "json", "verify", at / "node1")
+    check(rc == 1, f"verify applied-twice: exit {rc}, want 1 ({err})")
+    if v:
+        c = v["checked"]
+        check(c["applied_twice"] == len(twice) and c["missing"] == 0,
+              f"verify applied-twice: {c['applied_twice']} repeats, etcd shows {len(twice)} keys at version 2")
+        check(all(x["key"] in twice and x["first_revision"] < x["revision"] for x in v["applied_twice"]),
+              f"verify applied-twice: repeated keys {[x['key'] for x in v['applied_twice']]} not all at version 2")
+        check([x["kind"] for x in v["verdicts"]] == ["applied_twice"], "verify applied-twice: one verdict")
+        first = min((x["index"] for x in v["applied_twice"]), default=None)
+        check(v["verdicts"][0]["first_divergent_index"] == first == c["first_twice_index"],
+              f"verify applied-twice: first index {v['verdicts'][0]['first_divergent_index']} {first}")
+        # each repeated write's entry, from the WAL: a put of that key, at that index
+        for x in v["applied_twice"][:3]:
+            ents = [e for e in lines(dump_wal, "-o", "json", "--index", f"{x['index']}:{x['index']}", at / "node1")
+                    if e.get("record") == "entry"]
+            check(ents and ents[0]["request"]["kind"] == "put", f"verify applied-twice: entry {x['index']} is a put")
+    killed = json.loads((at / "truth" / "killed.verify.json").read_text())
+    check(killed["checked"]["above_consistent_index"]["with_effect"] == len(twice),
+          "the killed dir held exactly those writes past consistent_index")
+
+    # ---- the incident: authRevision skew, as before ----
+    inc = fx / "incident-authskew"
+    rc, d, err = run(diff_db, "-o", "json", *sorted(inc.glob("node*")))
+    check(rc == 1 and d and divergent_kinds(d) == [("auth_skew", "node1"), ("auth_skew", "node2")],
+          f"incident: {d and divergent_kinds(d)}")
+    if d:
+        check(d["verdict"]["cause"] == "auth_revision_skew", "incident: old verdict object")
+        for v in d["verdicts"]:
+            m = v["member"]
+            refused = sorted(w["index"] for k in d["divergent_keys"] for w in k["wal"]
+                             if w["fate"][m] == "rejected_auth_revision" and w["fate"]["node3"] == "applied")
+            check(refused and v["first_divergent_index"] == refused[0],
+                  f"incident {m}: first divergent index {v['first_divergent_index']}, first refused {refused[:1]}")
+            ar = next(n["auth_revision"] for n in d["nodes"] if n["name"] == m)
+            check(any(e["file"] and e["file"].endswith("/db") and e["offset"] and f"= {ar}" in e["text"]
+                      for e in v["evidence"]), f"incident {m}: evidence names its authRevision in the db")
+            check(any(e["wal_index"] == refused[0] and e["file"].endswith(".wal") for e in v["evidence"]),
+                  f"incident {m}: evidence names the first refused entry in the WAL")
+            check("11651" in v["versions"] and "3.4.8" in v["versions"], f"incident {m}: versions")
+            check("node3" in v["recovery"], f"incident {m}: recovery from node3")
+        check(d["ranking"][0]["member"] == "node3" and d["recovery_plan"]["source"] == "node3", "incident: rank node3")
+    # dump-db verify on node1 alone: its refusals are explained, nothing lost
+    rc, v, err = run(dump_db, "-o", "json", "verify", inc / "node1")
+    check(rc == 0 and v and v["checked"]["refused"] == 42 and v["checked"]["missing"] == 0,
+          f"incident verify node1: exit {rc}, refused {v and v['checked']['refused']}")
+
+    # ---- healthy, stale ----
+    rc, d, err = run(diff_db, "-o", "json", *sorted((fx / "healthy").glob("node*")))
+    check(rc == 0 and d and [v["kind"] for v in d["verdicts"]] == ["consistent"], f"healthy: exit {rc}")
+    rc, d, err = run(diff_db, "-o", "json", *sorted((fx / "stale-member").glob("node*")))
+    kinds = sorted((v["kind"], v["member"]) for v in d["verdicts"]) if d else None
+    check(kinds == [("lag", "node3")], f"stale: verdicts {kinds}")
+    if d:
+        node3 = next(n for n in d["nodes"] if n["name"] == "node3")
+        check(d["verdicts"][0]["first_divergent_index"] == node3["consistent_index"] + 1, "stale: first index")
+        check(d["ranking"][-1]["member"] == "node3", "stale: node3 ranked last")
+    for n in ("node1", "node2", "node3"):
+        rc, v, err = run(dump_db, "-o", "json", "verify", fx / "healthy" / n)
+        check(rc == 0 and v and v["checked"]["missing"] == 0 and v["checked"]["applied_twice"] == 0,
+              f"healthy verify {n}: exit {rc}")
+    for ver in ("3.5", "3.6", "3.7"):
+        rc, v, err = run(dump_db, "-o", "json", "verify", fx / f"etcd-{ver}" / "node1")
+        check(rc == 0 and v and v["checked"]["missing"] == 0 and v["checked"]["applied"] > 0
+              and not v["stale_db"] and v["snap"]["index"], f"etcd-{ver} verify: exit {rc} {err}")
+
+    for f in failures:
+        print("FAIL:", f)
+    print(f"causes: {len(failures)} failure(s)")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
