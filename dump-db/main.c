@@ -525,7 +525,8 @@ static kvf_status cmd_verify(kvf_backend *b, const options *o, const kvf_db_loca
 	kvf_verify v;
 	kvf_progress prog;
 	kvf_progress_start(&prog, "verifying");
-	kvf_status s = kvf_verify_run(&v, b, label ? label : o->path, loc->db_path, wal, snap, verify_progress, &prog, err);
+	kvf_status s = kvf_verify_run(&v, b, label ? label : o->path, loc->db_path, wal, snap, NULL, verify_progress, &prog,
+	                              err);
 	kvf_progress_end(&prog);
 	if (!s) {
 		if (o->format == KVF_FORMAT_JSON) {

@@ -787,6 +787,12 @@ static kvf_status wal_summary(kvf_diff_node *nd, kvf_err *err)
 		nd->has_metadata = s->have_metadata && s->metadata.parsed;
 		nd->member_id = s->metadata.node_id;
 		nd->cluster_id = s->metadata.cluster_id;
+		nd->wal_facts = (kvf_verify_wal_facts){ s->have_entries, s->first_index, s->last_index,
+		                                        s->have_hardstate ? s->hardstate.commit : 0,
+		                                        s->n_snaps ? s->snaps[s->n_snaps - 1].index : 0 };
+		for (size_t k = 0; k < s->n_snaps; k++)
+			if (s->snaps[k].index > nd->wal_facts.snapshot_index)
+				nd->wal_facts.snapshot_index = s->snaps[k].index;
 	}
 	kvf_raftlog_close(l);
 	kvf_wal_segments_free(&segs);
@@ -1510,12 +1516,16 @@ static void rule_out(kvf_diff *d, const size_t *by_cause)
 	}
 	if (!have[KVF_VERDICT_LOST_WRITES] || !have[KVF_VERDICT_APPLIED_TWICE]) {
 		char checked[400] = "", skipped[400] = "";
+		char covered[400] = "";
 		for (size_t i = 0; i < d->n; i++) {
 			const kvf_verify *v = d->nodes[i].verify;
 			bool full = v && v->aligned;
-			appendf(full ? checked : skipped, 400, "%s%s", (full ? checked : skipped)[0] ? ", " : "",
-			        d->nodes[i].label);
+			char *into = full ? checked : d->nodes[i].verify_covered ? covered : skipped;
+			appendf(into, 400, "%s%s", into[0] ? ", " : "", d->nodes[i].label);
 		}
+		if (covered[0])
+			kvf_verdicts_rule_out(vs, "lost_writes, applied_twice on %s: the same history and consistent_index "
+			                      "as %s, whose own WAL check covers them", covered, d->nodes[d->reference].label);
 		if (checked[0])
 			kvf_verdicts_rule_out(vs, "%s%s%s: the own WAL check of %s found none", !have[KVF_VERDICT_LOST_WRITES]
 			                      ? "lost_writes" : "", !have[KVF_VERDICT_LOST_WRITES] &&
@@ -1768,8 +1778,17 @@ static kvf_status verify_members(kvf_diff *d, kvf_diff_progress_fn progress, voi
 		char *snap = snap_dir_of(nd->db_path);
 		if (progress)
 			progress(pctx, "checking each member against its WAL", i);
-		kvf_status st = kvf_verify_run(nd->verify, nd->be, nd->label, nd->db_path,
-		                               differ && nd->have_wal ? nd->wal_dir : NULL, snap, NULL, NULL, err);
+		/* a member with the reference's history and consistent_index holds
+		 * what the reference holds: the reference's check covers it */
+		const kvf_diff_node *rn = &d->nodes[d->reference];
+		bool full = differ && nd->have_wal;
+		if (full && !d->verify_all && i != d->reference && nd->hist == KVF_HIST_SAME &&
+		    nd->st.state.consistent_index == rn->st.state.consistent_index && rn->have_wal) {
+			full = false;
+			nd->verify_covered = true;
+		}
+		kvf_status st = kvf_verify_run(nd->verify, nd->be, nd->label, nd->db_path, full ? nd->wal_dir : NULL,
+		                               snap, &nd->wal_facts, NULL, NULL, err);
 		free(snap);
 		if (st)
 			return st;

@@ -87,6 +87,8 @@ typedef struct kvf_diff_node {
 	/* the member against its own WAL (verify.h); NULL when not run. Run
 	 * in full where the members differ; otherwise only its .snap check */
 	kvf_verify *verify;
+	kvf_verify_wal_facts wal_facts;   /* from its WAL's summary */
+	bool verify_covered;       /* not checked: same history and index as the reference, whose check covers it */
 } kvf_diff_node;
 
 /* One member's view of a divergent key. */

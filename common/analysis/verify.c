@@ -1100,8 +1100,8 @@ static kvf_status wal_facts(kvf_verify *v, const kvf_wal_segments *segs, kvf_err
 static void conclude(kvf_verify *v);
 
 kvf_status kvf_verify_run(kvf_verify *v, kvf_backend *be, const char *label, const char *db_path,
-                          const char *wal_dir, const char *snap_dir, kvf_verify_progress_fn progress,
-                          void *pctx, kvf_err *err)
+                          const char *wal_dir, const char *snap_dir, const kvf_verify_wal_facts *facts,
+                          kvf_verify_progress_fn progress, void *pctx, kvf_err *err)
 {
 	memset(v, 0, sizeof(*v));
 	v->label = label;
@@ -1137,8 +1137,16 @@ kvf_status kvf_verify_run(kvf_verify *v, kvf_backend *be, const char *label, con
 		}
 		if (progress)
 			progress(pctx, "reading the WAL", 0);
-		if ((st = wal_facts(v, &segs, err)))
+		if (facts) {
+			v->have_wal = facts->have_entries;
+			v->wal_first_index = facts->first_index;
+			v->wal_last_index = facts->last_index;
+			v->hardstate_commit = facts->hardstate_commit;
+			v->wal_snapshot_index = facts->snapshot_index;
+			v->from_start = facts->have_entries && facts->first_index <= 1;
+		} else if ((st = wal_facts(v, &segs, err))) {
 			goto out;
+		}
 		if (v->have_wal && !v->from_start && (st = find_alignment(&r, be, &segs, err)))
 			goto out;
 		if (v->have_wal && v->from_start)

@@ -103,11 +103,19 @@ typedef struct kvf_verify {
 
 typedef void (*kvf_verify_progress_fn)(void *ctx, const char *stage, uint64_t done);
 
-/* Check one member. be: its db (open); wal_dir and snap_dir may be NULL.
- * label names the member in verdicts (member 0). */
+/* What a caller already read from the WAL (raftlog's summary), so that the
+ * check does not read it once more for them. */
+typedef struct kvf_verify_wal_facts {
+	bool have_entries;
+	uint64_t first_index, last_index, hardstate_commit, snapshot_index;
+} kvf_verify_wal_facts;
+
+/* Check one member. be: its db (open); wal_dir and snap_dir may be NULL;
+ * facts may be NULL (then read). label names the member in verdicts
+ * (member 0). */
 kvf_status kvf_verify_run(kvf_verify *v, kvf_backend *be, const char *label, const char *db_path,
-                          const char *wal_dir, const char *snap_dir, kvf_verify_progress_fn progress,
-                          void *pctx, kvf_err *err);
+                          const char *wal_dir, const char *snap_dir, const kvf_verify_wal_facts *facts,
+                          kvf_verify_progress_fn progress, void *pctx, kvf_err *err);
 /* Lost writes below consistent_index, or writes applied twice (exit 1). */
 bool kvf_verify_failed(const kvf_verify *v);
 void kvf_verify_free(kvf_verify *v);

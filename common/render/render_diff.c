@@ -127,6 +127,17 @@ static json_t *json_node(const kvf_diff_node *nd)
 	kvf_json_set(o, "group", json_integer(nd->group));
 	kvf_json_set(o, "rejected_writes", kvf_json_u64(nd->rejected_writes));
 	kvf_json_set(o, "unapplied_writes", kvf_json_u64(nd->unapplied_writes));
+	kvf_json_set(o, "first_divergent_index", nd->first_divergent_index ? kvf_json_u64(nd->first_divergent_index)
+	             : json_null());
+	/* its own WAL against its db (verify.h); null when not checked */
+	const kvf_verify *v = nd->verify;
+	kvf_json_set(o, "own_wal_check", v && v->aligned
+		? json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "applied", kvf_json_u64(v->applied),
+		            "refused", kvf_json_u64(v->refused), "missing", kvf_json_u64(v->missing),
+		            "applied_twice", kvf_json_u64(v->applied_twice), "partial_txns", kvf_json_u64(v->partial_txns),
+		            "compacted", kvf_json_u64(v->compacted), "to_index", kvf_json_u64(v->checked_to))
+		: json_null());
+	kvf_json_set(o, "stale_db", json_boolean(v && v->stale_db));
 	return o;
 }
 

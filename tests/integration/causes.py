@@ -93,6 +93,9 @@ def main():
         offs = [s["offset"] for s in d["history"]["offsets"].get("node2", [])]
         check(offs == [-1] and d["history"]["first_divergent_revision"] == lost_rev,
               f"diff lost-writes: offsets {offs}, first divergent revision {d['history']['first_divergent_revision']}")
+        n2 = next(n for n in d["nodes"] if n["name"] == "node2")
+        check(n2["first_divergent_index"] == idx and n2["own_wal_check"] and n2["own_wal_check"]["missing"] == 1,
+              f"diff lost-writes: node2's own row: {n2['first_divergent_index']} {n2['own_wal_check']}")
         rk = [r["member"] for r in d["ranking"]]
         check(rk[-1] == "node2" and not d["ranking"][-1]["complete"] and d["recovery_plan"]["possible"]
               and d["recovery_plan"]["source"] in ("node1", "node3"), f"diff lost-writes: ranking {rk}")
