@@ -1,6 +1,9 @@
 /* diff-db: compare etcd replicas bucket by bucket, list divergent keys and
  * revisions, and explain why they differ. */
+#include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +14,9 @@
 #include "render/render_db.h"
 #include "render/render_diff.h"
 #include "render/render_identity.h"
+#include "render/render_html.h"
+#include "analysis/record.h"
+#include "analysis/timeline.h"
 #include "db/schema.h"
 #include "cli/tool.h"
 
@@ -24,6 +30,7 @@ static void usage(void)
 	       "  -o, --output FORMAT  text (default) or json\n"
 	       "      --wal NAME=DIR   the WAL of member NAME (found in data dirs otherwise)\n"
 	       "      --keys           text: list every divergent key (default: by prefix)\n"
+	       "      --report FILE    also write the incident report: one self-contained HTML page\n"
 	       "      --verify         check every member against its own WAL even when they agree\n"
 	       "      --color WHEN     auto (default), always, never\n"
 	       "  -h, --help           this help\n"
@@ -38,7 +45,7 @@ static void usage(void)
 	       kvf_tool_name());
 }
 
-enum { OPT_WAL = 256, OPT_KEYS, OPT_COLOR, OPT_VERSION, OPT_VERIFY };
+enum { OPT_WAL = 256, OPT_KEYS, OPT_COLOR, OPT_VERSION, OPT_REPORT, OPT_VERIFY };
 
 static void progress(void *ctx, const char *stage, uint64_t done)
 {
@@ -90,6 +97,82 @@ static void refuse(const kvf_diff *d, const kvf_err *err, char *const *labels, k
 	}
 }
 
+/* --report FILE: the HTML page, from the records the run leaves. The
+ * evidence files are hashed in a thread of their own while the comparison
+ * reads them; the page must never land on one of them. */
+typedef struct report_job {
+	const char *path;
+	kvf_record rec;
+	pthread_t thread;
+	bool started, threaded;
+} report_job;
+
+static void *hash_thread(void *arg)
+{
+	kvf_record_hash_files(arg);
+	return NULL;
+}
+
+static bool report_begin(report_job *j, const kvf_diff *d)
+{
+	kvf_err err;
+	kvf_err_clear(&err);
+	if (kvf_record_files(&j->rec, d, &err)) {
+		kvf_report(&err);
+		kvf_record_free(&j->rec, d);
+		return false;
+	}
+	struct stat out;
+	if (stat(j->path, &out) == 0)
+		for (size_t i = 0; i < j->rec.n_files; i++) {
+			struct stat in;
+			if (stat(j->rec.files[i].path, &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
+				kvf_warn("%s: --report would overwrite an evidence file", j->path);
+				kvf_record_free(&j->rec, d);
+				return false;
+			}
+		}
+	/* KVF_REPORT_NO_SHA256=1: no hashes (the page says so), for a large
+	 * input on a busy machine, where they cost as much as the comparison */
+	const char *no = getenv("KVF_REPORT_NO_SHA256");
+	if (no && strcmp(no, "1") == 0)
+		return true;
+	j->started = true;
+	j->threaded = pthread_create(&j->thread, NULL, hash_thread, &j->rec) == 0;
+	return true;
+}
+
+/* Wait for the hashes (or take them now); before anything is freed. */
+static void report_join(report_job *j)
+{
+	if (j->started && j->threaded)
+		pthread_join(j->thread, NULL);
+	else if (j->started)
+		kvf_record_hash_files(&j->rec);
+	j->threaded = false;
+}
+
+static bool report_finish(report_job *j, const kvf_diff *d, const kvf_timeline *t)
+{
+	report_join(j);
+	kvf_err err;
+	kvf_err_clear(&err);
+	if (kvf_record_collect(&j->rec, d, &err)) {
+		kvf_report(&err);
+		return false;
+	}
+	kvf_buf b = KVF_BUF_INIT;
+	kvf_html_diff(&b, d, t, &j->rec);
+	FILE *f = fopen(j->path, "w");
+	bool ok = f && b.p && fwrite(b.p, 1, b.len, f) == b.len;
+	if (f && fclose(f) != 0)
+		ok = false;
+	if (!ok)
+		kvf_warn("%s: cannot write the report: %s", j->path, strerror(errno));
+	kvf_buf_free(&b);
+	return ok;
+}
+
 int main(int argc, char **argv)
 {
 	kvf_tool_init("diff-db");
@@ -97,6 +180,7 @@ int main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "wal", required_argument, NULL, OPT_WAL },
 		{ "keys", no_argument, NULL, OPT_KEYS },
+		{ "report", required_argument, NULL, OPT_REPORT },
 		{ "verify", no_argument, NULL, OPT_VERIFY },
 		{ "color", required_argument, NULL, OPT_COLOR },
 		{ "help", no_argument, NULL, 'h' },
@@ -106,6 +190,9 @@ int main(int argc, char **argv)
 	kvf_format format = KVF_FORMAT_TEXT;
 	kvf_render_opts ro = { .color = kvf_color_default() };
 	bool all_keys = false, verify_all = false;
+	const char *report_path = NULL;
+	kvf_timeline timeline = { 0 };
+	report_job job = { 0 };
 	char *wals[KVF_DIFF_MAX_NODES];
 	int n_wals = 0, c;
 	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
@@ -120,6 +207,7 @@ int main(int argc, char **argv)
 			wals[n_wals++] = optarg;
 			break;
 		case OPT_KEYS: all_keys = true; break;
+		case OPT_REPORT: report_path = optarg; break;
 		case OPT_VERIFY: verify_all = true; break;
 		case OPT_COLOR:
 			if (!kvf_parse_color(optarg, &ro.color))
@@ -171,6 +259,14 @@ int main(int argc, char **argv)
 		if (kvf_diff_set_wal(&d, wals[i], eq + 1, &err))
 			goto fail;
 	}
+	job.path = report_path;
+	if (report_path) {
+		d.timeline = &timeline;
+		if (!report_begin(&job, &d)) {
+			kvf_diff_free(&d);
+			return KVF_EXIT_TROUBLE;
+		}
+	}
 	d.verify_all = verify_all;
 	kvf_progress prog;
 	kvf_progress_start(&prog, "comparing");
@@ -181,7 +277,10 @@ int main(int argc, char **argv)
 		labels[i] = d.nodes[i].label;
 	if (s && kvf_identity_refused(&d.identity)) {
 		refuse(&d, &err, labels, format);
+		report_join(&job);   /* the hash thread reads the records: stop it first */
+		kvf_record_free(&job.rec, &d);
 		kvf_diff_free(&d);
+		kvf_timeline_free(&timeline);
 		return KVF_EXIT_TROUBLE;
 	}
 	if (s)
@@ -199,6 +298,8 @@ int main(int argc, char **argv)
 		kvf_buf_free(&b);
 	}
 	rc = kvf_verdicts_divergent(&d.verdicts) ? KVF_EXIT_FINDINGS : KVF_EXIT_CLEAN;
+	if (report_path && !report_finish(&job, &d, &timeline))
+		rc = KVF_EXIT_TROUBLE;
 	/* Pages the readers had to skip (damaged, cyclic, past the end) make the
 	 * comparison partial: never silent, and not a clean answer either. */
 	for (size_t i = 0; i < d.n; i++) {
@@ -218,10 +319,16 @@ int main(int argc, char **argv)
 		kvf_warn("write error on standard output");
 		rc = KVF_EXIT_TROUBLE;
 	}
+	report_join(&job);
+	kvf_record_free(&job.rec, &d);
 	kvf_diff_free(&d);
+	kvf_timeline_free(&timeline);
 	return rc;
 fail:
 	kvf_report(&err);
+	report_join(&job);
+	kvf_record_free(&job.rec, &d);
 	kvf_diff_free(&d);
+	kvf_timeline_free(&timeline);
 	return KVF_EXIT_TROUBLE;
 }

@@ -800,6 +800,8 @@ static kvf_status wal_summary(kvf_diff_node *nd, kvf_err *err)
 		nd->have_wal = true;
 		nd->wal_last_index = s->last_index;
 		nd->wal_damage = s->damage;
+		nd->wal_first_index = s->first_index;
+		nd->wal_snap_index = s->n_snaps ? s->snaps[s->n_snaps - 1].index : 0;
 		nd->has_metadata = s->have_metadata && s->metadata.parsed;
 		nd->member_id = s->metadata.node_id;
 		nd->cluster_id = s->metadata.cluster_id;
@@ -841,6 +843,8 @@ static kvf_status scan_wal(kvf_diff *d, wal_scan *w, const kvf_diff_node *src, k
 	kvf_log_item it;
 	bool first = true;
 	while ((st = kvf_raftlog_next(l, &it, err)) == KVF_OK && it.ev.kind != KVF_WAL_EV_END && !w->st) {
+		if (d->timeline)
+			kvf_timeline_item(d->timeline, &it);
 		if (it.ev.kind != KVF_WAL_EV_RECORD || it.ev.rec.type != KVF_WAL_ENTRY || !it.payload_ok)
 			continue;
 		if (first) {
@@ -2079,7 +2083,9 @@ kvf_status kvf_diff_run(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, 
 		return st;
 	const kvf_diff_node *src = pick_wal(d);
 	wal_scan w = { .d = d, .err = err };
-	if (src && d->n_keys) {
+	if (src && d->timeline)
+		d->timeline->wal_dir = src->wal_dir;
+	if (src && (d->n_keys || d->timeline)) {
 		d->wal_used = true;
 		if ((st = scan_wal(d, &w, src, err))) {
 			free(w.auth_mut);

@@ -27,6 +27,7 @@
 #include "db/keyindex.h"
 #include "wal/raft.h"
 #include "analysis/verdict.h"
+#include "analysis/timeline.h"
 #include "analysis/verify.h"
 #include "analysis/identity.h"
 #include "analysis/k8sdiff.h"
@@ -71,6 +72,8 @@ typedef struct kvf_diff_node {
 	bool has_metadata;
 	uint64_t member_id, cluster_id;
 	uint64_t wal_last_index;
+	uint64_t wal_first_index;  /* of its own WAL */
+	uint64_t wal_snap_index;   /* its newest snapshot record; 0: none */
 	uint64_t wal_damage;
 	/* history against the reference */
 	kvf_history_state hist;
@@ -181,6 +184,10 @@ typedef struct kvf_diff {
 	 * cause_text, evidence and recovery above are the first one's, kept
 	 * until every renderer reads the list */
 	kvf_verdicts verdicts;
+	/* optional, set by the caller before kvf_diff_run: the raft log binned
+	 * along its index, filled by the WAL scan (the HTML report's timeline;
+	 * it also makes the scan run when no key diverges) */
+	kvf_timeline *timeline;
 	/* the members ranked as the source of a --force-new-cluster recovery
 	 * (best first), and whether any of them is complete */
 	struct kvf_rank {
