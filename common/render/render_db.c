@@ -34,8 +34,12 @@ static void json_kv_fields(json_t *obj, const kvf_kv *kv, const kvf_render_opts 
 
 static void text_kv_tail(kvf_buf *b, const kvf_kv *kv, const kvf_render_opts *o)
 {
-	kvf_buf_printf(b, " create=%" PRId64 " mod=%" PRId64 " ver=%" PRId64, kv->create_revision,
-	               kv->mod_revision, kv->version);
+	kvf_buf_puts(b, " create=");
+	kvf_text_int(b, kv->create_revision);
+	kvf_buf_puts(b, " mod=");
+	kvf_text_int(b, kv->mod_revision);
+	kvf_buf_puts(b, " ver=");
+	kvf_text_int(b, kv->version);
 	if (kv->lease)
 		kvf_buf_printf(b, " lease=%" PRIx64, (uint64_t)kv->lease);
 	if (o->values) {
@@ -343,7 +347,10 @@ void kvf_text_db_pair(kvf_buf *b, kvf_bucket_kind kind, const kvf_pair *p, kvf_a
 		kvf_kv kv;
 		if (!kvf_revkey_parse(p->key, &rev, &tomb) || !kvf_kv_parse(p->value, &kv))
 			break;
-		kvf_buf_printf(b, "%" PRId64 "_%" PRId64 "%s ", rev.main, rev.sub, tomb ? "t" : "");
+		kvf_text_int(b, rev.main);
+		kvf_buf_putc(b, '_');
+		kvf_text_int(b, rev.sub);
+		kvf_buf_puts(b, tomb ? "t " : " ");
 		kvf_text_bytes(b, kv.key.p, kv.key.len);
 		if (tomb)
 			kvf_buf_puts(b, " (tombstone)");
