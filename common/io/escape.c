@@ -76,6 +76,9 @@ static size_t run_sse2(char **wp, const uint8_t *p, size_t n, bool high_ok)
  * and where the backslashes go (bsl). 8 KiB, built on first use. */
 static uint8_t shuf[256][16] __attribute__((aligned(16)));
 static uint8_t bsl[256][16] __attribute__((aligned(16)));
+/* 8 + the quotes among the eight: a table, as without -mpopcnt
+ * __builtin_popcount is a call into libgcc (a tenth of a JSON dump) */
+static uint8_t outlen[256];
 
 static void build_tables(void)
 {
@@ -88,6 +91,7 @@ static void build_tables(void)
 				bsl[m][k++] = '\\';
 			shuf[m][k++] = (uint8_t)j;
 		}
+		outlen[m] = (uint8_t)k;
 	}
 }
 
@@ -97,7 +101,7 @@ static inline char *escape8_ssse3(char *w, __m128i v, unsigned m)
 	__m128i o = _mm_or_si128(_mm_shuffle_epi8(v, _mm_load_si128((const __m128i *)shuf[m])),
 	                         _mm_load_si128((const __m128i *)bsl[m]));
 	_mm_storeu_si128((__m128i *)w, o);
-	return w + 8 + __builtin_popcount(m);
+	return w + outlen[m];
 }
 
 __attribute__((target("ssse3")))

@@ -44,14 +44,28 @@ static char *base64_at(char *w, const uint8_t *p, size_t n)
 	return w;
 }
 
+/* "00" to "99": two digits per division (revisions have six or more). */
+static const char two_digits[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
 /* Decimal digits of v at the end of a 24-byte buffer; returns the start. */
 static char *digits(char *end, uint64_t v)
 {
 	char *s = end;
-	do {
-		*--s = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+		v /= 100;
+		s -= 2;
+		memcpy(s, two_digits + 2 * r, 2);
+	}
+	if (v >= 10) {
+		s -= 2;
+		memcpy(s, two_digits + 2 * v, 2);
+	} else {
+		*--s = (char)('0' + v);
+	}
 	return s;
 }
 
@@ -437,8 +451,24 @@ void kvf_jw_string(kvf_buf *b, const char *s)
 void kvf_jw_key(kvf_buf *b, const char *key)
 {
 	jw_sep(b);
-	kvf_jw_string(b, key);
-	jw_put(b, ":", 1);
+	/* Member names are field names (ASCII, nothing to escape) a dozen
+	 * times per record: one copy, "name": at once, unless they need
+	 * jansson's escapes. */
+	size_t n = 0;
+	while (key[n] && (uint8_t)key[n] >= 0x20 && key[n] != '"' && key[n] != '\\')
+		n++;
+	if (key[n] || !jw_room(b, n + 3)) {
+		kvf_jw_string(b, key);
+		jw_put(b, ":", 1);
+		return;
+	}
+	char *w = b->p + b->len;
+	w[0] = '"';
+	memcpy(w + 1, key, n);
+	w[n + 1] = '"';
+	w[n + 2] = ':';
+	b->len += n + 3;
+	b->p[b->len] = '\0';
 }
 
 static void jw_base64(kvf_buf *b, const uint8_t *p, size_t n)
