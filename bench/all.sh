@@ -15,6 +15,9 @@
 #               (default /tmp/kvf-etcdtools/bin; see bench/README.md for how
 #               they were built). A tool that is missing is left out.
 #   ONLY        space-separated mode names to run (default: all)
+#   BEFORE      a second build directory (e.g. of the commit before a change):
+#               each of our modes also runs with its binaries, in the same
+#               turns, and the table gets its seconds and ratio beside ours
 #
 # Ratio = seconds / seconds of cat of the same bytes in this run (lower is
 # better; 1.0 is the speed of reading the input). "vs etcd" = etcd's tool's
@@ -38,6 +41,13 @@ for b in "$WAL_BIN" "$DB_BIN" "$DIFF_BIN"; do
 	[[ -x $b ]] || die "no $b: build it (meson setup build && ninja -C build) or set BUILD"
 done
 [[ $RUNS =~ ^[1-9][0-9]*$ && $ETCD_RUNS =~ ^[0-9]+$ ]] || die "RUNS and ETCD_RUNS must be numbers"
+if [[ -n ${BEFORE:-} ]]; then
+	BEFORE=$(cd "$BEFORE" && pwd) BUILD=$(cd "$BUILD" && pwd)
+	WAL_BIN=$BUILD/dump-wal/dump-wal DB_BIN=$BUILD/dump-db/dump-db DIFF_BIN=$BUILD/diff-db/diff-db
+	for t in dump-wal dump-db diff-db; do
+		[[ -x $BEFORE/$t/$t ]] || die "no $BEFORE/$t/$t"
+	done
+fi
 
 if [[ ! -e $DATA/member/snap/db ]]; then
 	tarball=
@@ -112,6 +122,11 @@ for ((r = 1; r <= RUNS; r++)); do
 		wanted "$name" || continue
 		# shellcheck disable=SC2086  # the command lines have no blanks in words
 		measure "$name" $cmd
+		if [[ -n ${BEFORE:-} && $name != cat-* ]]; then
+			cmd=${cmd//$BUILD\//$BEFORE/}
+			# shellcheck disable=SC2086
+			measure "$name@before" $cmd
+		fi
 	done
 	echo "run $r/$RUNS" >&2
 done
@@ -134,8 +149,15 @@ echo "build:   $BUILD ($(git -C "$repo" rev-parse --short HEAD 2>/dev/null || ec
 echo "input:   $DATA: ${#segs[@]} WAL segments, $wal_bytes bytes; db $db_bytes bytes; page cache warm"
 echo "runs:    best of $RUNS (ours, cat), of $ETCD_RUNS (etcd's tools)"
 echo
-echo "| mode | command | seconds | ratio to cat | target | etcd's tool | vs etcd (>= 10x for etcd-dump-*) | peak RSS | heap peak |"
-echo "|---|---|---:|---:|---|---|---:|---:|---:|"
+if [[ -n ${BEFORE:-} ]]; then
+	echo "before:  $BEFORE ($("$BEFORE/dump-db/dump-db" --version 2>/dev/null | head -n 1))"
+	echo
+	echo "| mode | command | seconds | ratio to cat | before: seconds | before: ratio | target | etcd's tool | vs etcd (>= 10x for etcd-dump-*) | peak RSS | heap peak |"
+	echo "|---|---|---:|---:|---:|---:|---|---|---:|---:|---:|"
+else
+	echo "| mode | command | seconds | ratio to cat | target | etcd's tool | vs etcd (>= 10x for etcd-dump-*) | peak RSS | heap peak |"
+	echo "|---|---|---:|---:|---|---|---:|---:|---:|"
+fi
 short() { # the command line with the long paths cut
 	local s=$1
 	[[ $s == "cat ${segs[0]}"* ]] && { echo "cat WAL/*.wal"; return; }
@@ -159,7 +181,8 @@ row() { # NAME INPUT ETCD TARGET CMD
 	fi
 	awk -v name="$name" -v cmd="$(short "$cmd")" -v us="${best[$name]}" -v cat_us="$cat_us" \
 	    -v tgt="$tgt" -v ref_us="$ref_us" -v ref_name="$ref_name" \
-	    -v etcd="$etcd" -v etcd_us="$etcd_us" -v kib="${rss[$name]}" -v an="${anon[$name]}" 'BEGIN {
+	    -v etcd="$etcd" -v etcd_us="$etcd_us" -v kib="${rss[$name]}" -v an="${anon[$name]}" \
+	    -v has_before="${BEFORE:+1}" -v before_us="${best[$name@before]:-}" 'BEGIN {
 		n = split(tgt, t, ":"); goal = ""
 		if (t[1] == "cat")
 			goal = sprintf("<= %sx cat: %s", t[2], us / cat_us <= t[2] ? "met" : "MISSED")
@@ -167,13 +190,18 @@ row() { # NAME INPUT ETCD TARGET CMD
 			goal = sprintf("<= %sx %s (%.2fx): %s", t[3], t[2], us / ref_us,
 			               us / ref_us <= t[3] ? "met" : "MISSED")
 		vs = ""
-		# the 10x target is against etcd's dump tools; bbolt's CLI is a
+		# the 10x target is against the etcd dump tools; the bbolt CLI is a
 		# reference (it lists raw pairs, or checks pages, and decodes nothing)
-		if (etcd != "" && etcd_us != "")
-			vs = sprintf("%.1fx%s", etcd_us / us, etcd ~ /^bbolt/ ? "" :
-			             etcd_us / us >= 10 ? " met" : " MISSED")
-		printf "| %s | `%s` | %.3f | %.2f | %s | %s | %s | %.0f MiB | %.0f MiB |\n",
-		       name, cmd, us / 1e6, us / cat_us, goal, etcd_us == "" ? "" : etcd,
+		if (etcd != "" && etcd_us != "") {
+			vs = sprintf("%.1fx", etcd_us / us)
+			if (etcd !~ /^bbolt/)
+				vs = vs (etcd_us / us >= 10 ? " met" : " MISSED")
+		}
+		b = ""
+		if (has_before != "")
+			b = before_us == "" ? " | | " : sprintf(" %.3f | %.2f |", before_us / 1e6, before_us / cat_us)
+		printf "| %s | `%s` | %.3f | %.2f |%s %s | %s | %s | %.0f MiB | %.0f MiB |\n",
+		       name, cmd, us / 1e6, us / cat_us, b, goal, etcd_us == "" ? "" : etcd,
 		       vs, kib / 1024, an / 1024
 	}'
 }
