@@ -93,12 +93,17 @@ modes=(
 "check|db|bbolt-check||$DB_BIN check $DB"
 "diff3|db3|||$DIFF_BIN a b c"
 )
-# etcd's tools (3.5.17's etcd-dump-logs and etcd-dump-db, bbolt 1.3.6's CLI)
+# etcd's tools (3.5.17's etcd-dump-logs and etcd-dump-db, bbolt 1.3.6's CLI).
+# They get a copy of the db: etcd-dump-db opens it read-write and commits a
+# transaction (a fixture db it was pointed at went from txid 193 to 194),
+# which ours, read-only on evidence, must not be compared on. The copy is
+# made only when one of them is to run, and removed at exit.
+db_copy=$tmp/etcd-tools.db
 etcd_modes=(
 "etcd-dump-logs|wal|$ETCD_TOOLS/etcd-dump-logs -start-index 1 $DATA"
-"etcd-dump-db|db|$ETCD_TOOLS/etcd-dump-db iterate-bucket $DB key --decode"
-"bbolt-keys|db|$ETCD_TOOLS/bbolt keys $DB key"
-"bbolt-check|db|$ETCD_TOOLS/bbolt check $DB"
+"etcd-dump-db|db|$ETCD_TOOLS/etcd-dump-db iterate-bucket $db_copy key --decode"
+"bbolt-keys|db|$ETCD_TOOLS/bbolt keys $db_copy key"
+"bbolt-check|db|$ETCD_TOOLS/bbolt check $db_copy"
 )
 wanted() { [[ -z ${ONLY:-} || " $ONLY " == *" $1 "* || $1 == cat-* ]]; }
 
@@ -135,6 +140,7 @@ for ((r = 1; r <= ETCD_RUNS; r++)); do
 		IFS='|' read -r name _ cmd <<<"$m"
 		wanted "$name" || continue
 		[[ -x ${cmd%% *} ]] || continue
+		[[ -e $db_copy ]] || cp "$DB" "$db_copy"
 		# shellcheck disable=SC2086
 		measure "$name" $cmd
 	done
@@ -162,7 +168,7 @@ short() { # the command line with the long paths cut
 	local s=$1
 	[[ $s == "cat ${segs[0]}"* ]] && { echo "cat WAL/*.wal"; return; }
 	s=${s//$WAL_BIN/dump-wal} s=${s//$DB_BIN/dump-db} s=${s//$DIFF_BIN/diff-db}
-	s=${s//$ETCD_TOOLS\//} s=${s//$DB/DB} s=${s//$WAL/WAL} s=${s//$DATA/DATA}
+	s=${s//$ETCD_TOOLS\//} s=${s//$db_copy/DB} s=${s//$DB/DB} s=${s//$WAL/WAL} s=${s//$DATA/DATA}
 	echo "$s"
 }
 row() { # NAME INPUT ETCD TARGET CMD
