@@ -192,9 +192,9 @@ static void apply(kvf_key_entry *e, kvf_revision rev, bool tomb, kvf_span kv)
 	}
 }
 
-static int cmp_rev(const void *a, const void *b)
+static int cmp_keep(const void *a, const void *b)
 {
-	return kvf_rev_cmp(*(const kvf_revision *)a, *(const kvf_revision *)b);
+	return kvf_rev_cmp(((const struct kvf_keyindex_keep *)a)->rev, ((const struct kvf_keyindex_keep *)b)->rev);
 }
 
 static kvf_status read_compaction(kvf_backend *b, kvf_keyindex *ki, kvf_err *err)
@@ -351,11 +351,20 @@ kvf_status kvf_keyindex_finish(kvf_keyindex *ki, kvf_err *err)
 	if (n_old) {
 		if (!(ki->old_keep = malloc(n_old * sizeof(*ki->old_keep))))
 			return kvf_err_set(err, KVF_E_NOMEM, NULL, KVF_NO_OFFSET, "out of memory");
-		for (size_t i = 0; i < ki->n; i++)
-			if (ki->entries[i].has_keep && ki->entries[i].keep.main <= ki->compact_rev)
-				ki->old_keep[ki->n_old_keep++] = ki->entries[i].keep;
+		for (size_t i = 0; i < ki->n; i++) {
+			const kvf_key_entry *e = &ki->entries[i];
+			if (!e->has_keep || e->keep.main > ki->compact_rev)
+				continue;
+			/* a keep revision is the key's newest put (a later
+			 * revision moves it or, a tombstone, clears it), so the
+			 * value at it is the one the entry holds; when not,
+			 * kvf_hashkv_compute reads the bucket again (kv.p NULL) */
+			kvf_span kv = kvf_rev_cmp(e->keep, e->last) == 0 && !e->last_tombstone
+				? e->last_kv : (kvf_span){ NULL, 0, KVF_NO_OFFSET };
+			ki->old_keep[ki->n_old_keep++] = (struct kvf_keyindex_keep){ e->keep, kv };
+		}
 		if (ki->n_old_keep > 1)
-			qsort(ki->old_keep, ki->n_old_keep, sizeof(*ki->old_keep), cmp_rev);
+			qsort(ki->old_keep, ki->n_old_keep, sizeof(*ki->old_keep), cmp_keep);
 	}
 	return KVF_OK;
 }
@@ -422,6 +431,23 @@ kvf_status kvf_keyindex_sorted(const kvf_keyindex *ki, bool live_only,
 	return KVF_OK;
 }
 
+/* Whether the pairs HashKV takes from the compacted part of bucket `key`
+ * are exactly the keep pairs the index holds: every pair of the bucket
+ * indexed (none malformed: a malformed pair at a keep revision would be
+ * hashed too), a keep set that is not empty (else etcd hashes every pair
+ * up to the compaction), a revision at or above the compaction, and each
+ * keep's value known. With the bucket in strictly increasing revision
+ * order (the caller's check), no two pairs share a revision. */
+static bool keep_pairs_known(const kvf_keyindex *ki)
+{
+	if (ki->malformed || !ki->keep_nonempty || ki->at_rev < ki->compact_rev)
+		return false;
+	for (size_t i = 0; i < ki->n_old_keep; i++)
+		if (!ki->old_keep[i].kv.p)
+			return false;
+	return true;
+}
+
 kvf_status kvf_hashkv_compute(kvf_backend *b, const kvf_keyindex *ki, kvf_hashkv *out, kvf_err *err)
 {
 	memset(out, 0, sizeof(*out));
@@ -447,6 +473,23 @@ kvf_status kvf_hashkv_compute(kvf_backend *b, const kvf_keyindex *ki, kvf_hashkv
 	 * bucket is in revision order they come after all the others, and
 	 * their checksum is appended to what this pass hashes before them. */
 	bool newer_hashed = ki->opts.hash_newer && !ki->out_of_order;
+	if (newer_hashed && keep_pairs_known(ki)) {
+		/* No second pass at all: the compacted part hashes exactly the
+		 * keep pairs, in revision order, and the index holds where
+		 * their values are; their keys are the 17 bytes of a
+		 * revision (never a tombstone's). The pass below, which
+		 * reads the bucket again, stays for every other case. */
+		kvf_cursor_close(c);
+		for (size_t i = 0; i < ki->n_old_keep; i++) {
+			uint8_t rk[17];
+			kvf_revkey_make(ki->old_keep[i].rev, rk);
+			h = kvf_crc32c(h, rk, sizeof(rk));
+			h = kvf_crc32c(h, ki->old_keep[i].kv.p, ki->old_keep[i].kv.len);
+		}
+		out->hashed_pairs = ki->n_old_keep + ki->newer_pairs;
+		out->hash = kvf_crc32c_combine(h, ki->newer_crc, ki->newer_bytes);
+		return KVF_OK;
+	}
 	size_t k = 0;   /* next candidate in old_keep */
 	kvf_pair p;
 	bool got;
@@ -463,9 +506,9 @@ kvf_status kvf_hashkv_compute(kvf_backend *b, const kvf_keyindex *ki, kvf_hashkv
 			/* revisions the compaction is deleting: only the keep set,
 			 * and only when there is one (kvstore.go HashByRev) */
 			if (ki->keep_nonempty) {
-				while (k < ki->n_old_keep && kvf_rev_cmp(ki->old_keep[k], rev) < 0)
+				while (k < ki->n_old_keep && kvf_rev_cmp(ki->old_keep[k].rev, rev) < 0)
 					k++;
-				if (k >= ki->n_old_keep || kvf_rev_cmp(ki->old_keep[k], rev) != 0)
+				if (k >= ki->n_old_keep || kvf_rev_cmp(ki->old_keep[k].rev, rev) != 0)
 					continue;
 			}
 			if (tomb && rev.main == ki->compact_rev)

@@ -60,7 +60,12 @@ typedef struct kvf_keyindex {
 	size_t cap;
 	uint64_t *slots;           /* hash tag << 32 | entry index + 1; 0 is empty */
 	size_t nslots;
-	kvf_revision *old_keep;    /* keep revisions <= compact_rev, sorted */
+	/* keep revisions <= compact_rev, sorted, with the value stored at
+	 * each (HashKV hashes exactly these pairs of the compacted part) */
+	struct kvf_keyindex_keep {
+		kvf_revision rev;
+		kvf_span kv;
+	} *old_keep;
 	size_t n_old_keep;
 	kvf_keyindex_opts opts;
 	int64_t last_main;
@@ -114,7 +119,9 @@ kvf_status kvf_keyindex_sorted(const kvf_keyindex *ki, bool live_only,
  * tombstone exactly at the compaction revision is not hashed, which older
  * versions had already deleted: one rule that gives every version's own
  * answer, see db/version.h kvf_compaction_tombstones). Streams bucket `key`
- * again. */
+ * again, unless the index was built with hash_newer from a bucket in
+ * revision order: then it hashes the keep pairs the index points at and
+ * reads nothing else (keyindex.c keep_pairs_known). */
 typedef struct kvf_hashkv {
 	uint32_t hash;
 	int64_t revision;          /* the hashed revision */

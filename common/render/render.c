@@ -3,9 +3,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "io/escape.h"
 
 #define JSON_SAFE_INT (UINT64_C(1) << 53)
 #define MAX_MESSAGE_DEPTH 64
@@ -46,14 +44,28 @@ static char *base64_at(char *w, const uint8_t *p, size_t n)
 	return w;
 }
 
+/* "00" to "99": two digits per division (revisions have six or more). */
+static const char two_digits[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
 /* Decimal digits of v at the end of a 24-byte buffer; returns the start. */
 static char *digits(char *end, uint64_t v)
 {
 	char *s = end;
-	do {
-		*--s = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+		v /= 100;
+		s -= 2;
+		memcpy(s, two_digits + 2 * r, 2);
+	}
+	if (v >= 10) {
+		s -= 2;
+		memcpy(s, two_digits + 2 * v, 2);
+	} else {
+		*--s = (char)('0' + v);
+	}
 	return s;
 }
 
@@ -321,6 +333,15 @@ bool kvf_text_uint(kvf_buf *b, uint64_t v, int width)
 	return text_field(b, s, (size_t)(end - s), width, true);
 }
 
+bool kvf_text_int(kvf_buf *b, int64_t v)
+{
+	char buf[24], *end = buf + sizeof(buf);
+	char *s = digits(end, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+	if (v < 0)
+		*--s = '-';
+	return kvf_buf_append(b, s, (size_t)(end - s));
+}
+
 bool kvf_text_padded(kvf_buf *b, const char *s, int width)
 {
 	return text_field(b, s, strlen(s), width, false);
@@ -432,8 +453,24 @@ void kvf_jw_string(kvf_buf *b, const char *s)
 void kvf_jw_key(kvf_buf *b, const char *key)
 {
 	jw_sep(b);
-	kvf_jw_string(b, key);
-	jw_put(b, ":", 1);
+	/* Member names are field names (ASCII, nothing to escape) a dozen
+	 * times per record: one copy, "name": at once, unless they need
+	 * jansson's escapes. */
+	size_t n = 0;
+	while (key[n] && (uint8_t)key[n] >= 0x20 && key[n] != '"' && key[n] != '\\')
+		n++;
+	if (key[n] || !jw_room(b, n + 3)) {
+		kvf_jw_string(b, key);
+		jw_put(b, ":", 1);
+		return;
+	}
+	char *w = b->p + b->len;
+	w[0] = '"';
+	memcpy(w + 1, key, n);
+	w[n + 1] = '"';
+	w[n + 2] = ':';
+	b->len += n + 3;
+	b->p[b->len] = '\0';
 }
 
 static void jw_base64(kvf_buf *b, const uint8_t *p, size_t n)
@@ -450,68 +487,26 @@ static void jw_base64(kvf_buf *b, const uint8_t *p, size_t n)
 	b->p[b->len] = '\0';
 }
 
-#if defined(__SSE2__)
-/* One block of sixteen bytes that are all printable ASCII (only quotes and
- * backslashes to escape), copied to w in pieces between the escapes;
- * returns the new w. Reads up to 31 bytes from src and writes up to 16
- * bytes past the new w: the caller keeps room for both. The loads do not
- * wait on the bytes found, so the next block's work starts at once (a
- * loop that jumped to the next special byte was slower than one byte at
- * a time). */
-static inline char *escape_block(char *w, const uint8_t *src, unsigned esc)
-{
-	unsigned last = 0;
-	while (esc) {
-		unsigned k = (unsigned)__builtin_ctz(esc);
-		esc &= esc - 1;
-		_mm_storeu_si128((__m128i *)w, _mm_loadu_si128((const __m128i *)(src + last)));
-		w += k - last;
-		w[0] = '\\';
-		w[1] = (char)src[k];
-		w += 2;
-		last = k + 1;
-	}
-	_mm_storeu_si128((__m128i *)w, _mm_loadu_si128((const __m128i *)(src + last)));
-	return w + (16 - last);
-}
-#endif
-
 void kvf_jw_bytes(kvf_buf *b, const uint8_t *p, size_t n)
 {
 	/* kvf_json_bytes in one pass: copy and escape while checking that the
 	 * bytes are printable; when they are not, take the copy back and
 	 * write base64 instead. */
 	size_t need;
-	if (!kvf_mul_ok(n, 2, &need) || !kvf_add_ok(need, 2, &need) || !jw_room(b, need))
+	if (!kvf_mul_ok(n, 2, &need) || !kvf_add_ok(need, 18, &need) || !jw_room(b, need))
 		return;
 	char *w = b->p + b->len;
 	*w++ = '"';
 	size_t i = 0;
 	while (i < n) {
-		size_t stop = n;
-#if defined(__SSE2__)
 		/* Quotes are dense in the JSON that Kubernetes stores (one byte
-		 * in five on the bench WAL): blocks of sixteen, two and a half
-		 * times faster than byte by byte. Room: w is at most 2i + 1
-		 * bytes in, 2n + 2 are reserved, and at least 32 bytes remain. */
-		if (n - i >= 32) {
-			__m128i v = _mm_loadu_si128((const __m128i *)(p + i));
-			/* signed bytes: 0x80..0xff are negative, below 0x20 */
-			__m128i plain = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f)),
-			                              _mm_cmplt_epi8(v, _mm_set1_epi8(0x7f)));
-			__m128i quote = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-			                             _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
-			unsigned esc = (unsigned)_mm_movemask_epi8(quote);
-			unsigned other = ((unsigned)_mm_movemask_epi8(plain) ^ 0xffffu) & ~esc;
-			if (!other) {
-				w = escape_block(w, p + i, esc);
-				i += 16;
-				continue;
-			}
-			/* UTF-8, or bytes that are not text: this block byte by byte */
-			stop = i + 16;
-		}
-#endif
+		 * in five on the bench WAL): whole blocks of printable ASCII in
+		 * kvf_escape_run. Room: w is at most 2i + 1 bytes in, 2n + 18
+		 * are reserved, and it needs 2(n - i) + 16 of them. */
+		i += kvf_escape_run(&w, p + i, n - i, false);
+		/* the block it stopped at (UTF-8, or bytes that are not text),
+		 * or the tail: byte by byte */
+		size_t stop = n - i > 16 ? i + 16 : n;
 		while (i < stop) {
 			uint8_t c = p[i];
 			if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {

@@ -13,6 +13,7 @@
 #define KVF_RENDER_H
 
 #include <stdbool.h>
+#include <string.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -68,6 +69,19 @@ bool kvf_json_append(kvf_buf *b, json_t *v, size_t flags);
  *   the others      as kvf_json_u64, kvf_json_i64, json_integer, kvf_json_hex,
  *                   kvf_json_dec_string, json_boolean, kvf_json_message */
 void kvf_jw_key(kvf_buf *b, const char *key);
+/* Punctuation and member names known when compiling, commas included
+ * (",\"mod_revision\":"): what the hot records (a pair of bucket `key`, a
+ * WAL put) write a dozen times each, without kvf_jw_key's comma test and
+ * strlen. The caller knows the comma is due. */
+#define KVF_JW_LIT(b, s) kvf_jw_lit((b), "" s, sizeof(s) - 1)
+static inline void kvf_jw_lit(kvf_buf *b, const char *s, size_t n)
+{
+	if (b->cap - b->len <= n && !kvf_buf_reserve(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
 void kvf_jw_elem(kvf_buf *b);
 void kvf_jw_raw(kvf_buf *b, const char *s);
 void kvf_jw_string(kvf_buf *b, const char *s);
@@ -84,6 +98,9 @@ void kvf_jw_message(kvf_buf *b, const ProtobufCMessage *m, const kvf_render_opts
  * million lines, and printf was a quarter of its time. */
 bool kvf_text_uint(kvf_buf *b, uint64_t v, int width);
 bool kvf_text_padded(kvf_buf *b, const char *s, int width);
+/* v in decimal, as printf's %lld writes it (without printf's cost: once
+ * per field of every pair of a dump). */
+bool kvf_text_int(kvf_buf *b, int64_t v);
 /* Byte counts for people: 1023B, 1.5KiB, 12.0MiB. */
 bool kvf_text_size(kvf_buf *b, uint64_t n);
 

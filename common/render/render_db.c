@@ -34,8 +34,12 @@ static void json_kv_fields(json_t *obj, const kvf_kv *kv, const kvf_render_opts 
 
 static void text_kv_tail(kvf_buf *b, const kvf_kv *kv, const kvf_render_opts *o)
 {
-	kvf_buf_printf(b, " create=%" PRId64 " mod=%" PRId64 " ver=%" PRId64, kv->create_revision,
-	               kv->mod_revision, kv->version);
+	kvf_buf_puts(b, " create=");
+	kvf_text_int(b, kv->create_revision);
+	kvf_buf_puts(b, " mod=");
+	kvf_text_int(b, kv->mod_revision);
+	kvf_buf_puts(b, " ver=");
+	kvf_text_int(b, kv->version);
 	if (kv->lease)
 		kvf_buf_printf(b, " lease=%" PRIx64, (uint64_t)kv->lease);
 	if (o->values) {
@@ -343,7 +347,10 @@ void kvf_text_db_pair(kvf_buf *b, kvf_bucket_kind kind, const kvf_pair *p, kvf_a
 		kvf_kv kv;
 		if (!kvf_revkey_parse(p->key, &rev, &tomb) || !kvf_kv_parse(p->value, &kv))
 			break;
-		kvf_buf_printf(b, "%" PRId64 "_%" PRId64 "%s ", rev.main, rev.sub, tomb ? "t" : "");
+		kvf_text_int(b, rev.main);
+		kvf_buf_putc(b, '_');
+		kvf_text_int(b, rev.sub);
+		kvf_buf_puts(b, tomb ? "t " : " ");
 		kvf_text_bytes(b, kv.key.p, kv.key.len);
 		if (tomb)
 			kvf_buf_puts(b, " (tombstone)");
@@ -455,23 +462,23 @@ void kvf_text_live_key(kvf_buf *b, const kvf_key_entry *e, const kvf_render_opts
 /* json_kv_fields, streamed */
 static void jw_kv_fields(kvf_buf *b, const kvf_kv *kv)
 {
-	kvf_jw_key(b, "key");
+	kvf_jw_key(b, "key");   /* the first member of a live key's object */
 	kvf_jw_bytes(b, kv->key.p, kv->key.len);
-	kvf_jw_key(b, "create_revision");
+	KVF_JW_LIT(b, ",\"create_revision\":");
 	kvf_jw_i64(b, kv->create_revision);
-	kvf_jw_key(b, "mod_revision");
+	KVF_JW_LIT(b, ",\"mod_revision\":");
 	kvf_jw_i64(b, kv->mod_revision);
-	kvf_jw_key(b, "version");
+	KVF_JW_LIT(b, ",\"version\":");
 	kvf_jw_i64(b, kv->version);
-	kvf_jw_key(b, "lease");
+	KVF_JW_LIT(b, ",\"lease\":");
 	kvf_jw_i64(b, kv->lease);
-	kvf_jw_key(b, "value_size");
+	KVF_JW_LIT(b, ",\"value_size\":");
 	kvf_jw_u64(b, kv->value.len);
-	kvf_jw_key(b, "value");
+	KVF_JW_LIT(b, ",\"value\":");
 	kvf_jw_bytes(b, kv->value.p, kv->value.len);
 	kvf_k8s_object k;
 	if (kvf_k8s_decode(kv->value, &k)) {
-		kvf_jw_key(b, "k8s");
+		KVF_JW_LIT(b, ",\"k8s\":");
 		kvf_jw_k8s(b, &k);
 	}
 }
@@ -484,22 +491,18 @@ void kvf_jw_db_pair(kvf_buf *b, kvf_bucket_kind kind, const kvf_pair *p, kvf_are
 	kvf_kv kv;
 	if (kind == KVF_BUCKET_KEYS && !p->is_bucket && kvf_revkey_parse(p->key, &rev, &tomb) &&
 	    kvf_kv_parse(p->value, &kv)) {
-		kvf_jw_raw(b, "{");
-		kvf_jw_key(b, "revision");
-		kvf_jw_raw(b, "{");
-		kvf_jw_key(b, "main");
+		KVF_JW_LIT(b, "{\"revision\":{\"main\":");
 		kvf_jw_i64(b, rev.main);
-		kvf_jw_key(b, "sub");
+		KVF_JW_LIT(b, ",\"sub\":");
 		kvf_jw_i64(b, rev.sub);
-		kvf_jw_raw(b, "}");
-		kvf_jw_key(b, "tombstone");
+		KVF_JW_LIT(b, "},\"tombstone\":");
 		kvf_jw_bool(b, tomb);
 		jw_kv_fields(b, &kv);
 		if (p->value.file_offset != KVF_NO_OFFSET) {
-			kvf_jw_key(b, "value_offset");
+			KVF_JW_LIT(b, ",\"value_offset\":");
 			kvf_jw_u64(b, p->value.file_offset);
 		}
-		kvf_jw_raw(b, "}");
+		KVF_JW_LIT(b, "}");
 		return;
 	}
 	json_t *obj = kvf_json_db_pair(kind, p, arena, o);

@@ -26,7 +26,8 @@ run() { # run NAME CMD...
 }
 
 members=()
-for d in healthy incident-authskew stale-member multiseg; do
+for d in healthy incident-authskew stale-member multiseg etcd-3.5 etcd-3.6 etcd-3.7 \
+         evidence/copies evidence/leftovers; do
   for m in "$d"/node*; do members+=("$m"); done
 done
 
@@ -34,6 +35,7 @@ for m in "${members[@]}" wal-damage/truncated wal-damage/flipped peer-etcd/TestN
   t=${m//\//_}
   run "wal-text-$t" "$WAL" --color never "$m"
   run "wal-values-$t" "$WAL" --color never --values --records --show-secrets "$m"
+  run "wal-values-plain-$t" "$WAL" --color never --values "$m"
   run "wal-json-$t" "$WAL" -o json --show-secrets "$m"
   run "wal-summary-$t" "$WAL" --color never --summary "$m"
   run "wal-summary-json-$t" "$WAL" -o json --summary "$m"
@@ -45,7 +47,9 @@ for m in healthy/node1 multiseg/node1; do
   run "wal-snap-json-${m//\//_}" "$WAL" -o json --snap "$m/member/snap"
 done
 
-dbs=("${members[@]}" peer-auger/boltdb/db peer-etcd/corrupted_backup.db)
+dbs=("${members[@]}" peer-auger/boltdb/db peer-etcd/corrupted_backup.db
+     etcd-3.5/snapshots/*.db etcd-3.6/snapshots/*.db etcd-3.7/snapshots/*.db
+     evidence/snapshot/node1.snapshot.db)
 for m in "${dbs[@]}"; do
   t=${m//\//_}
   for c in status buckets keys hashkv check pages; do
@@ -55,13 +59,14 @@ for m in "${dbs[@]}"; do
   run "db-keys-values-$t" "$DB" --color never --values keys "$m"
   run "db-keys-rev-$t" "$DB" -o json --rev 120 --prefix / keys "$m"
   run "db-hashkv-rev-$t" "$DB" -o json --rev 150 hashkv "$m"
+  run "db-dump-novalues-key-$t" "$DB" --color never dump key "$m"
   for b in key meta lease auth authUsers authRoles members members_removed cluster alarm; do
     run "db-dump-$b-$t" "$DB" --color never --values dump "$b" "$m"
     run "db-dump-json-$b-$t" "$DB" -o json dump "$b" "$m"
   done
 done
 
-for d in healthy incident-authskew stale-member; do
+for d in healthy incident-authskew stale-member etcd-3.5 etcd-3.6 etcd-3.7; do
   run "diff-$d" "$DIFF" --color never "$d"/node1 "$d"/node2 "$d"/node3
   run "diff-keys-$d" "$DIFF" --color never --keys "$d"/node1 "$d"/node2 "$d"/node3
   run "diff-json-$d" "$DIFF" -o json "$d"/node1 "$d"/node2 "$d"/node3
