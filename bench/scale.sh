@@ -169,11 +169,12 @@ echo "dump-db:  $DUMP_DB ($("$DUMP_DB" --version | head -n 1))"
 echo "inputs:   $SCALE_DIR/x{$(echo "$SIZES" | tr ' ' ,)}/db; page cache warm, best of $RUNS runs"
 echo
 echo "x cat: the command's wall time over cat's of the same bytes (the db; for diff-db the three"
-echo "members'); per byte vs 1x: (seconds / size) over the 1x seconds (1.00 = linear); heap: peak"
-echo "RssAnon; mapped: peak RssFile (pages of the mapped db, page cache)."
+echo "members'); per byte vs 1x: (seconds / size) over the 1x seconds (1.00 = linear), of wall"
+echo "time and of CPU time (user + system: less moved by busy neighbours); heap: peak RssAnon;"
+echo "mapped: peak RssFile (pages of the mapped db, page cache)."
 echo
-echo "| size | db bytes | command | seconds | CPU s | x cat | per byte vs 1x | heap MiB | mapped MiB |"
-echo "|---|---:|---|---:|---:|---:|---:|---:|---:|"
+echo "| size | db bytes | command | seconds | CPU s | x cat | per byte vs 1x | CPU per byte vs 1x | heap MiB | mapped MiB |"
+echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"
 first=${SIZES%% *}
 for s in $SIZES; do
 	for m in "${modes[@]}"; do
@@ -190,10 +191,11 @@ for s in $SIZES; do
 		*) label="\`dump-db $m\`" ;;
 		esac
 		awk -v s="$s" -v f="$first" -v b="${bytes[$s]}" -v l="$label" -v us="${sec[$k]}" \
-			-v c="${cpu[$k]}" -v ref="${sec[$ref]}" -v one="${sec[$first.$m]}" \
+			-v c="${cpu[$k]}" -v ref="${sec[$ref]}" -v one="${sec[$first.$m]}" -v cone="${cpu[$first.$m]}" \
 			-v h="${heap[$k]}" -v mp="${mapped[$k]}" 'BEGIN {
-			printf "| %sx | %.0f | %s | %.3f | %.3f | %.2f | %.2f | %.1f | %.1f |\n",
-			       s, b, l, us / 1e6, c / 1e6, us / ref, (us / s) / (one / f), h / 1024, mp / 1024
+			printf "| %sx | %.0f | %s | %.3f | %.3f | %.2f | %.2f | %.2f | %.1f | %.1f |\n",
+			       s, b, l, us / 1e6, c / 1e6, us / ref, (us / s) / (one / f), (c / s) / (cone / f),
+			       h / 1024, mp / 1024
 		}'
 	done
 done
