@@ -1822,31 +1822,105 @@ static void build_verdicts(kvf_diff *d, const wal_scan *w)
 	kvf_verdicts_sort(&d->verdicts);
 }
 
-/* Once every analysis has spoken: "unexplained" stands only when no other
- * verdict explains a divergence (a detector's may, added after it), and a
- * member against which a divergence stands is not told that catching up
- * fixes it (its lag stays in that verdict's evidence). Then most serious
- * first. */
+/* A member whose db has pages the reader had to skip: what it holds is
+ * not all there is, and no comparison with it can be complete. */
+static void verdicts_page_damage(kvf_diff *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const kvf_db_finding *f;
+		size_t nf = d->nodes[i].be ? kvf_backend_findings(d->nodes[i].be, &f) : 0;
+		if (!nf)
+			continue;
+		kvf_verdict *v = kvf_verdict_add(&d->verdicts, KVF_VERDICT_PAGE_DAMAGE, true, (int)i,
+		                                 "%s's db is damaged: %zu finding%s in its pages; what it holds past them "
+		                                 "cannot be read", d->nodes[i].label, nf, nf == 1 ? "" : "s");
+		if (!v)
+			return;
+		v->versions = "any version: bit rot, a bad disk or a copy damaged in transit (no etcd bug)";
+		for (size_t j = 0; j < nf && j < 8; j++)
+			kvf_verdict_evidence(v, (int)i, d->nodes[i].db_path, f[j].offset, 0, "%s", f[j].msg);
+		snprintf(v->recovery, sizeof(v->recovery), "Do not start %s on this db, nor recover the cluster from it. "
+		         "If its peers are complete, replace it (etcdctl member remove ID, wipe its data directory, add it "
+		         "back: it copies the leader's snapshot); if the whole cluster is down, restore from the newest "
+		         "`etcdctl snapshot save` file or from the member the ranking names.", d->nodes[i].label);
+	}
+}
+
+/* Does a verdict of one of the detectors' kinds name this member at this
+ * index (a known bug that explains a lost write)? */
+static bool explained_by_known_bug(const kvf_verdicts *vs, const kvf_verdict *lost)
+{
+	for (size_t j = 0; j < vs->n; j++) {
+		const kvf_verdict *v = &vs->v[j];
+		if (v != lost && v->divergence && v->member == lost->member &&
+		    v->kind == KVF_VERDICT_TXN_COMPACTED_RANGE && v->first_divergent_index == lost->first_divergent_index)
+			return true;
+	}
+	return false;
+}
+
+/* Once every analysis has spoken, one verdict per cause and member:
+ *   - the same kind twice for one member (verify's stale_db and the
+ *     detectors' one read the same .snap): the first stands;
+ *   - a lost write that a known bug's signature explains at the same entry
+ *     (18667's txn): the known bug stands, the lost write is its evidence;
+ *   - a member with a damaged db: the damage, not a revision shift;
+ *   - "unexplained" only when no other verdict explains a divergence;
+ *   - no lag verdict for a member a divergence stands against (catching
+ *     up would not fix it; its lag stays in that verdict's evidence);
+ *   - "consistent" only when nothing else was found.
+ * Then most serious first. */
 static void settle_verdicts(kvf_diff *d)
 {
+	verdicts_page_damage(d);
 	kvf_verdicts *vs = &d->verdicts;
-	bool explained = false;
-	for (size_t k = 0; k < vs->n; k++)
+	bool explained = false, other = false;
+	for (size_t k = 0; k < vs->n; k++) {
 		explained |= vs->v[k].divergence && vs->v[k].kind != KVF_VERDICT_UNEXPLAINED;
-	size_t out = 0;
+		other |= vs->v[k].kind != KVF_VERDICT_CONSISTENT;
+	}
+	bool *drop = calloc(vs->n ? vs->n : 1, sizeof(*drop));
+	if (!drop)
+		return;
 	for (size_t k = 0; k < vs->n; k++) {
 		kvf_verdict *v = &vs->v[k];
-		bool drop = explained && v->kind == KVF_VERDICT_UNEXPLAINED;
-		if (v->kind == KVF_VERDICT_LAG && v->member >= 0)
-			for (size_t j = 0; j < vs->n && !drop; j++)
-				drop = vs->v[j].divergence && vs->v[j].member == v->member;
-		if (drop) {
-			free(v->evidence);
+		bool x = (explained && v->kind == KVF_VERDICT_UNEXPLAINED) ||
+		         (other && v->kind == KVF_VERDICT_CONSISTENT);
+		for (size_t j = 0; j < k && !x; j++)
+			x = !drop[j] && vs->v[j].kind == v->kind && vs->v[j].member == v->member && v->member >= 0;
+		if (!x && v->kind == KVF_VERDICT_LOST_WRITES && explained_by_known_bug(vs, v))
+			x = true;
+		for (size_t j = 0; j < vs->n && !x && v->member >= 0; j++) {
+			const kvf_verdict *o = &vs->v[j];
+			if (o->member != v->member || !o->divergence || j == k)
+				continue;
+			x = v->kind == KVF_VERDICT_LAG ||
+			    ((v->kind == KVF_VERDICT_REVISION_SHIFT || v->kind == KVF_VERDICT_UNEXPLAINED) &&
+			     o->kind == KVF_VERDICT_PAGE_DAMAGE);
+		}
+		drop[k] = x;
+	}
+	/* the evidence of a dropped lost write goes to the known bug that explains it */
+	for (size_t k = 0; k < vs->n; k++) {
+		if (!drop[k] || vs->v[k].kind != KVF_VERDICT_LOST_WRITES)
+			continue;
+		for (size_t j = 0; j < vs->n; j++)
+			if (!drop[j] && vs->v[j].kind == KVF_VERDICT_TXN_COMPACTED_RANGE && vs->v[j].member == vs->v[k].member) {
+				kvf_verdict_evidence(&vs->v[j], vs->v[k].member, NULL, KVF_NO_OFFSET,
+				                     vs->v[k].first_divergent_index, "its own WAL check: %s", vs->v[k].headline);
+				break;
+			}
+	}
+	size_t out = 0;
+	for (size_t k = 0; k < vs->n; k++) {
+		if (drop[k]) {
+			free(vs->v[k].evidence);
 			continue;
 		}
-		vs->v[out++] = *v;
+		vs->v[out++] = vs->v[k];
 	}
 	vs->n = out;
+	free(drop);
 	kvf_verdicts_sort(vs);
 }
 

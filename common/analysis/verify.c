@@ -1273,6 +1273,38 @@ static void conclude(kvf_verify *v)
 			         "back); upgrade to 3.5.6 or later first.", v->label);
 		}
 	}
+	/* Writes in the db of entries its consistent_index does not cover: etcd
+	 * replays every entry above consistent_index when it starts, so it
+	 * will apply these a second time (the state 14733's killed defrag and
+	 * 13933 leave before the restart that shows them as doubled
+	 * revisions). Since 3.5.6 and in 3.4 the index is committed in the
+	 * same backend transaction as the writes, so no clean member has any. */
+	if (v->above_ci_effects && !v->applied_twice) {
+		const kvf_verify_item *f = v->n_above_items ? &v->above_items[0] : NULL;
+		kvf_verdict *x = kvf_verdict_add(vs, KVF_VERDICT_APPLIED_TWICE, true, 0,
+		                                 "%s will apply entries twice when it starts: %" PRIu64 " entries past its "
+		                                 "consistent_index %" PRIu64 " already have their writes in its db%s",
+		                                 v->label, v->above_ci_effects, v->consistent_index,
+		                                 f ? "" : " (none kept to show)");
+		if (x) {
+			x->versions = VERSIONS_TWICE;
+			x->first_divergent_index = f ? f->index : v->consistent_index + 1;
+			kvf_verdict_evidence(x, 0, v->db_path, v->ci_offset, v->consistent_index,
+			                     "meta consistent_index = %" PRIu64 ": etcd replays every entry above it at start",
+			                     v->consistent_index);
+			for (size_t i = 0; i < v->n_above_items; i++) {
+				const kvf_verify_item *m = &v->above_items[i];
+				kvf_verdict_evidence(x, 0, item_file(v, m), m->offset, m->index,
+				                     "entry %" PRIu64 " (term %" PRIu64 ", %s %s) is past consistent_index, and "
+				                     "its write is revision %" PRId64 " of the db", m->index, m->term, m->kind,
+				                     m->key, m->revision);
+			}
+			snprintf(x->recovery, sizeof(x->recovery), "Do not start %s on this db: its revisions would run "
+			         "ahead of its peers' for the same writes. Keep a copy of the data directory as evidence, then "
+			         "replace the member (etcdctl member remove ID, wipe its data directory, add it back); upgrade "
+			         "to 3.5.6 or later first.", v->label);
+		}
+	}
 	if (v->partial_txns) {
 		kvf_verdict *x = kvf_verdict_add(vs, KVF_VERDICT_PARTIAL_TXN, true, 0,
 		                                 "%s holds part of %" PRIu64 " txn%s: a main revision with only its first "
@@ -1310,8 +1342,9 @@ static void conclude(kvf_verify *v)
 			                      "(%" PRIu64 " applied, %" PRIu64 " no-ops, %" PRIu64 " refused for an old "
 			                      "auth_revision, %" PRIu64 " below the compaction)", v->consistent_index, v->applied,
 			                      v->no_op, v->refused, v->compacted);
-		if (!v->applied_twice)
-			kvf_verdicts_rule_out(vs, "applied_twice: no revision repeats an entry's effect");
+		if (!v->applied_twice && !v->above_ci_effects)
+			kvf_verdicts_rule_out(vs, "applied_twice: no revision repeats an entry's effect, and no entry "
+			                      "past consistent_index has its write in the db");
 	}
 	if (!v->stale_db && v->snap_index)
 		kvf_verdicts_rule_out(vs, "stale_db: consistent_index %" PRIu64 " >= newest .snap index %" PRIu64,
