@@ -1846,6 +1846,68 @@ static void verdicts_page_damage(kvf_diff *d)
 	}
 }
 
+/* A db holds at most one revision per raft entry it applied (each write is
+ * one entry; conf changes and lease grants write none), so revision <=
+ * consistent_index + 1 on every member that grew through raft or received
+ * a leader snapshot. `etcdctl snapshot restore` (and etcdutl's) keeps the
+ * snapshot's revisions but starts a new raft log: consistent_index = the
+ * number of members, term 1. When every member was restored that is the
+ * documented disaster recovery; one restored member among members with the
+ * original log is one whose raft log is not the cluster's: etcd panics on
+ * it ("tocommit(N) is out of range [lastIndex(M)]"). Members that applied
+ * entries twice also hold more revisions than entries: not this. */
+static bool restored_db(const kvf_diff_node *nd)
+{
+	const kvf_verify *v = nd->verify;
+	if (v && (v->applied_twice || v->above_ci_effects))
+		return false;
+	return nd->st.revision > 0 && (uint64_t)nd->st.revision > nd->st.state.consistent_index + 1;
+}
+
+static void verdicts_restored(kvf_diff *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const kvf_diff_node *nd = &d->nodes[i];
+		if (!restored_db(nd))
+			continue;
+		size_t peer = d->n;
+		for (size_t j = 0; j < d->n && peer == d->n; j++)
+			if (j != i && !restored_db(&d->nodes[j]) &&
+			    d->nodes[j].st.state.consistent_index > nd->st.state.consistent_index)
+				peer = j;
+		if (peer == d->n)
+			continue;   /* every member restored, or none ahead: a recovery, not a divergence */
+		const kvf_diff_node *pn = &d->nodes[peer];
+		kvf_verdict *v = kvf_verdict_add(&d->verdicts, KVF_VERDICT_RESTORED_SNAPSHOT, true, (int)i,
+		                                 "%s's db was restored from a snapshot into the running cluster: it holds "
+		                                 "revision %" PRId64 " with a raft log of its own (consistent_index %" PRIu64
+		                                 ", term %" PRIu64 "), not the cluster's (%s: consistent_index %" PRIu64 ")",
+		                                 nd->label, nd->st.revision, nd->st.state.consistent_index,
+		                                 nd->st.state.term, pn->label, pn->st.state.consistent_index);
+		if (!v)
+			return;
+		v->first_divergent_index = nd->st.state.consistent_index + 1;
+		v->versions = "any version: `etcdctl snapshot restore` (3.4) or `etcdutl snapshot restore` (3.5+) used on "
+		              "one member while the others kept running (an operator's step, no etcd bug)";
+		kvf_verdict_evidence(v, (int)i, nd->db_path, nd->verify ? nd->verify->ci_offset : KVF_NO_OFFSET,
+		                     nd->st.state.consistent_index, "meta consistent_index = %" PRIu64 ", term %" PRIu64
+		                     ", yet the db is at revision %" PRId64 ": more revisions than raft entries applied",
+		                     nd->st.state.consistent_index, nd->st.state.term, nd->st.revision);
+		if (nd->verify && nd->verify->snap_index)
+			kvf_verdict_evidence(v, (int)i, nd->verify->snap_path, 0, nd->verify->snap_index,
+			                     "newest .snap: index %" PRIu64 ", term %" PRIu64 " (what restore writes)",
+			                     nd->verify->snap_index, nd->verify->snap_term);
+		kvf_verdict_evidence(v, (int)peer, pn->db_path, KVF_NO_OFFSET, pn->st.state.consistent_index,
+		                     "%s: consistent_index %" PRIu64 ", revision %" PRId64 ": its log is the cluster's",
+		                     pn->label, pn->st.state.consistent_index, pn->st.revision);
+		snprintf(v->recovery, sizeof(v->recovery), "etcd will not run %s on this data directory (its peers' "
+		         "commit index lies past its log). Replace the member: etcdctl member remove ID, wipe its data "
+		         "directory, etcdctl member add, and start it with --initial-cluster-state existing so it copies "
+		         "the leader's snapshot. To go back to the snapshot's data, restore every member from the same "
+		         "snapshot instead.", nd->label);
+	}
+}
+
 /* Does a verdict of one of the detectors' kinds name this member at this
  * index (a known bug that explains a lost write)? */
 static bool explained_by_known_bug(const kvf_verdicts *vs, const kvf_verdict *lost)
@@ -1873,6 +1935,7 @@ static bool explained_by_known_bug(const kvf_verdicts *vs, const kvf_verdict *lo
 static void settle_verdicts(kvf_diff *d)
 {
 	verdicts_page_damage(d);
+	verdicts_restored(d);
 	kvf_verdicts *vs = &d->verdicts;
 	bool explained = false, other = false;
 	for (size_t k = 0; k < vs->n; k++) {
@@ -1896,7 +1959,7 @@ static void settle_verdicts(kvf_diff *d)
 				continue;
 			x = v->kind == KVF_VERDICT_LAG ||
 			    ((v->kind == KVF_VERDICT_REVISION_SHIFT || v->kind == KVF_VERDICT_UNEXPLAINED) &&
-			     o->kind == KVF_VERDICT_PAGE_DAMAGE);
+			     (o->kind == KVF_VERDICT_PAGE_DAMAGE || o->kind == KVF_VERDICT_RESTORED_SNAPSHOT));
 		}
 		drop[k] = x;
 	}

@@ -25,6 +25,7 @@ static const char *const kind_names[KVF_VERDICT_KINDS] = {
 	[KVF_VERDICT_INTERRUPTED_DEFRAG] = "interrupted_defrag",
 	[KVF_VERDICT_FALSE_CORRUPT_ALARM] = "false_corrupt_alarm",
 	[KVF_VERDICT_PAGE_DAMAGE] = "page_damage",
+	[KVF_VERDICT_RESTORED_SNAPSHOT] = "restored_snapshot",
 	[KVF_VERDICT_UNEXPLAINED] = "unexplained",
 };
 

@@ -36,6 +36,7 @@ typedef enum kvf_verdict_kind {
 	KVF_VERDICT_INTERRUPTED_DEFRAG,  /* db.tmp* left by a defrag that did not finish */
 	KVF_VERDICT_FALSE_CORRUPT_ALARM, /* CORRUPT alarm while the offline hashes agree (15919) */
 	KVF_VERDICT_PAGE_DAMAGE,         /* a db page is damaged */
+	KVF_VERDICT_RESTORED_SNAPSHOT,   /* one member's db restored from a snapshot into a running cluster */
 	KVF_VERDICT_UNEXPLAINED,         /* differs, and nothing above fits */
 	KVF_VERDICT_KINDS
 } kvf_verdict_kind;

@@ -156,7 +156,8 @@ def main():
                        ("cause-txn-compacted-range-3.4", "txn_compacted_range"),
                        ("cause-txn-compacted-range-3.6", "txn_compacted_range"),
                        ("cause-db-older-than-snap", "stale_db"),
-                       ("cause-damaged-page", "page_damage")):
+                       ("cause-damaged-page", "page_damage"),
+                       ("cause-snapshot-restore", "restored_snapshot")):
         truth = json.loads((fx / case / "truth.json").read_text())
         aff = truth["affected"][0]
         rc, d, err = run(diff_db, "-o", "json", *sorted((fx / case).glob("node?")))
@@ -169,6 +170,9 @@ def main():
         if v and "offset" in aff:
             check(any(e["offset"] == aff["offset"] and e["file"].endswith("/db") for e in v["evidence"]),
                   f"{case}: evidence names the damaged page at offset {aff['offset']}: {v['evidence'][:2]}")
+        if v and "snapshot_revision" in aff:
+            check(f"holds revision {aff['snapshot_revision']} " in v["headline"],
+                  f"{case}: the restored revision {aff['snapshot_revision']}: {v['headline']}")
         # a damaged page makes the comparison partial: exit 2, the verdict still said
         check(rc == (2 if kind == "page_damage" else 1), f"{case}: exit {rc}")
     rc, d, err = run(diff_db, "-o", "json", *sorted((fx / "cause-txn-compacted-range-3.7").glob("node?")))
