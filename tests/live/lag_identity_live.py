@@ -330,7 +330,8 @@ def check_readd(b, b2, old, new, sb2):
           f"re-added: node3-old named as removed member {hex16(old)}: {rem}")
     lag = [v for v in (d or {}).get("verdicts", []) if v["kind"] == "lag" and v["member"] == "node3-old"]
     check(rc == 0 and lag and "removed from the cluster" in lag[0]["headline"],
-          f"re-added: node3-old's lag verdict says it was removed: exit {rc}, {[v['headline'] for v in lag]}")
+          f"re-added: node3-old's lag verdict says it was removed: exit {rc}, {[v['headline'] for v in lag]}; "
+          f"divergent: {[(v['kind'], v['member'], v['headline'], [e['text'] for e in v['evidence']]) for v in (d or {}).get('verdicts', []) if v['divergence']][:1]} ids old {hex16(old)} new {hex16(new)}")
     n3 = next((n for n in (d or {}).get("nodes", []) if n["name"] == "node3"), None)
     check(n3 and n3["member_id"] == hex16(new), f"re-added: node3's id {n3 and n3['member_id']}, want {hex16(new)}")
     # the members buckets differ (node3-old lists itself): every id as 16 hex digits
