@@ -617,21 +617,6 @@ static kvf_status compare_bucket(kvf_diff *d, const char *bucket, kvf_err *err)
 
 /* ---- the WAL ---- */
 
-static bool is_auth_mutation(const char *kind)
-{
-	/* every auth request that commits a new authRevision (auth/store.go
-	 * commitRevision); AuthEnable does not bump it */
-	static const char *const kinds[] = {
-		"auth_disable", "auth_user_add", "auth_user_delete", "auth_user_change_password",
-		"auth_user_grant_role", "auth_user_revoke_role", "auth_role_add", "auth_role_delete",
-		"auth_role_grant_permission", "auth_role_revoke_permission", NULL,
-	};
-	for (int i = 0; kinds[i]; i++)
-		if (strcmp(kind, kinds[i]) == 0)
-			return true;
-	return false;
-}
-
 typedef struct wal_scan {
 	kvf_diff *d;
 	uint64_t *auth_mut;        /* indexes of auth mutations, ascending */
@@ -861,7 +846,7 @@ static kvf_status scan_wal(kvf_diff *d, wal_scan *w, const kvf_diff_node *src, k
 			continue;
 		if (r->has_header && r->auth_revision && (st = sample_auth(d, r->id, it.entry.index, r->auth_revision, err)))
 			break;
-		if (is_auth_mutation(r->kind)) {
+		if (kvf_request_kind_bumps_auth_revision(r->kind)) {
 			if (!kvf_grow_array((void **)&w->auth_mut, &w->cap_auth_mut, w->n_auth_mut, sizeof(*w->auth_mut))) {
 				st = nomem(err);
 				break;

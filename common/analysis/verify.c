@@ -577,21 +577,6 @@ static kvf_status expect_apply_unknown(kmap *m, const expect *e, int64_t rev, kv
 
 /* ---- the run ---- */
 
-static bool is_auth_mutation(const char *kind)
-{
-	/* the auth requests that commit a new authRevision (auth/store.go
-	 * commitRevision); the same list as diff.c's */
-	static const char *const kinds[] = {
-		"auth_disable", "auth_user_add", "auth_user_delete", "auth_user_change_password",
-		"auth_user_grant_role", "auth_user_revoke_role", "auth_role_add", "auth_role_delete",
-		"auth_role_grant_permission", "auth_role_revoke_permission", NULL,
-	};
-	for (int i = 0; kinds[i]; i++)
-		if (strcmp(kind, kinds[i]) == 0)
-			return true;
-	return false;
-}
-
 /* An entry that left no revision, classified at the end (refused or
  * missing needs the number of auth changes after it). */
 typedef struct cand {
@@ -810,7 +795,7 @@ static kvf_status on_entry(run *r, const kvf_log_item *it, kvf_err *err)
 	}
 	if (q->cls != KVF_REQ_INTERNAL)
 		return KVF_OK;
-	if (is_auth_mutation(q->kind)) {
+	if (kvf_request_kind_bumps_auth_revision(q->kind)) {
 		if (below) {
 			r->muts++;
 			v->auth_changes++;

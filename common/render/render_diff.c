@@ -8,7 +8,7 @@
 
 #include "render/render_verdict.h"
 
-static const char *fate_name(kvf_touch_fate f)
+const char *kvf_fate_name(kvf_touch_fate f)
 {
 	switch (f) {
 	case KVF_APPLIED: return "applied";
@@ -176,7 +176,7 @@ static json_t *json_key(const kvf_diff *d, const kvf_divergent_key *k)
 		const kvf_touch *tc = &k->touches[t];
 		json_t *fate = json_object();
 		for (size_t i = 0; i < d->n; i++)
-			kvf_json_set(fate, d->nodes[i].label, json_string(fate_name(tc->fate[i])));
+			kvf_json_set(fate, d->nodes[i].label, json_string(kvf_fate_name(tc->fate[i])));
 		json_array_append_new(wal, json_pack("{s:o,s:o,s:o,s:o,s:o,s:s,s:b,s:o}",
 			"index", kvf_json_u64(tc->index), "term", kvf_json_u64(tc->term),
 			"id", kvf_json_dec_string(tc->id), "auth_revision", kvf_json_u64(tc->auth_revision),

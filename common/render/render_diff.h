@@ -10,4 +10,8 @@ json_t *kvf_json_diff(const kvf_diff *d);
 /* all_keys: list every divergent key instead of summarising runs by prefix. */
 void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_render_opts *o);
 
+/* A member's fate for a raft entry, as JSON and the report name it:
+ * "applied", "rejected_auth_revision", "not_yet_applied", "unknown". */
+const char *kvf_fate_name(kvf_touch_fate f);
+
 #endif

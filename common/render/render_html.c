@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "analysis/verify.h"
+#include "render/render_diff.h"
 #include "io/sha256.h"
 #include "io/text.h"
 #include "render/render.h"
@@ -235,16 +236,6 @@ static const char *fate_sym(int f)
 	case KVF_NOT_YET: return "<span class=\"f-ny\" title=\"not yet applied\">&#9675; not yet</span>";
 	}
 	return "<span class=\"f-unk\" title=\"unknown\">? unknown</span>";
-}
-
-static const char *fate_json(int f)
-{
-	switch (f) {
-	case KVF_APPLIED: return "applied";
-	case KVF_REJECTED_AUTH: return "rejected_auth_revision";
-	case KVF_NOT_YET: return "not_yet_applied";
-	}
-	return "unknown";
 }
 
 /* ---- page ---- */
@@ -1105,7 +1096,7 @@ static void key_row(kvf_buf *b, const kvf_diff *d, const kvf_record *r, size_t k
 		esc(b, t->username[0] ? t->username : "-");
 		kvf_buf_printf(b, " auth_revision %" PRIu64 ":", t->auth_revision);
 		for (size_t i = 0; i < d->n; i++) {
-			kvf_buf_printf(b, " <span data-member=\"%zu\" data-fate=\"%s\">", i, fate_json(t->fate[i]));
+			kvf_buf_printf(b, " <span data-member=\"%zu\" data-fate=\"%s\">", i, kvf_fate_name(t->fate[i]));
 			esc(b, d->nodes[i].label);
 			kvf_buf_printf(b, " %s</span>", fate_sym(t->fate[i]));
 		}

@@ -420,3 +420,18 @@ const char *kvf_request_kind(const kvf_raft_entry *e, kvf_arena *arena)
 	kvf_request_decode(e, arena, &r);
 	return r.kind;
 }
+
+bool kvf_request_kind_bumps_auth_revision(const char *kind)
+{
+	/* every auth request that commits a new authRevision (auth/store.go
+	 * commitRevision); AuthEnable does not bump it */
+	static const char *const kinds[] = {
+		"auth_disable", "auth_user_add", "auth_user_delete", "auth_user_change_password",
+		"auth_user_grant_role", "auth_user_revoke_role", "auth_role_add", "auth_role_delete",
+		"auth_role_grant_permission", "auth_role_revoke_permission", NULL,
+	};
+	for (int i = 0; kinds[i]; i++)
+		if (strcmp(kind, kinds[i]) == 0)
+			return true;
+	return false;
+}

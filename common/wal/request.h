@@ -62,6 +62,9 @@ const char *kvf_request_kind(const kvf_raft_entry *e, kvf_arena *arena);
 /* The scan alone: the kind, or NULL when only the full decode can tell.
  * (Exposed for the test that holds it to the full decode.) */
 const char *kvf_request_kind_scan(const kvf_raft_entry *e);
+/* Does a request of this kind (kvf_request.kind) commit a new authRevision
+ * when applied? (auth/store.go commitRevision; AuthEnable does not.) */
+bool kvf_request_kind_bumps_auth_revision(const char *kind);
 /* The same scan, which also takes the version etcd's MinimalEtcdVersion
  * visitor would find in the request (encoding/proto/etcd_versions.h) into
  * *ver when it names a kind (the summary needs both for every entry and
