@@ -566,13 +566,8 @@ kvf_status kvf_known_bugs_check(const kvf_member_view *m, size_t n, const kvf_bu
 		return nomem(err);
 	kvf_status st = KVF_OK;
 	/* the longest WAL (by what the caller knows of them) is read in full */
-	size_t longest_i = 0;
-	bool known = n > 1;
-	for (size_t i = 0; i < n; i++) {
-		known &= !m[i].wal_dir || m[i].wal_last_index != 0;
-		if (m[i].wal_last_index > m[longest_i].wal_last_index)
-			longest_i = i;
-	}
+	bool known;
+	size_t longest_i = kvf_member_views_longest_wal(m, n, &known);
 	for (size_t i = 0; i < n && !st; i++)
 		st = load(&m[i], !known || i == longest_i, &s[i], vs, err);
 	if (!st)

@@ -791,6 +791,18 @@ static kvf_status check_across(msrc *s, size_t n, size_t from, kvf_verdicts *vs,
 	return KVF_OK;
 }
 
+size_t kvf_member_views_longest_wal(const kvf_member_view *m, size_t n, bool *known)
+{
+	size_t longest = 0;
+	*known = n > 1;
+	for (size_t i = 0; i < n; i++) {
+		*known &= !m[i].wal_dir || m[i].wal_last_index != 0;
+		if (m[i].wal_last_index > m[longest].wal_last_index)
+			longest = i;
+	}
+	return longest;
+}
+
 kvf_status kvf_membership_check(const kvf_member_view *m, size_t n, kvf_verdicts *vs, kvf_err *err)
 {
 	if (!n)
@@ -802,13 +814,8 @@ kvf_status kvf_membership_check(const kvf_member_view *m, size_t n, kvf_verdicts
 	kvf_status st = KVF_OK;
 	/* the longest WAL (by what the caller knows of them) is read in full;
 	 * the others only when their .snap does not give the base */
-	size_t longest_i = 0;
-	bool known = n > 1;
-	for (size_t i = 0; i < n; i++) {
-		known &= !m[i].wal_dir || m[i].wal_last_index != 0;
-		if (m[i].wal_last_index > m[longest_i].wal_last_index)
-			longest_i = i;
-	}
+	bool known;
+	size_t longest_i = kvf_member_views_longest_wal(m, n, &known);
 	for (size_t i = 0; i < n && !st; i++)
 		st = load(&m[i], known && i != longest_i, &s[i], vs, err);
 	for (size_t i = 0; i < n && !st; i++) {

@@ -46,6 +46,11 @@ typedef struct kvf_member_view {
 	uint64_t member_id, cluster_id, wal_last_index;
 } kvf_member_view;
 
+/* The member whose WAL reaches furthest, by what the caller knows of them
+ * (wal_last_index); *known is false when that is not known for every member
+ * with a WAL (or there is only one): then each reads its own. */
+size_t kvf_member_views_longest_wal(const kvf_member_view *m, size_t n, bool *known);
+
 /* Check n members (n may be 1: no cross-member part) and append a verdict
  * per finding to vs. Unreadable WALs or .snap files are noted in
  * vs->ruled_out, not errors; only running out of memory is. */

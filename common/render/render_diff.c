@@ -30,7 +30,7 @@ static const char *key_cause_name(kvf_key_cause c)
 	return "unknown";
 }
 
-static const char *hist_name(kvf_history_state h)
+const char *kvf_history_name(kvf_history_state h)
 {
 	switch (h) {
 	case KVF_HIST_SAME: return "same";
@@ -125,7 +125,7 @@ static json_t *json_node(const kvf_diff_node *nd)
 	kvf_json_set(o, "revisions", kvf_json_u64(s->revisions));
 	kvf_json_set(o, "tombstones", kvf_json_u64(s->tombstones));
 	kvf_json_set(o, "db_size", kvf_json_u64(s->info ? s->info->file_size : 0));
-	kvf_json_set(o, "history", json_string(hist_name(nd->hist)));
+	kvf_json_set(o, "history", json_string(kvf_history_name(nd->hist)));
 	kvf_json_set(o, "group", json_integer(nd->group));
 	kvf_json_set(o, "rejected_writes", kvf_json_u64(nd->rejected_writes));
 	kvf_json_set(o, "unapplied_writes", kvf_json_u64(nd->unapplied_writes));
@@ -222,7 +222,7 @@ json_t *kvf_json_diff(const kvf_diff *d)
 	json_t *offsets = json_object(), *states = json_object();
 	for (size_t i = 0; i < d->n; i++) {
 		const kvf_diff_node *nd = &d->nodes[i];
-		kvf_json_set(states, nd->label, json_string(hist_name(nd->hist)));
+		kvf_json_set(states, nd->label, json_string(kvf_history_name(nd->hist)));
 		if (i == d->reference)
 			continue;
 		json_t *segs = json_array();

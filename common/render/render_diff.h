@@ -13,5 +13,7 @@ void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_rende
 /* A member's fate for a raft entry, as JSON and the report name it:
  * "applied", "rejected_auth_revision", "not_yet_applied", "unknown". */
 const char *kvf_fate_name(kvf_touch_fate f);
+/* A member's history against the reference: "same", "behind", "ahead", "diverged". */
+const char *kvf_history_name(kvf_history_state h);
 
 #endif

@@ -217,17 +217,6 @@ static void first_url(char *out, size_t cap, const char *list)
 	snprintf(out, cap, "%.*s", (int)n, list);
 }
 
-static const char *hist_name(kvf_history_state h)
-{
-	switch (h) {
-	case KVF_HIST_SAME: return "same";
-	case KVF_HIST_BEHIND: return "behind";
-	case KVF_HIST_AHEAD: return "ahead";
-	case KVF_HIST_DIVERGED: return "diverged";
-	}
-	return "?";
-}
-
 static const char *fate_sym(int f)
 {
 	switch (f) {
@@ -538,7 +527,7 @@ static void members_table(kvf_buf *b, const kvf_diff *d, const lane *L)
 		member_id(b, nd);
 		kvf_buf_puts(b, "</code></td>");
 		kvf_buf_printf(b, "<td%s>%s</td>", nd->hist != KVF_HIST_SAME ? " class=\"d\"" : "",
-		               i == d->reference ? "reference" : hist_name(nd->hist));
+		               i == d->reference ? "reference" : kvf_history_name(nd->hist));
 		kvf_buf_printf(b, "<td class=\"n\" data-name=\"rejected_writes\">%" PRIu64 "</td>", nd->rejected_writes);
 		kvf_buf_printf(b, "<td class=\"n\" data-name=\"unapplied_writes\">%" PRIu64 "</td>", nd->unapplied_writes);
 		kvf_buf_printf(b, "<td class=\"n\" data-name=\"keys_present\">%zu</td>", L ? L[i].keys_present : 0);
@@ -1022,7 +1011,7 @@ static void drift(kvf_buf *b, const kvf_diff *d, const kvf_timeline *t, const la
 		esc(b, nd->label);
 		kvf_buf_printf(b, " vs ");
 		esc(b, ref->label);
-		kvf_buf_printf(b, ": %s from revision %" PRId64, hist_name(nd->hist), nd->first_divergent_rev);
+		kvf_buf_printf(b, ": %s from revision %" PRId64, kvf_history_name(nd->hist), nd->first_divergent_rev);
 		for (size_t k = 0; k < nd->n_offsets; k++)
 			kvf_buf_printf(b, "%s <strong class=\"offset\" data-offset=\"%" PRId64 "\">%+" PRId64 "</strong> (%s revisions "
 			               "%" PRId64 "..%" PRId64 ", %" PRIu64 " writes)", k ? "," : "; offset", nd->offsets[k].offset,
