@@ -1211,6 +1211,23 @@ static void lag_analysis(kvf_diff *d)
 	d->lag_only = all && lagging > 0;
 }
 
+/* After run k of a member's own requests, its authRevision moved to next
+ * (the next run's, or its db's after the last run) by the entry upto; the
+ * log holds muts auth changes in between. True when that jump is more than
+ * those changes account for: the member applied auth requests again. */
+static bool auth_run_jump(const kvf_diff_node *nd, size_t k, const wal_scan *w, uint64_t *next, uint64_t *upto,
+                          size_t *muts)
+{
+	const kvf_auth_run *a = &nd->auth_runs[k];
+	bool last = k + 1 == nd->n_auth_runs;
+	*next = last ? nd->st.state.auth_revision : nd->auth_runs[k + 1].auth_revision;
+	*upto = last ? nd->st.state.consistent_index : nd->auth_runs[k + 1].first_index;
+	*muts = 0;
+	for (size_t m = 0; m < w->n_auth_mut; m++)
+		*muts += w->auth_mut[m] > a->last_index && w->auth_mut[m] <= *upto;
+	return *next > a->auth_revision + *muts;
+}
+
 static void verdict(kvf_diff *d, const wal_scan *w)
 {
 	size_t n = d->n;
@@ -1264,12 +1281,9 @@ static void verdict(kvf_diff *d, const wal_scan *w)
 			for (size_t k = 0; k < nd->n_auth_runs; k++) {
 				const kvf_auth_run *a = &nd->auth_runs[k];
 				bool last = k + 1 == nd->n_auth_runs;
-				uint64_t next = last ? nd->st.state.auth_revision : nd->auth_runs[k + 1].auth_revision;
-				uint64_t upto = last ? nd->st.state.consistent_index : nd->auth_runs[k + 1].first_index;
-				size_t muts = 0;
-				for (size_t m = 0; m < w->n_auth_mut; m++)
-					muts += w->auth_mut[m] > a->last_index && w->auth_mut[m] <= upto;
-				if (next <= a->auth_revision + muts)
+				uint64_t next, upto;
+				size_t muts;
+				if (!auth_run_jump(nd, k, w, &next, &upto, &muts))
 					continue;
 				if (last)
 					evidence(d, "%s's requests carried authRevision %" PRIu64 " up to index %" PRIu64
@@ -1471,12 +1485,9 @@ static void evidence_auth_runs(const kvf_diff *d, kvf_verdict *v, size_t i, cons
 	for (size_t k = 0; w && k < nd->n_auth_runs; k++) {
 		const kvf_auth_run *a = &nd->auth_runs[k];
 		bool last = k + 1 == nd->n_auth_runs;
-		uint64_t next = last ? nd->st.state.auth_revision : nd->auth_runs[k + 1].auth_revision;
-		uint64_t upto = last ? nd->st.state.consistent_index : nd->auth_runs[k + 1].first_index;
-		size_t muts = 0;
-		for (size_t m = 0; m < w->n_auth_mut; m++)
-			muts += w->auth_mut[m] > a->last_index && w->auth_mut[m] <= upto;
-		if (next <= a->auth_revision + muts)
+		uint64_t next, upto;
+		size_t muts;
+		if (!auth_run_jump(nd, k, w, &next, &upto, &muts))
 			continue;
 		if (last)
 			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, a->last_index,
