@@ -75,7 +75,7 @@ static void blocks_ni(uint32_t h[8], const uint8_t *p, size_t n)
 	st1 = _mm_blend_epi16(st1, tmp, 0xF0);                                              /* CDGH */
 	for (; n; n--, p += 64) {
 		__m128i save0 = st0, save1 = st1, w[4];
-		for (int i = 0; i < 16; i++) {
+		_Pragma("GCC unroll 16") for (int i = 0; i < 16; i++) {
 			__m128i *cur = &w[i & 3];
 			if (i < 4) {
 				*cur = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), bswap);
@@ -96,6 +96,59 @@ static void blocks_ni(uint32_t h[8], const uint8_t *p, size_t n)
 	st1 = _mm_shuffle_epi32(st1, 0xB1);                                  /* DCHG */
 	_mm_storeu_si128((__m128i *)&h[0], _mm_blend_epi16(tmp, st1, 0xF0)); /* DCBA */
 	_mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(st1, tmp, 8));    /* HGFE */
+}
+
+/* Two messages at once. sha256rnds2 waits for the previous round's result,
+ * so one message keeps the SHA unit half idle (on AMD Zen it accepts a new
+ * instruction every 2 cycles and answers after 4); the rounds of a second,
+ * independent message fill those cycles, which nearly doubles what one core
+ * hashes a second. The same steps as blocks_ni, each done for a then b. */
+__attribute__((target("sha,sse4.1")))
+static void blocks_ni_x2(uint32_t ha[8], const uint8_t *pa, uint32_t hb[8], const uint8_t *pb, size_t n)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+	__m128i st[2][2];
+	uint32_t *hs[2] = { ha, hb };
+	for (int s = 0; s < 2; s++) {
+		__m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&hs[s][0]), 0xB1);
+		__m128i s1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&hs[s][4]), 0x1B);
+		st[s][0] = _mm_alignr_epi8(tmp, s1, 8);
+		st[s][1] = _mm_blend_epi16(s1, tmp, 0xF0);
+	}
+	for (; n; n--, pa += 64, pb += 64) {
+		__m128i a0 = st[0][0], a1 = st[0][1], b0 = st[1][0], b1 = st[1][1];
+		__m128i wa[4], wb[4];
+		_Pragma("GCC unroll 16") for (int i = 0; i < 16; i++) {
+			__m128i *ca = &wa[i & 3], *cb = &wb[i & 3];
+			if (i < 4) {
+				*ca = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(pa + 16 * i)), bswap);
+				*cb = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(pb + 16 * i)), bswap);
+			} else {
+				__m128i xa = _mm_sha256msg1_epu32(wa[i & 3], wa[(i + 1) & 3]);
+				__m128i xb = _mm_sha256msg1_epu32(wb[i & 3], wb[(i + 1) & 3]);
+				xa = _mm_add_epi32(xa, _mm_alignr_epi8(wa[(i + 3) & 3], wa[(i + 2) & 3], 4));
+				xb = _mm_add_epi32(xb, _mm_alignr_epi8(wb[(i + 3) & 3], wb[(i + 2) & 3], 4));
+				*ca = _mm_sha256msg2_epu32(xa, wa[(i + 3) & 3]);
+				*cb = _mm_sha256msg2_epu32(xb, wb[(i + 3) & 3]);
+			}
+			__m128i k = _mm_loadu_si128((const __m128i *)&K[4 * i]);
+			__m128i ma = _mm_add_epi32(*ca, k), mb = _mm_add_epi32(*cb, k);
+			a1 = _mm_sha256rnds2_epu32(a1, a0, ma);
+			b1 = _mm_sha256rnds2_epu32(b1, b0, mb);
+			a0 = _mm_sha256rnds2_epu32(a0, a1, _mm_shuffle_epi32(ma, 0x0E));
+			b0 = _mm_sha256rnds2_epu32(b0, b1, _mm_shuffle_epi32(mb, 0x0E));
+		}
+		st[0][0] = _mm_add_epi32(st[0][0], a0);
+		st[0][1] = _mm_add_epi32(st[0][1], a1);
+		st[1][0] = _mm_add_epi32(st[1][0], b0);
+		st[1][1] = _mm_add_epi32(st[1][1], b1);
+	}
+	for (int s = 0; s < 2; s++) {
+		__m128i tmp = _mm_shuffle_epi32(st[s][0], 0x1B);
+		__m128i s1 = _mm_shuffle_epi32(st[s][1], 0xB1);
+		_mm_storeu_si128((__m128i *)&hs[s][0], _mm_blend_epi16(tmp, s1, 0xF0));
+		_mm_storeu_si128((__m128i *)&hs[s][4], _mm_alignr_epi8(s1, tmp, 8));
+	}
 }
 
 static bool have_ni(void)
@@ -167,6 +220,29 @@ void kvf_sha256_update(kvf_sha256_ctx *c, const void *data, size_t len)
 	if (len)
 		memcpy(c->block, p, len);
 	c->used = len;
+}
+
+void kvf_sha256_update2(kvf_sha256_ctx *a, const void *da, kvf_sha256_ctx *b, const void *db, size_t len)
+{
+	size_t whole = len / 64;
+	if (whole && a->used == 0 && b->used == 0 && a->blocks == b->blocks) {
+#if defined(__x86_64__)
+		if (a->blocks == blocks_ni)
+			blocks_ni_x2(a->h, da, b->h, db, whole);
+		else
+#endif
+		{
+			a->blocks(a->h, da, whole);
+			b->blocks(b->h, db, whole);
+		}
+		a->bytes += whole * 64;
+		b->bytes += whole * 64;
+		da = (const uint8_t *)da + whole * 64;
+		db = (const uint8_t *)db + whole * 64;
+		len -= whole * 64;
+	}
+	kvf_sha256_update(a, da, len);
+	kvf_sha256_update(b, db, len);
 }
 
 void kvf_sha256_final(kvf_sha256_ctx *c, uint8_t out[KVF_SHA256_LEN])

@@ -21,6 +21,10 @@ typedef struct kvf_sha256_ctx {
 
 void kvf_sha256_init(kvf_sha256_ctx *c);
 void kvf_sha256_update(kvf_sha256_ctx *c, const void *data, size_t len);
+/* Two independent updates of the same length, hashed side by side: about
+ * twice the speed of one after the other with SHA-NI (the two digests are
+ * exactly those of kvf_sha256_update on each). */
+void kvf_sha256_update2(kvf_sha256_ctx *a, const void *da, kvf_sha256_ctx *b, const void *db, size_t len);
 void kvf_sha256_final(kvf_sha256_ctx *c, uint8_t out[KVF_SHA256_LEN]);
 
 /* The digest of one buffer. */

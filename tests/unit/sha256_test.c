@@ -59,3 +59,32 @@ Test(sha256, hardware_portable_and_split_updates_agree)
 		}
 	}
 }
+
+/* Two messages hashed side by side (kvf_sha256_update2): each digest is the
+ * one it has alone, at every length and with one side already holding a
+ * partial block (which forces the one-at-a-time path). */
+Test(sha256, two_messages_side_by_side_agree_with_each_alone)
+{
+	static uint8_t a[5000], b[5000];
+	for (size_t i = 0; i < sizeof(a); i++) {
+		a[i] = (uint8_t)(i * 167 + 13);
+		b[i] = (uint8_t)(i * 31 + 7 + (i >> 8));
+	}
+	for (size_t n = 0; n <= sizeof(a); n += (n < 300 ? 1 : 97)) {
+		for (size_t lead = 0; lead < 3; lead++) {   /* bytes fed to a alone first */
+			uint8_t wa[KVF_SHA256_LEN], wb[KVF_SHA256_LEN], ga[KVF_SHA256_LEN], gb[KVF_SHA256_LEN];
+			kvf_sha256(a, n + lead, wa);
+			kvf_sha256(b, n, wb);
+			kvf_sha256_ctx ca, cb;
+			kvf_sha256_init(&ca);
+			kvf_sha256_init(&cb);
+			kvf_sha256_update(&ca, a, lead);
+			kvf_sha256_update2(&ca, a + lead, &cb, b, n);
+			kvf_sha256_final(&ca, ga);
+			kvf_sha256_final(&cb, gb);
+			cr_assert_eq(memcmp(wa, ga, sizeof(wa)), 0, "a: length %zu after %zu alone (%s)", n, lead,
+			             kvf_sha256_impl());
+			cr_assert_eq(memcmp(wb, gb, sizeof(wb)), 0, "b: length %zu (%s)", n, kvf_sha256_impl());
+		}
+	}
+}
