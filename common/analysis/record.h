@@ -43,7 +43,8 @@ typedef struct kvf_record_key {
 typedef struct kvf_record {
 	kvf_record_file *files;
 	size_t n_files, cap_files;
-	uint64_t bytes_hashed;
+	uint64_t bytes_hashed;     /* the size of every file with a digest */
+	uint64_t bytes_compared;   /* of those, bytes found equal to an earlier file's, not hashed again */
 	kvf_record_member *members; /* from the most complete member's db */
 	size_t n_members, cap_members;
 	kvf_record_key *keys;      /* [d->n_keys] */

@@ -1322,10 +1322,14 @@ static void evidence_section(kvf_buf *b, const kvf_diff *d, const kvf_timeline *
 	}
 	/* inputs */
 	kvf_buf_printf(b, "<h3>Inputs</h3>\n<p>diff-db (kvforensics) %s; SHA-256 (%s) of %zu files, %" PRIu64 " bytes, "
-	               "in %.2f s beside the comparison.</p>\n"
-	               "<table id=\"inputs\">\n<thead><tr><th>member</th><th>what</th><th>path</th><th>bytes</th><th>SHA-256</th>"
-	               "</tr></thead>\n<tbody>\n", r->tool_version, kvf_sha256_impl(), r->n_files, r->bytes_hashed,
+	               "in %.2f s beside the comparison", r->tool_version, kvf_sha256_impl(), r->n_files, r->bytes_hashed,
 	               r->seconds_hashing);
+	if (r->bytes_compared)
+		kvf_buf_printf(b, " (%" PRIu64 " of those bytes are files equal byte for byte to an earlier one, which share "
+		               "its digest)", r->bytes_compared);
+	kvf_buf_puts(b, ".</p>\n"
+	             "<table id=\"inputs\">\n<thead><tr><th>member</th><th>what</th><th>path</th><th>bytes</th><th>SHA-256</th>"
+	             "</tr></thead>\n<tbody>\n");
 	for (size_t f = 0; f < r->n_files; f++) {
 		const kvf_record_file *rf = &r->files[f];
 		kvf_buf_puts(b, "<tr><td>");

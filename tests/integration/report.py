@@ -332,6 +332,21 @@ def main():
     with tempfile.TemporaryDirectory() as t:
         for name, nodes in cases:
             one(diff_db, name, nodes, outdir, Path(t))
+        # A copy of a member beside it (evidence as it arrives: the same
+        # member copied twice): its files hold the same bytes, so the page
+        # gives them the first's digest without hashing them again. The
+        # inputs table is checked against hashlib file by file as above;
+        # here the page must say how many bytes were found equal: the
+        # copy's whole db and WAL.
+        h = fx / "healthy"
+        copy = Path(t) / "copy" / "node1-copy"
+        shutil.copytree(h / "node1", copy, symlinks=True)
+        one(diff_db, "healthy-with-a-copy", [h / "node1", copy, h / "node2"], outdir, Path(t))
+        page = (outdir / "healthy-with-a-copy.html").read_text()
+        equal = sum(f.stat().st_size for f in copy.rglob("*") if f.is_file() and
+                    (f.name == "db" or f.suffix == ".wal"))
+        check(f"({equal} of those bytes are files equal byte for byte" in page,
+              f"healthy-with-a-copy: the page does not say that {equal} bytes equal node1's")
 
 
 if __name__ == "__main__":
