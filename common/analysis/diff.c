@@ -802,6 +802,93 @@ static kvf_status wal_summary(kvf_diff_node *nd, kvf_err *err)
 	return st;
 }
 
+/* The attributes record of member id, added when new. */
+static struct kvf_wal_member_attrs *wal_attrs_of(kvf_diff *d, uint64_t id, kvf_err *err)
+{
+	for (size_t i = 0; i < d->n_wal_attrs; i++)
+		if (d->wal_attrs[i].id == id)
+			return &d->wal_attrs[i];
+	if (!kvf_grow_array((void **)&d->wal_attrs, &d->cap_wal_attrs, d->n_wal_attrs, sizeof(*d->wal_attrs))) {
+		nomem(err);
+		return NULL;
+	}
+	struct kvf_wal_member_attrs *a = &d->wal_attrs[d->n_wal_attrs++];
+	memset(a, 0, sizeof(*a));
+	a->id = id;
+	return a;
+}
+
+static void attrs_add_url(struct kvf_wal_member_attrs *a, const char *u, size_t len)
+{
+	size_t l = strlen(a->client_urls);
+	if (!len || l + 1 + len + 1 > sizeof(a->client_urls))
+		return;   /* what fits: the first URL is the one a command uses */
+	if (l)
+		a->client_urls[l++] = ',';
+	memcpy(a->client_urls + l, u, len);
+	a->client_urls[l + len] = '\0';
+}
+
+/* A publish request: member id's name and client URLs (the last wins, as
+ * when etcd applies them). Anything malformed is skipped: these only help
+ * to write a command. */
+static kvf_status note_member_attrs(kvf_diff *d, const kvf_request *r, kvf_err *err)
+{
+	const Etcdserverpb__Request *v2 = r->cls == KVF_REQ_V2 ? r->v2 : r->cls == KVF_REQ_INTERNAL ? r->irr->v2 : NULL;
+	if (r->cls == KVF_REQ_INTERNAL && r->irr->cluster_member_attr_set) {
+		const Membershippb__ClusterMemberAttrSetRequest *q = r->irr->cluster_member_attr_set;
+		const Membershippb__Attributes *at = q->member_attributes;
+		if (!at)
+			return KVF_OK;
+		struct kvf_wal_member_attrs *a = wal_attrs_of(d, q->member_id, err);
+		if (!a)
+			return KVF_E_NOMEM;
+		snprintf(a->name, sizeof(a->name), "%.*s", at->name.len < sizeof(a->name) ? (int)at->name.len : 0,
+		         at->name.len ? (const char *)at->name.data : "");
+		a->client_urls[0] = '\0';
+		for (size_t i = 0; i < at->n_client_urls; i++)
+			attrs_add_url(a, (const char *)at->client_urls[i].data, at->client_urls[i].len);
+		return KVF_OK;
+	}
+	if (!v2 || strcmp(kvf_v2_kind(v2), "v2_member_attributes") != 0 || !v2->has_val)
+		return KVF_OK;
+	/* PUT /0/members/<hex id>/attributes, {"name":..,"clientURLs":[..]} */
+	static const char pre[] = "/0/members/";
+	const char *path = (const char *)v2->path.data;
+	const char *at = v2->path.len < 4096 ? memmem(path, v2->path.len, pre, sizeof(pre) - 1) : NULL;
+	if (!at)
+		return KVF_OK;
+	char hex[17];
+	size_t n = 0;
+	for (const char *c = at + sizeof(pre) - 1; c < path + v2->path.len && *c != '/' && n < 16; c++)
+		hex[n++] = *c;
+	hex[n] = '\0';
+	char *end;
+	uint64_t id = n ? strtoull(hex, &end, 16) : 0;
+	if (!n || *end)
+		return KVF_OK;
+	json_t *j = json_loadb((const char *)v2->val.data, v2->val.len, 0, NULL);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return KVF_OK;
+	}
+	struct kvf_wal_member_attrs *a = wal_attrs_of(d, id, err);
+	if (!a) {
+		json_decref(j);
+		return KVF_E_NOMEM;
+	}
+	const char *name = json_string_value(json_object_get(j, "name"));
+	snprintf(a->name, sizeof(a->name), "%s", name ? name : "");
+	a->client_urls[0] = '\0';
+	size_t i;
+	json_t *u;
+	json_array_foreach(json_object_get(j, "clientURLs"), i, u)
+		if (json_is_string(u))
+			attrs_add_url(a, json_string_value(u), json_string_length(u));
+	json_decref(j);
+	return KVF_OK;
+}
+
 static kvf_status scan_wal(kvf_diff *d, wal_scan *w, const kvf_diff_node *src, kvf_err *err)
 {
 	kvf_wal_segments segs = { 0 };
@@ -842,6 +929,8 @@ static kvf_status scan_wal(kvf_diff *d, wal_scan *w, const kvf_diff_node *src, k
 			continue;
 		d->wal_entries_scanned++;
 		const kvf_request *r = &it.req;
+		if ((st = note_member_attrs(d, r, err)))
+			break;
 		if (r->cls != KVF_REQ_INTERNAL)
 			continue;
 		if (r->has_header && r->auth_revision && (st = sample_auth(d, r->id, it.entry.index, r->auth_revision, err)))
@@ -2269,6 +2358,7 @@ void kvf_diff_free(kvf_diff *d)
 	for (size_t i = 0; i < d->n_wal_files; i++)
 		free(d->wal_files[i]);
 	free(d->wal_files);
+	free(d->wal_attrs);
 	for (size_t i = 0; i < d->n; i++) {
 		kvf_diff_node *nd = &d->nodes[i];
 		kvf_db_status_free(&nd->st);

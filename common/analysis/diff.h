@@ -211,6 +211,17 @@ typedef struct kvf_diff {
 	/* the segments of the WAL the entries were read from (touch.segment) */
 	char **wal_files;
 	size_t n_wal_files;
+	/* each member's name and client URLs as its last publish request in
+	 * the scanned WAL set them (a v3 cluster_member_attr_set, or the v2 PUT
+	 * /0/members/<id>/attributes of 3.4 and 3.5): etcd 3.4, and 3.5.2 as
+	 * the fixtures show, keep the client URLs only in the v2 store, not in
+	 * bucket members, and a recovery command needs a member's endpoint */
+	struct kvf_wal_member_attrs {
+		uint64_t id;
+		char name[128];
+		char client_urls[512];   /* comma-separated */
+	} *wal_attrs;
+	size_t n_wal_attrs, cap_wal_attrs;
 } kvf_diff;
 
 /* label may be NULL (the directory name is used); wal_dir may be NULL (found

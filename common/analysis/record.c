@@ -218,6 +218,20 @@ kvf_status kvf_record_collect(kvf_record *r, const kvf_diff *d, kvf_err *err)
 	kvf_status st = KVF_OK;
 	if (d->n && d->nodes[d->reference].be)
 		st = read_members(r, d->nodes[d->reference].be, err);
+	/* where the db has no name or client URLs, the WAL's publish requests
+	 * may (the v2 store's copy of them: etcd 3.4, 3.5.2) */
+	for (size_t i = 0; i < r->n_members && !st; i++) {
+		kvf_record_member *m = &r->members[i];
+		for (size_t k = 0; k < d->n_wal_attrs; k++) {
+			const struct kvf_wal_member_attrs *a = &d->wal_attrs[k];
+			if (a->id != m->id)
+				continue;
+			if (!m->client_urls[0])
+				copy_str(m->client_urls, sizeof(m->client_urls), a->client_urls);
+			if (!m->name[0])
+				copy_str(m->name, sizeof(m->name), a->name);
+		}
+	}
 	if (!st && d->n_keys) {
 		if (!(r->keys = calloc(d->n_keys, sizeof(*r->keys))))
 			return nomem(err);

@@ -311,6 +311,22 @@ def one(diff_db, name, nodes, outdir, tmp):
             if ref["member_id"]:
                 check(ref["member_id"].lower().lstrip("0") in pre[0]["text"],
                       f"{name}: the recovery commands do not name {ref['name']}'s id {ref['member_id']}")
+            # and its endpoint as etcd's own `member list` gave it (taken
+            # from the live cluster when the fixture was made): from the db,
+            # or, where etcd kept it only in the v2 store (3.4, 3.5.2), from
+            # the WAL's publish request
+            root = Path(nodes[0]).parent
+            for ml in (root / "answers" / "final" / "members.json", root / "truth" / "final" / "members.json"):
+                if not ml.exists() or not ref["member_id"]:
+                    continue
+                want = {m["ID"]: m.get("clientURLs", []) for m in json.loads(ml.read_text())["members"]}
+                urls = want.get(int(ref["member_id"], 16), [])
+                if check(urls, f"{name}: {ml} has no client URL for {ref['name']}"):
+                    check(urls[0] in pre[0]["text"],
+                          f"{name}: the recovery commands lack {ref['name']}'s client URL {urls[0]} (member list)")
+                check("client URL of" not in pre[0]["text"],
+                      f"{name}: a recovery command holds a placeholder for a client URL")
+                break
     print(f"{name}: {size} bytes, {len(lanes)} lanes, refused {[len(refused[n]) for n in names]}, "
           f"not yet {[len(notyet[n]) for n in names]}, first divergent {[first[n] for n in names]}, {files} files hashed")
 
