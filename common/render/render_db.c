@@ -515,7 +515,7 @@ void kvf_jw_db_pair(kvf_buf *b, kvf_bucket_kind kind, const kvf_pair *p, kvf_are
 void kvf_jw_live_key(kvf_buf *b, const kvf_key_entry *e, const kvf_render_opts *o)
 {
 	kvf_kv kv;
-	kvf_jw_raw(b, "{");
+	KVF_JW_LIT(b, "{");
 	if (!kvf_kv_parse(e->last_kv, &kv)) {
 		kvf_jw_key(b, "key");
 		kvf_jw_bytes(b, e->key.p, e->key.len);
@@ -524,7 +524,7 @@ void kvf_jw_live_key(kvf_buf *b, const kvf_key_entry *e, const kvf_render_opts *
 	} else {
 		jw_kv_fields(b, &kv);
 	}
-	kvf_jw_raw(b, "}");
+	KVF_JW_LIT(b, "}");
 	(void)o;
 }
 

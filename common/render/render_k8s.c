@@ -267,7 +267,7 @@ static void jw_time(kvf_buf *b, const char *key, const kvf_k8s_time *t)
 
 void kvf_jw_k8s(kvf_buf *b, const kvf_k8s_object *o)
 {
-	kvf_jw_raw(b, "{");
+	KVF_JW_LIT(b, "{");
 	kvf_jw_key(b, "encoding");
 	kvf_jw_string(b, kvf_k8s_encoding_name(o->encoding));
 	if (o->encoding == KVF_K8S_ENCRYPTED) {
@@ -275,11 +275,11 @@ void kvf_jw_k8s(kvf_buf *b, const kvf_k8s_object *o)
 		jw_str(b, o->provider);
 		kvf_jw_key(b, "key_name");
 		jw_str(b, o->key_name);
-		kvf_jw_raw(b, "}");
+		KVF_JW_LIT(b, "}");
 		return;
 	}
 	if (!has_meta(o)) {
-		kvf_jw_raw(b, "}");
+		KVF_JW_LIT(b, "}");
 		return;
 	}
 	const struct { const char *k; kvf_k8s_str v; } f[] = {
@@ -306,11 +306,11 @@ void kvf_jw_k8s(kvf_buf *b, const kvf_k8s_object *o)
 	kvf_k8s_iter it;
 	if (o->n_owners) {
 		kvf_jw_key(b, "owner_references");
-		kvf_jw_raw(b, "[");
+		KVF_JW_LIT(b, "[");
 		kvf_k8s_owner w;
 		for (kvf_k8s_owners(o, &it); kvf_k8s_owner_next(&it, &w);) {
 			kvf_jw_elem(b);
-			kvf_jw_raw(b, "{");
+			KVF_JW_LIT(b, "{");
 			kvf_jw_key(b, "api_version");
 			jw_str(b, w.api_version);
 			kvf_jw_key(b, "kind");
@@ -323,23 +323,23 @@ void kvf_jw_k8s(kvf_buf *b, const kvf_k8s_object *o)
 			kvf_jw_bool(b, w.controller);
 			kvf_jw_key(b, "block_owner_deletion");
 			kvf_jw_bool(b, w.block_owner_deletion);
-			kvf_jw_raw(b, "}");
+			KVF_JW_LIT(b, "}");
 		}
-		kvf_jw_raw(b, "]");
+		KVF_JW_LIT(b, "]");
 	}
 	if (o->n_finalizers) {
 		kvf_jw_key(b, "finalizers");
-		kvf_jw_raw(b, "[");
+		KVF_JW_LIT(b, "[");
 		kvf_k8s_str s;
 		for (kvf_k8s_finalizers(o, &it); kvf_k8s_finalizer_next(&it, &s);) {
 			kvf_jw_elem(b);
 			jw_str(b, s);
 		}
-		kvf_jw_raw(b, "]");
+		KVF_JW_LIT(b, "]");
 	}
 	if (!o->metadata_ok) {
 		kvf_jw_key(b, "no_metadata");
 		kvf_jw_bool(b, true);
 	}
-	kvf_jw_raw(b, "}");
+	KVF_JW_LIT(b, "}");
 }

@@ -500,7 +500,7 @@ void kvf_jw_prepend_member(kvf_buf *b, size_t at, const char *member)
 	if (b->len <= at || b->p[at] != '{')
 		return;
 	kvf_buf tag = KVF_BUF_INIT;
-	kvf_jw_raw(&tag, "\"member\":");
+	KVF_JW_LIT(&tag, "\"member\":");
 	kvf_jw_bytes(&tag, (const uint8_t *)member, strlen(member));
 	kvf_jw_raw(&tag, b->len > at + 2 ? "," : "");
 	size_t tail = b->len - at - 1;
@@ -901,18 +901,18 @@ void kvf_text_log_summary(kvf_buf *b, const kvf_log_summary *s, const kvf_render
 
 static void jw_header(kvf_buf *b, const kvf_request *r)
 {
-	kvf_jw_raw(b, "{\"id\":");
+	KVF_JW_LIT(b, "{\"id\":");
 	kvf_jw_dec_string(b, r->id);
-	kvf_jw_raw(b, ",\"username\":");
+	KVF_JW_LIT(b, ",\"username\":");
 	kvf_jw_bytes(b, r->username.data, r->username.len);
-	kvf_jw_raw(b, ",\"auth_revision\":");
+	KVF_JW_LIT(b, ",\"auth_revision\":");
 	kvf_jw_u64(b, r->auth_revision);
-	kvf_jw_raw(b, "}");
+	KVF_JW_LIT(b, "}");
 }
 
 static void jw_request(kvf_buf *b, const kvf_request *r, const kvf_render_opts *o)
 {
-	kvf_jw_raw(b, "{");
+	KVF_JW_LIT(b, "{");
 	kvf_jw_key(b, "kind");
 	kvf_jw_string(b, r->kind);
 	kvf_jw_key(b, "id");
@@ -951,7 +951,7 @@ static void jw_request(kvf_buf *b, const kvf_request *r, const kvf_render_opts *
 	case KVF_REQ_EMPTY:
 		break;
 	}
-	kvf_jw_raw(b, "}");
+	KVF_JW_LIT(b, "}");
 }
 
 typedef struct jw_puts {
@@ -981,7 +981,7 @@ static void jw_request_k8s(kvf_buf *b, const kvf_request *r)
 	jw_puts w = { b, false };
 	kvf_request_puts(r, jw_put_k8s, &w);
 	if (w.any)
-		kvf_jw_raw(b, "]");
+		KVF_JW_LIT(b, "]");
 }
 
 static void jw_key_elem(void *ctx, const char *op, ProtobufCBinaryData key, ProtobufCBinaryData end)
@@ -1000,19 +1000,19 @@ static void jw_conf_state(kvf_buf *b, const Raftpb__ConfState *cs)
 		{ "voters_outgoing", cs->n_voters_outgoing, cs->voters_outgoing },
 		{ "learners_next", cs->n_learners_next, cs->learners_next },
 	};
-	kvf_jw_raw(b, "{");
+	KVF_JW_LIT(b, "{");
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 		kvf_jw_key(b, lists[i].name);
-		kvf_jw_raw(b, "[");
+		KVF_JW_LIT(b, "[");
 		for (size_t k = 0; k < lists[i].n; k++) {
 			kvf_jw_elem(b);
 			kvf_jw_hex(b, lists[i].v[k]);
 		}
-		kvf_jw_raw(b, "]");
+		KVF_JW_LIT(b, "]");
 	}
 	kvf_jw_key(b, "auto_leave");
 	kvf_jw_bool(b, cs->has_auto_leave && cs->auto_leave);
-	kvf_jw_raw(b, "}");
+	KVF_JW_LIT(b, "}");
 }
 
 /* A name the stream can write as it is: what json_string would accept and
@@ -1039,85 +1039,85 @@ bool kvf_jw_wal_item(kvf_buf *b, const kvf_log_item *it, const kvf_render_opts *
 	if (ev->kind != KVF_WAL_EV_RECORD)
 		return false;
 	const kvf_wal_record *rec = &ev->rec;
-	kvf_jw_raw(b, "{\"record\":");
+	KVF_JW_LIT(b, "{\"record\":");
 	kvf_jw_string(b, kvf_wal_rec_type_name(rec->type));
-	kvf_jw_raw(b, ",\"segment\":");
+	KVF_JW_LIT(b, ",\"segment\":");
 	kvf_jw_string(b, ev->segment->name);
-	kvf_jw_raw(b, ",\"offset\":");
+	KVF_JW_LIT(b, ",\"offset\":");
 	kvf_jw_u64(b, rec->offset);
-	kvf_jw_raw(b, ",\"crc\":");
+	KVF_JW_LIT(b, ",\"crc\":");
 	kvf_jw_int(b, rec->crc);
-	kvf_jw_raw(b, ",\"crc_check\":");
+	KVF_JW_LIT(b, ",\"crc_check\":");
 	kvf_jw_string(b, crc_check_name(rec->crc_state));
 	if (!it->payload_ok && rec->type != KVF_WAL_CRC) {
-		kvf_jw_raw(b, ",\"raw\":");
+		KVF_JW_LIT(b, ",\"raw\":");
 		kvf_jw_bytes(b, rec->data, rec->len);
 		if (rec->type < 1 || rec->type > 5) {
-			kvf_jw_raw(b, ",\"type_number\":");
+			KVF_JW_LIT(b, ",\"type_number\":");
 			kvf_jw_int(b, rec->type);
 		}
-		kvf_jw_raw(b, "}");
+		KVF_JW_LIT(b, "}");
 		return true;
 	}
 	switch (rec->type) {
 	case KVF_WAL_ENTRY: {
 		const kvf_raft_entry *e = &it->entry;
-		kvf_jw_raw(b, ",\"index\":");
+		KVF_JW_LIT(b, ",\"index\":");
 		kvf_jw_u64(b, e->index);
-		kvf_jw_raw(b, ",\"term\":");
+		KVF_JW_LIT(b, ",\"term\":");
 		kvf_jw_u64(b, e->term);
-		kvf_jw_raw(b, ",\"type\":");
+		KVF_JW_LIT(b, ",\"type\":");
 		kvf_jw_string(b, kvf_entry_type_name(e->type));
 		if (it->req.kind) {
-			kvf_jw_raw(b, ",\"request\":");
+			KVF_JW_LIT(b, ",\"request\":");
 			jw_request(b, &it->req, o);
 			/* "keys" only when there are some: write the list, and take
 			 * it back when it stayed empty */
 			size_t at = b->len;
-			kvf_jw_raw(b, ",\"keys\":[");
+			KVF_JW_LIT(b, ",\"keys\":[");
 			size_t open = b->len;
 			kvf_request_keys(&it->req, jw_key_elem, b);
 			if (b->len == open) {
 				b->len = at;
 				b->p[at] = '\0';
 			} else {
-				kvf_jw_raw(b, "]");
+				KVF_JW_LIT(b, "]");
 			}
 			jw_request_k8s(b, &it->req);
 		}
-		kvf_jw_raw(b, ",\"uncommitted\":");
+		KVF_JW_LIT(b, ",\"uncommitted\":");
 		kvf_jw_bool(b, it->uncommitted);
-		kvf_jw_raw(b, ",\"overwritten\":");
+		KVF_JW_LIT(b, ",\"overwritten\":");
 		kvf_jw_bool(b, it->overwritten);
 		break;
 	}
 	case KVF_WAL_STATE:
-		kvf_jw_raw(b, ",\"term\":");
+		KVF_JW_LIT(b, ",\"term\":");
 		kvf_jw_u64(b, it->hs.term);
-		kvf_jw_raw(b, ",\"vote\":");
+		KVF_JW_LIT(b, ",\"vote\":");
 		kvf_jw_hex(b, it->hs.vote);
-		kvf_jw_raw(b, ",\"commit\":");
+		KVF_JW_LIT(b, ",\"commit\":");
 		kvf_jw_u64(b, it->hs.commit);
 		break;
 	case KVF_WAL_METADATA:
-		kvf_jw_raw(b, ",\"node_id\":");
+		KVF_JW_LIT(b, ",\"node_id\":");
 		kvf_jw_hex(b, it->md.node_id);
-		kvf_jw_raw(b, ",\"cluster_id\":");
+		KVF_JW_LIT(b, ",\"cluster_id\":");
 		kvf_jw_hex(b, it->md.cluster_id);
 		break;
 	case KVF_WAL_SNAPSHOT:
-		kvf_jw_raw(b, ",\"index\":");
+		KVF_JW_LIT(b, ",\"index\":");
 		kvf_jw_u64(b, it->snap.index);
-		kvf_jw_raw(b, ",\"term\":");
+		KVF_JW_LIT(b, ",\"term\":");
 		kvf_jw_u64(b, it->snap.term);
 		if (it->snap.conf_state) {
-			kvf_jw_raw(b, ",\"conf_state\":");
+			KVF_JW_LIT(b, ",\"conf_state\":");
 			jw_conf_state(b, it->snap.conf_state);
 		}
 		break;
 	default:
 		break;
 	}
-	kvf_jw_raw(b, "}");
+	KVF_JW_LIT(b, "}");
 	return true;
 }
