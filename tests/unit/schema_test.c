@@ -85,6 +85,110 @@ Test(schema, keyvalue_without_key_or_value_has_empty_non_null_spans)
 	cr_assert_not_null(got.key.p);
 }
 
+/* kvf_kv_parse reads the KeyValue form Go writes straight and anything
+ * else the general way: held here to the general way alone (this loop is
+ * what kvf_kv_parse was before the straight path) on messages of every
+ * shape: fields in and out of order, repeated, unknown, of the wrong wire
+ * type, with long tags, cut short. */
+#include "encoding/pbwire.h"
+
+static bool ref_kv_parse(kvf_span v, kvf_kv *kv)
+{
+	memset(kv, 0, sizeof(*kv));
+	static const uint8_t empty[1];
+	kv->key = kv->value = (kvf_span){ v.p ? v.p : empty, 0, v.file_offset };
+	kvf_pb_reader r = kvf_pb_init(v.p, v.len);
+	kvf_pb_field f;
+	int rc;
+	while ((rc = kvf_pb_next(&r, &f)) == 1) {
+		if (f.num == 1 || f.num == 5) {
+			if (f.wire != KVF_PB_LEN)
+				return false;
+			kvf_span *sp = f.num == 1 ? &kv->key : &kv->value;
+			*sp = (kvf_span){ f.data, f.len, v.file_offset + (uint64_t)(f.data - v.p) };
+		} else if (f.num >= 2 && f.num <= 6) {
+			if (f.wire != KVF_PB_VARINT)
+				return false;
+			int64_t x = (int64_t)f.u64;
+			if (f.num == 2) kv->create_revision = x;
+			else if (f.num == 3) kv->mod_revision = x;
+			else if (f.num == 4) kv->version = x;
+			else kv->lease = x;
+		}
+	}
+	return rc == 0;
+}
+
+static uint64_t xs = 88172645463325252ull;
+static uint64_t next_rand(void)
+{
+	xs ^= xs << 13, xs ^= xs >> 7, xs ^= xs << 17;
+	return xs;
+}
+
+static size_t put_varint(uint8_t *w, uint64_t x, bool long_form)
+{
+	size_t n = 0;
+	while (x >= 0x80 || (long_form && n == 0)) {
+		w[n++] = (uint8_t)(x | 0x80);
+		x >>= 7;
+	}
+	w[n++] = (uint8_t)x;
+	return n;
+}
+
+Test(schema, keyvalue_straight_path_agrees_with_the_general_parse)
+{
+	uint8_t buf[512];
+	size_t straight = 0;
+	for (int t = 0; t < 200000; t++) {
+		size_t n = 0;
+		int fields = (int)(next_rand() % 8);
+		bool go_order = t % 2 == 0;
+		int num = 0;
+		for (int k = 0; k < fields && n < sizeof(buf) - 64; k++) {
+			num = go_order ? num + 1 + (int)(next_rand() % 2) : 1 + (int)(next_rand() % 8);
+			if (go_order && num > 6)
+				break;
+			uint64_t r = next_rand();
+			bool len_field = num == 1 || num == 5;
+			int wire = r % 17 == 0 ? (int)(r >> 8) % 8 : len_field ? KVF_PB_LEN : KVF_PB_VARINT;
+			n += put_varint(buf + n, (uint64_t)num << 3 | (uint64_t)wire, r % 23 == 0);
+			if (wire == KVF_PB_LEN) {
+				size_t len = (r >> 16) % 40;
+				if (r % 29 == 0)
+					len += 200;   /* past the end */
+				n += put_varint(buf + n, len, false);
+				for (size_t i = 0; i < len && n < sizeof(buf); i++)
+					buf[n++] = (uint8_t)(r >> (i % 7));
+			} else {
+				uint64_t x = r % 5 == 0 ? r : (r >> 20) % 100000;
+				n += put_varint(buf + n, x, false);
+			}
+		}
+		if (n > sizeof(buf))
+			n = sizeof(buf);
+		if (t % 5 == 0 && n)
+			n -= next_rand() % n;   /* cut short */
+		if (t % 7 == 0 && n)
+			buf[next_rand() % n] ^= (uint8_t)(1u << (next_rand() % 8));
+		kvf_span v = { buf, n, 1000 };
+		kvf_kv got, want;
+		bool ok = kvf_kv_parse(v, &got), ref = ref_kv_parse(v, &want);
+		cr_assert_eq(ok, ref, "case %d (%zu bytes): parse %d, general %d", t, n, ok, ref);
+		if (!ok)
+			continue;
+		straight += go_order;
+		cr_assert(got.key.p == want.key.p && got.key.len == want.key.len &&
+		          got.key.file_offset == want.key.file_offset, "case %d: key", t);
+		cr_assert(got.value.p == want.value.p && got.value.len == want.value.len &&
+		          got.value.file_offset == want.value.file_offset, "case %d: value", t);
+		cr_assert(got.create_revision == want.create_revision && got.mod_revision == want.mod_revision &&
+		          got.version == want.version && got.lease == want.lease, "case %d: numbers", t);
+	}
+	cr_assert_gt(straight, 10000, "the cases in Go's order parsed: %zu", straight);
+}
+
 /* ---- HashKV: the pass that hashes while indexing gives the same hash ---- */
 
 #include <glob.h>
