@@ -634,6 +634,17 @@ static void keep_item(kvf_verify_item *arr, size_t *n, const kvf_verify_item *it
 		arr[(*n)++] = *it;
 }
 
+static void keep_index(kvf_verify *v, uint64_t **arr, size_t *n, size_t *cap, uint64_t index)
+{
+	if (v->indexes_short)
+		return;
+	if (!kvf_grow_array((void **)arr, cap, *n, sizeof(**arr))) {
+		v->indexes_short = true;
+		return;
+	}
+	(*arr)[(*n)++] = index;
+}
+
 /* the group's first write, kept (it points into the mapped db) to confirm
  * a repeat */
 static void recent_push(run *r, uint64_t sig, uint64_t index, int64_t rev)
@@ -748,6 +759,7 @@ static void classify(run *r)
 			if (!v->first_missing_index || c->index < v->first_missing_index)
 				v->first_missing_index = c->index;
 			keep_item(v->missing_items, &v->n_missing_items, &c->item);
+			keep_index(v, &v->missing_indexes, &v->n_missing_indexes, &v->cap_missing_indexes, c->index);
 		}
 	}
 }
@@ -928,6 +940,7 @@ static kvf_status on_entry(run *r, const kvf_log_item *it, kvf_err *err)
 				}
 				x.first_revision = r->recent[k].rev;
 				keep_item(v->twice_items, &v->n_twice_items, &x);
+				keep_index(v, &v->twice_indexes, &v->n_twice_indexes, &v->cap_twice_indexes, x.index);
 			}
 		if (!again)
 			break;
@@ -1170,6 +1183,8 @@ void kvf_verify_free(kvf_verify *v)
 	for (size_t i = 0; i < v->n_wal_files; i++)
 		free(v->wal_files[i]);
 	free(v->wal_files);
+	free(v->missing_indexes);
+	free(v->twice_indexes);
 	memset(v, 0, sizeof(*v));
 }
 

@@ -90,6 +90,13 @@ typedef struct kvf_verify {
 	                twice_items[KVF_VERIFY_SHOWN], above_items[KVF_VERIFY_SHOWN],
 	                partial_items[KVF_VERIFY_SHOWN];
 	size_t n_missing_items, n_refused_items, n_twice_items, n_above_items, n_partial_items;
+	/* the WAL index of every missing entry and of every effect applied
+	 * twice, in the order found (the items above are the first of them in
+	 * full): the report's timeline marks each. indexes_short: memory ran
+	 * out, the lists hold only the first ones (the counts stay exact). */
+	uint64_t *missing_indexes, *twice_indexes;
+	size_t n_missing_indexes, cap_missing_indexes, n_twice_indexes, cap_twice_indexes;
+	bool indexes_short;
 	/* leases granted or revoked in the checked range vs bucket lease */
 	uint64_t leases_checked, leases_missing, leases_unrevoked;
 	/* auth changes in the log (commitRevision) */

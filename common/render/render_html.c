@@ -168,16 +168,25 @@ static lane *gather(const kvf_diff *d)
 	}
 	/* each member against its own WAL (verify.h): entries its
 	 * consistent_index covers that left no revision, and effects applied
-	 * twice (the first few of each, as the verification keeps them) */
+	 * twice: every one (the first few with their details); only when
+	 * memory ran out while they were listed, the first few */
 	for (size_t i = 0; i < d->n; i++) {
 		const kvf_verify *v = d->nodes[i].verify;
 		if (!v)
 			continue;
-		for (size_t k = 0; k < v->n_missing_items && k < KVF_VERIFY_SHOWN; k++) {
-			add_mark(&L[i], MK_MISSING, v->missing_items[k].index, NULL, &v->missing_items[k]);
+		if (v->indexes_short) {
+			for (size_t k = 0; k < v->n_missing_items; k++)
+				add_mark(&L[i], MK_MISSING, v->missing_items[k].index, NULL, &v->missing_items[k]);
+			for (size_t k = 0; k < v->n_twice_items; k++)
+				add_mark(&L[i], MK_TWICE, v->twice_items[k].index, NULL, &v->twice_items[k]);
+		} else {
+			for (size_t k = 0; k < v->n_missing_indexes; k++)
+				add_mark(&L[i], MK_MISSING, v->missing_indexes[k], NULL,
+				         k < v->n_missing_items ? &v->missing_items[k] : NULL);
+			for (size_t k = 0; k < v->n_twice_indexes; k++)
+				add_mark(&L[i], MK_TWICE, v->twice_indexes[k], NULL,
+				         k < v->n_twice_items ? &v->twice_items[k] : NULL);
 		}
-		for (size_t k = 0; k < v->n_twice_items && k < KVF_VERIFY_SHOWN; k++)
-			add_mark(&L[i], MK_TWICE, v->twice_items[k].index, NULL, &v->twice_items[k]);
 		uint64_t f = v->first_missing_index;
 		if (v->first_twice_index && (!f || v->first_twice_index < f))
 			f = v->first_twice_index;
@@ -1293,6 +1302,10 @@ static void evidence_section(kvf_buf *b, const kvf_diff *d, const kvf_timeline *
 						     mk->vi->key, mk->vi->header_auth_revision, d->nodes[i].label,
 						     k == MK_MISSING ? "covered by its consistent_index, but no revision in its db"
 						     : "its effect appears twice in its db", mk->vi->revision);
+					else   /* past the first few the verification details */
+						escf(b, "WAL index %" PRIu64 ": %s: %s", mk->index, d->nodes[i].label,
+						     k == MK_MISSING ? "covered by its consistent_index, but no revision in its db"
+						     : "its effect appears twice in its db");
 					if (k == MK_REFUSED && mk->t)
 						escf(b, " (its authRevision was at least %" PRIu64 ")", mk->t->auth_lo[i]);
 					if (k == MK_NOTYET)

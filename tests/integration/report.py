@@ -190,11 +190,12 @@ def expected(d):
     return names, refused, notyet, first, present
 
 
-def one(diff_db, name, nodes, outdir, tmp):
+def one(diff_db, name, nodes, outdir, tmp, extra=()):
     html = tmp / f"{name}.html"
-    p = subprocess.run([diff_db, "-o", "json", "--report", str(html), *map(str, nodes)],
+    p = subprocess.run([diff_db, "-o", "json", *extra, "--report", str(html), *map(str, nodes)],
                        capture_output=True, text=True, timeout=300)
-    plain = subprocess.run([diff_db, "-o", "json", *map(str, nodes)], capture_output=True, text=True, timeout=300)
+    plain = subprocess.run([diff_db, "-o", "json", *extra, *map(str, nodes)], capture_output=True, text=True,
+                           timeout=300)
     if not check(p.returncode in (0, 1) and html.exists(), f"{name}: diff-db --report exit {p.returncode}: {p.stderr}"):
         return
     check(p.stdout == plain.stdout, f"{name}: --report changed the JSON output")
@@ -261,6 +262,14 @@ def one(diff_db, name, nodes, outdir, tmp):
                 check(v["first_divergent_index"] == first[n],
                       f"{name}: {n}: verdict {v['kind']} says first divergent entry {v['first_divergent_index']}, "
                       f"the page {first[n]}")
+        # the member's own WAL check: a missing mark for every entry its
+        # consistent_index covers that left no revision, a twice mark for
+        # every effect applied twice (not only the few the JSON details)
+        own = d["nodes"][i].get("own_wal_check")
+        if own:
+            for cls, key in (("mk-missing", "missing"), ("mk-twice", "applied_twice")):
+                got = sum(int(m["a"]["data-count"]) for m in dom.find("g", cls=cls, data_member=str(i)))
+                check(got == own[key], f"{name}: {n}: {got} {cls} marks, its own WAL check counts {own[key]}")
         # lost writes: the member's own WAL check found an entry its
         # consistent_index covers with no revision: a missing mark there
         for v in d.get("verdicts", []):
@@ -348,6 +357,10 @@ def main():
     with tempfile.TemporaryDirectory() as t:
         for name, nodes in cases:
             one(diff_db, name, nodes, outdir, Path(t))
+        # every member checked against its own WAL (--verify): the zombie
+        # members' ten entries each that left no revision, more than the
+        # JSON details
+        one(diff_db, "zombie-verified", sorted((fx / "detect-zombie").glob("node*")), outdir, Path(t), ("--verify",))
         # A copy of a member beside it (evidence as it arrives: the same
         # member copied twice): its files hold the same bytes, so the page
         # gives them the first's digest without hashing them again. The
