@@ -99,12 +99,5 @@ kvf_status kvf_backend_page_stats(kvf_backend *b, kvf_page_stats *st, kvf_err *e
 kvf_status kvf_backend_check(kvf_backend *b, kvf_finding_fn fn, void *ctx,
                              kvf_progress_fn progress, void *pctx, bool *clean, kvf_err *err)
 {
-	kvf_backend_prefault(b);
 	return b->ops->check(b, fn, ctx, progress, pctx, clean, err);
-}
-
-void kvf_backend_prefault(kvf_backend *b)
-{
-	if (b->ops->prefault)
-		b->ops->prefault(b);
 }

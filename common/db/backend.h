@@ -120,9 +120,4 @@ typedef void (*kvf_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 kvf_status kvf_backend_check(kvf_backend *b, kvf_finding_fn fn, void *ctx,
                              kvf_progress_fn progress, void *pctx, bool *clean, kvf_err *err);
 
-/* The caller is about to read (nearly) every page: the file's pages are
- * mapped ahead of it on another core (io/source.h kvf_map_prefault).
- * Only advice; the key index and the check ask for it. */
-void kvf_backend_prefault(kvf_backend *b);
-
 #endif

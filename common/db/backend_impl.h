@@ -21,7 +21,6 @@ typedef struct kvf_backend_ops {
 	kvf_status (*page_stats)(kvf_backend *b, kvf_page_stats *st, kvf_err *err);
 	kvf_status (*check)(kvf_backend *b, kvf_finding_fn fn, void *ctx,
 	                    kvf_progress_fn progress, void *pctx, bool *clean, kvf_err *err);
-	void (*prefault)(kvf_backend *b);   /* may be NULL */
 } kvf_backend_ops;
 
 struct kvf_backend {

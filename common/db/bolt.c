@@ -1232,11 +1232,6 @@ static void bolt_close(kvf_backend *b)
 	free(b);
 }
 
-static void bolt_prefault(kvf_backend *b)
-{
-	kvf_map_prefault(&((bolt *)b->impl)->map);
-}
-
 static const kvf_backend_ops bolt_ops = {
 	.close = bolt_close,
 	.buckets = bolt_buckets,
@@ -1248,7 +1243,6 @@ static const kvf_backend_ops bolt_ops = {
 	.bucket_stats = bolt_bucket_stats,
 	.page_stats = bolt_page_stats,
 	.check = bolt_check,
-	.prefault = bolt_prefault,
 };
 
 /* bbolt's db.meta(): the valid meta with the higher txid. */

@@ -213,7 +213,6 @@ kvf_status kvf_keyindex_begin(kvf_backend *b, const kvf_keyindex_opts *o, kvf_ke
 	memset(ki, 0, sizeof(*ki));
 	ki->opts = *o;
 	ki->partial = o->prefix != NULL;
-	kvf_backend_prefault(b);   /* bucket `key` is most of the file */
 	return read_compaction(b, ki, err);
 }
 

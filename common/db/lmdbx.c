@@ -1665,11 +1665,6 @@ static kvf_status lm_check(kvf_backend *b, kvf_finding_fn fn, void *ctx, kvf_pro
 	return KVF_OK;
 }
 
-static void lm_prefault(kvf_backend *b)
-{
-	kvf_map_prefault(&((lm_env *)b->impl)->map);
-}
-
 static const kvf_backend_ops lm_ops = {
 	.close = lm_close,
 	.buckets = lm_buckets,
@@ -1681,5 +1676,4 @@ static const kvf_backend_ops lm_ops = {
 	.bucket_stats = lm_bucket_stats,
 	.page_stats = lm_page_stats,
 	.check = lm_check,
-	.prefault = lm_prefault,
 };

@@ -1,8 +1,5 @@
 #include "io/source.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
-
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -194,54 +191,8 @@ void kvf_map_advise_sequential(kvf_map *m)
 		madvise(m->region, m->region_len, MADV_SEQUENTIAL);
 }
 
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#endif
-
-struct kvf_prefault {
-	pthread_t thread;
-	const uint8_t *p;
-	size_t len;
-	atomic_bool stop;
-};
-
-static void *prefault_run(void *arg)
-{
-	struct kvf_prefault *pf = arg;
-	const size_t chunk = (size_t)16 << 20;
-	for (size_t off = 0; off < pf->len && !atomic_load_explicit(&pf->stop, memory_order_relaxed); off += chunk) {
-		size_t n = pf->len - off < chunk ? pf->len - off : chunk;
-		if (madvise((void *)(pf->p + off), n, MADV_POPULATE_READ) != 0)
-			break;   /* EINVAL: a kernel without it; anything else: the reader will see */
-	}
-	return NULL;
-}
-
-void kvf_map_prefault(kvf_map *m)
-{
-	const char *no = getenv("KVF_NO_PREFAULT");
-	if (m->prefault || !m->region || m->gz || m->region_len < ((size_t)64 << 20) || (no && strcmp(no, "1") == 0))
-		return;   /* small files: the thread would cost more than the faults */
-	struct kvf_prefault *pf = calloc(1, sizeof(*pf));
-	if (!pf)
-		return;
-	pf->p = m->region;
-	pf->len = m->region_len;
-	atomic_init(&pf->stop, false);
-	if (pthread_create(&pf->thread, NULL, prefault_run, pf) != 0) {
-		free(pf);
-		return;
-	}
-	m->prefault = pf;
-}
-
 void kvf_map_close(kvf_map *m)
 {
-	if (m->prefault) {
-		atomic_store(&m->prefault->stop, true);
-		pthread_join(m->prefault->thread, NULL);
-		free(m->prefault);
-	}
 	if (m->region)
 		munmap(m->region, m->region_len);
 	free(m->path);

@@ -34,19 +34,9 @@ typedef struct kvf_map {
 	bool gz;
 	void *region;           /* what to munmap */
 	size_t region_len;
-	struct kvf_prefault *prefault;   /* kvf_map_prefault's thread, or NULL */
 } kvf_map;
 
 kvf_status kvf_map_open(kvf_map *m, const char *path, kvf_err *err);
-/* For a reader about to touch the whole file: map its pages in a thread of
- * their own (MADV_POPULATE_READ, Linux 5.14), a chunk at a time from the
- * start, so that the page-table work of first touches (a fault per 64 KiB,
- * and faults are dear on a virtual machine) runs on another core while
- * the reader works. Advice only: where the kernel or threads are missing,
- * nothing happens; it reads nothing the reader would not, and
- * kvf_map_close stops it (within one chunk) before unmapping.
- * KVF_NO_PREFAULT=1 in the environment leaves it out (for benchmarks). */
-void kvf_map_prefault(kvf_map *m);
 void kvf_map_close(kvf_map *m);
 /* Tell the kernel we read [off, off+len) front to back (or not at all). */
 void kvf_map_advise_sequential(kvf_map *m);
