@@ -850,22 +850,9 @@ static kvf_status note_member_attrs(kvf_diff *d, const kvf_request *r, kvf_err *
 			attrs_add_url(a, (const char *)at->client_urls[i].data, at->client_urls[i].len);
 		return KVF_OK;
 	}
-	if (!v2 || strcmp(kvf_v2_kind(v2), "v2_member_attributes") != 0 || !v2->has_val)
-		return KVF_OK;
 	/* PUT /0/members/<hex id>/attributes, {"name":..,"clientURLs":[..]} */
-	static const char pre[] = "/0/members/";
-	const char *path = (const char *)v2->path.data;
-	const char *at = v2->path.len < 4096 ? memmem(path, v2->path.len, pre, sizeof(pre) - 1) : NULL;
-	if (!at)
-		return KVF_OK;
-	char hex[17];
-	size_t n = 0;
-	for (const char *c = at + sizeof(pre) - 1; c < path + v2->path.len && *c != '/' && n < 16; c++)
-		hex[n++] = *c;
-	hex[n] = '\0';
-	char *end;
-	uint64_t id = n ? strtoull(hex, &end, 16) : 0;
-	if (!n || *end)
+	uint64_t id;
+	if (!v2 || !kvf_v2_member_attributes_id(v2, &id) || !v2->has_val)
 		return KVF_OK;
 	json_t *j = json_loadb((const char *)v2->val.data, v2->val.len, 0, NULL);
 	if (!json_is_object(j)) {

@@ -75,12 +75,12 @@ bool kvf_kv_parse(kvf_span v, kvf_kv *kv)
 	 * may not be passed NULL even for 0 bytes (a KeyValue without a key
 	 * reached memcmp(NULL, ..) in the key index: UB, found by fuzz_bolt). */
 	static const uint8_t empty[1];
-	kv->key = kv->value = (kvf_span){ v.p ? v.p : empty, 0, v.file_offset };
+	const kvf_span none = { v.p ? v.p : empty, 0, v.file_offset };
+	const kvf_kv init = { .key = none, .value = none };
+	*kv = init;
 	if (v.len && kv_parse_go_order(v, kv))
 		return true;
-	/* the general way, from the start */
-	memset(kv, 0, sizeof(*kv));
-	kv->key = kv->value = (kvf_span){ v.p ? v.p : empty, 0, v.file_offset };
+	*kv = init;   /* the general way, from the start */
 	kvf_pb_reader r = kvf_pb_init(v.p, v.len);
 	kvf_pb_field f;
 	int rc;

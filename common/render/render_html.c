@@ -123,6 +123,18 @@ static void add_mark(lane *l, int kind, uint64_t index, const kvf_touch *t, cons
 	l->m[kind][l->n[kind]++] = (mark){ index, t, vi };
 }
 
+/* A mark for each index the verification listed, and for each item it
+ * details: both lists are in the order found, the items the first few, so
+ * they agree where they overlap and the longer one is every mark (the
+ * items, when memory ran out for the indexes). */
+static void add_verify_marks(lane *l, int kind, const uint64_t *idx, size_t n_idx, const kvf_verify_item *items,
+                             size_t n_items)
+{
+	size_t n = n_idx > n_items ? n_idx : n_items;
+	for (size_t k = 0; k < n; k++)
+		add_mark(l, kind, k < n_idx ? idx[k] : items[k].index, NULL, k < n_items ? &items[k] : NULL);
+}
+
 /* One mark per entry: an entry that touches several divergent keys (a
  * range delete, a txn) is one refusal, not several. */
 static void dedupe(lane *l, int kind)
@@ -174,19 +186,9 @@ static lane *gather(const kvf_diff *d)
 		const kvf_verify *v = d->nodes[i].verify;
 		if (!v)
 			continue;
-		if (v->indexes_short) {
-			for (size_t k = 0; k < v->n_missing_items; k++)
-				add_mark(&L[i], MK_MISSING, v->missing_items[k].index, NULL, &v->missing_items[k]);
-			for (size_t k = 0; k < v->n_twice_items; k++)
-				add_mark(&L[i], MK_TWICE, v->twice_items[k].index, NULL, &v->twice_items[k]);
-		} else {
-			for (size_t k = 0; k < v->n_missing_indexes; k++)
-				add_mark(&L[i], MK_MISSING, v->missing_indexes[k], NULL,
-				         k < v->n_missing_items ? &v->missing_items[k] : NULL);
-			for (size_t k = 0; k < v->n_twice_indexes; k++)
-				add_mark(&L[i], MK_TWICE, v->twice_indexes[k], NULL,
-				         k < v->n_twice_items ? &v->twice_items[k] : NULL);
-		}
+		add_verify_marks(&L[i], MK_MISSING, v->missing_indexes, v->n_missing_indexes, v->missing_items,
+		                 v->n_missing_items);
+		add_verify_marks(&L[i], MK_TWICE, v->twice_indexes, v->n_twice_indexes, v->twice_items, v->n_twice_items);
 		uint64_t f = v->first_missing_index;
 		if (v->first_twice_index && (!f || v->first_twice_index < f))
 			f = v->first_twice_index;

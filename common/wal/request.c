@@ -46,7 +46,7 @@ static void classify_internal(Etcdserverpb__InternalRaftRequest *irr, kvf_reques
  *   PUT /0/version                      the cluster version (monitorVersions,
  *                                       updateClusterVersionV2)
  *   SYNC                                the leader expiring v2 TTL keys */
-static bool member_attributes_path(const ProtobufCBinaryData *path)
+static bool member_attributes_path(const ProtobufCBinaryData *path, uint64_t *id)
 {
 	static const char pre[] = "/0/members/", post[] = "/attributes";
 	/* An empty path is (NULL, 0) from protobuf-c: no arithmetic on it. */
@@ -62,8 +62,13 @@ static bool member_attributes_path(const ProtobufCBinaryData *path)
 		while (h + digits < end && digits < 16 && isxdigit(h[digits]))
 			digits++;
 		if (digits && (size_t)(end - (h + digits)) >= sizeof(post) - 1 &&
-		    memcmp(h + digits, post, sizeof(post) - 1) == 0)
+		    memcmp(h + digits, post, sizeof(post) - 1) == 0) {
+			uint64_t v = 0;
+			for (size_t i = 0; i < digits; i++)
+				v = v << 4 | (uint64_t)(isdigit(h[i]) ? h[i] - '0' : (tolower(h[i]) - 'a' + 10));
+			*id = v;
 			return true;
+		}
 	}
 	return false;
 }
@@ -74,9 +79,15 @@ static bool bytes_are(const ProtobufCBinaryData *b, const char *s)
 	return b->len == n && memcmp(b->data, s, n) == 0;
 }
 
+bool kvf_v2_member_attributes_id(const Etcdserverpb__Request *v2, uint64_t *id)
+{
+	return bytes_are(&v2->method, "PUT") && member_attributes_path(&v2->path, id);
+}
+
 const char *kvf_v2_kind(const Etcdserverpb__Request *v2)
 {
-	if (bytes_are(&v2->method, "PUT") && member_attributes_path(&v2->path))
+	uint64_t id;
+	if (kvf_v2_member_attributes_id(v2, &id))
 		return "v2_member_attributes";
 	if (bytes_are(&v2->method, "PUT") && bytes_are(&v2->path, "/0/version"))
 		return "v2_cluster_version";

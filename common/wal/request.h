@@ -74,6 +74,9 @@ const char *kvf_request_kind_scan_version(const kvf_raft_entry *e, kvf_etcd_vers
 /* The kind of a v2 request: v2_member_attributes, v2_cluster_version,
  * v2_sync, or v2 (see request.c). */
 const char *kvf_v2_kind(const Etcdserverpb__Request *v2);
+/* A v2_member_attributes request (PUT /0/members/<hex id>/attributes):
+ * true, and the member's id from the path. */
+bool kvf_v2_member_attributes_id(const Etcdserverpb__Request *v2, uint64_t *id);
 
 /* Every kind name kvf_request_decode can produce (NULL-terminated). */
 const char *const *kvf_request_kinds(void);
