@@ -67,20 +67,28 @@ static bool kv_parse_go_order(kvf_span v, kvf_kv *kv)
 	return true;
 }
 
-bool kvf_kv_parse(kvf_span v, kvf_kv *kv)
+/* An absent key or value is the empty string (proto3). Point it at the
+ * value, never at NULL: keys are sorted and compared with memcmp, which may
+ * not be passed NULL even for 0 bytes (a KeyValue without a key reached
+ * memcmp(NULL, ..) in the key index: UB, found by fuzz_bolt). */
+static void kv_init(kvf_span v, kvf_kv *kv)
 {
-	memset(kv, 0, sizeof(*kv));
-	/* An absent key or value is the empty string (proto3). Point it at the
-	 * value, never at NULL: keys are sorted and compared with memcmp, which
-	 * may not be passed NULL even for 0 bytes (a KeyValue without a key
-	 * reached memcmp(NULL, ..) in the key index: UB, found by fuzz_bolt). */
 	static const uint8_t empty[1];
 	const kvf_span none = { v.p ? v.p : empty, 0, v.file_offset };
-	const kvf_kv init = { .key = none, .value = none };
-	*kv = init;
+	*kv = (kvf_kv){ .key = none, .value = none };
+}
+
+bool kvf_kv_parse(kvf_span v, kvf_kv *kv)
+{
+	kv_init(v, kv);
 	if (v.len && kv_parse_go_order(v, kv))
 		return true;
-	*kv = init;   /* the general way, from the start */
+	return kvf_kv_parse_general(v, kv);
+}
+
+bool kvf_kv_parse_general(kvf_span v, kvf_kv *kv)
+{
+	kv_init(v, kv);
 	kvf_pb_reader r = kvf_pb_init(v.p, v.len);
 	kvf_pb_field f;
 	int rc;

@@ -47,6 +47,9 @@ typedef struct kvf_kv {
 } kvf_kv;
 
 bool kvf_kv_parse(kvf_span v, kvf_kv *kv);
+/* The same by the general field loop alone: kvf_kv_parse reads the form Go
+ * writes straight and falls back on this (tests hold the two to each other). */
+bool kvf_kv_parse_general(kvf_span v, kvf_kv *kv);
 
 /* The member's own bookkeeping, from buckets meta, auth and cluster. Each
  * field says whether it was found; `bad` notes a value of the wrong shape. */
