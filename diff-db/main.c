@@ -142,14 +142,16 @@ static bool report_begin(report_job *j, const kvf_diff *d)
 	return true;
 }
 
-/* Wait for the hashes (or take them now); before anything is freed. */
+/* Wait for the hashes (or take them now); before anything is freed. Once:
+ * every path out of main joins, and the one through report_finish has
+ * joined already (a second call used to hash every file again). */
 static void report_join(report_job *j)
 {
 	if (j->started && j->threaded)
 		pthread_join(j->thread, NULL);
 	else if (j->started)
 		kvf_record_hash_files(&j->rec);
-	j->threaded = false;
+	j->started = j->threaded = false;
 }
 
 static bool report_finish(report_job *j, const kvf_diff *d, const kvf_timeline *t)
