@@ -18,7 +18,8 @@
 # and prints the report's size and the added time. Targets (issue 12): the
 # file < 2 MB, the added time < 10% of diff-db's. A benchmark, not a test:
 # meson test does not run it (the data is not in the repository).
-# Environment: BUILD, DIFF_DB, RUNS (default 3), EXTRA, KEEP (a directory:
+# Then the page is checked as the report test checks the fixtures' (CHECK=0:
+# not). Environment: BUILD, DIFF_DB, RUNS (default 3), EXTRA, KEEP (a directory:
 # keep a, b and the report there instead of a temporary directory).
 set -euo pipefail
 
@@ -182,3 +183,16 @@ awk -v pw="${wall[plain]}" -v pc="${cpu[plain]}" -v rw="${wall[report]}" -v rc="
 	printf "\ntargets: report < 2 MB: %s; added wall < 10%%: %s (without the hashes: %s)\n", s < 2000000 ? "met" : "MISSED", \
 	       (rw - pw) * 10 < pw ? "met" : "MISSED", (nw - pw) * 10 < pw ? "met" : "MISSED"
 }'
+
+# The page of the large case, checked as the report test checks the
+# fixtures' (tests/integration/report.py: tidy, headless Chromium's DOM,
+# screenshots light and dark, A4 print, lanes, marks and numbers against the
+# JSON, every SHA-256 against hashlib's); the screenshots are kept under
+# the build dir. CHECK=0 leaves it out.
+if [[ ${CHECK:-1} != 0 ]]; then
+	shots=$BUILD/meson-logs/report-screenshots
+	echo
+	echo "page checks (tests/integration/report.py --case large; screenshots in $shots):"
+	python3 "$repo/tests/integration/report.py" "$DIFF_DB" --case large "$shots" "$work/a" "$work/b" ||
+		die "the large case's page fails its checks"
+fi

@@ -190,6 +190,14 @@ def expected(d):
     return names, refused, notyet, first, present
 
 
+def file_sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def one(diff_db, name, nodes, outdir, tmp, extra=()):
     html = tmp / f"{name}.html"
     p = subprocess.run([diff_db, "-o", "json", *extra, "--report", str(html), *map(str, nodes)],
@@ -308,7 +316,7 @@ def one(diff_db, name, nodes, outdir, tmp, extra=()):
             continue
         path, sha = codes
         files += 1
-        want = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        want = file_sha256(path)
         check(sha == want, f"{name}: SHA-256 of {path}: page {sha}, hashlib {want}")
     dbs = sum(1 for n in d["nodes"])
     check(files > dbs if any(n["wal"] for n in d["nodes"]) else files == dbs, f"{name}: {files} input files listed")
@@ -341,12 +349,23 @@ def one(diff_db, name, nodes, outdir, tmp, extra=()):
 
 
 def main():
-    diff_db, fx, outdir = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    # report.py DIFF_DB FIXTURES OUTDIR: every case below (meson test report)
+    # report.py DIFF_DB --case NAME OUTDIR NODE...: the same checks on one
+    #   comparison of the caller's (bench/report.sh: the large case, whose
+    #   1.4 GB of data is not in the repository)
+    diff_db = sys.argv[1]
+    single = sys.argv[2] == "--case"
+    outdir = Path(sys.argv[4] if single else sys.argv[3])
     outdir.mkdir(parents=True, exist_ok=True)
     for tool in ("chromium", "tidy"):
         check(shutil.which(tool), f"{tool} is not installed (quickstart's TEST_PACKAGES has it)")
     if failures:
         return
+    if single:
+        with tempfile.TemporaryDirectory() as t:
+            one(diff_db, sys.argv[3], [Path(n) for n in sys.argv[5:]], outdir, Path(t))
+        return
+    fx = Path(sys.argv[2])
     cases = [
         ("incident", sorted((fx / "incident-authskew").glob("node*"))),
         ("healthy", sorted((fx / "healthy").glob("node*"))),
