@@ -58,6 +58,7 @@ typedef struct kvf_keyindex {
 	size_t n;
 	/* internal */
 	size_t cap;
+	size_t entries_bytes;      /* of the mapping entries live in */
 	uint64_t *slots;           /* hash tag << 32 | entry index + 1; 0 is empty */
 	size_t nslots;
 	/* keep revisions <= compact_rev, sorted, with the value stored at
