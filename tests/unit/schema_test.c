@@ -212,3 +212,60 @@ Test(keyindex, hashkv_hashed_while_indexing_equals_the_second_pass_at_every_revi
 	cr_assert_geq(compared, 20, "revisions compared: %zu", compared);
 	cr_assert_geq(compacted, 3, "compacted fixture dbs: %zu", compacted);
 }
+
+/* ---- the walker thread of kvf_keyindex_build changes nothing ---- */
+
+static void build_with(kvf_backend *b, bool serial, kvf_keyindex *ki)
+{
+	kvf_keyindex_opts o = { .hash_newer = true };
+	kvf_err err;
+	if (serial)
+		setenv("KVF_SERIAL", "1", 1);
+	kvf_status s = kvf_keyindex_build(b, &o, ki, &err);
+	unsetenv("KVF_SERIAL");
+	cr_assert_eq(s, KVF_OK, "%s", err.msg);
+}
+
+Test(keyindex, two_threads_build_the_index_one_thread_builds)
+{
+	const char *fx = getenv("KVF_FIXTURES");
+	cr_assert(fx, "KVF_FIXTURES is set by meson");
+	char pat[4096];
+	snprintf(pat, sizeof(pat), "%s/*/node*/member/snap/db", fx);
+	glob_t g;
+	cr_assert_eq(glob(pat, 0, NULL, &g), 0);
+	uint64_t most = 0;
+	for (size_t gi = 0; gi < g.gl_pathc; gi++) {
+		kvf_backend *b;
+		kvf_err err;
+		cr_assert_eq(kvf_backend_open(&b, g.gl_pathv[gi], &err), KVF_OK, "%s", err.msg);
+		kvf_keyindex one, two;
+		build_with(b, true, &one);
+		build_with(b, false, &two);
+		const char *p = g.gl_pathv[gi];
+		cr_assert(one.n == two.n && one.live == two.live && one.revisions == two.revisions &&
+		          one.tombstones == two.tombstones && one.malformed == two.malformed &&
+		          one.current_rev == two.current_rev && one.n_old_keep == two.n_old_keep, "%s: counts", p);
+		cr_assert(one.newer_crc == two.newer_crc && one.newer_bytes == two.newer_bytes &&
+		          one.newer_pairs == two.newer_pairs && one.out_of_order == two.out_of_order, "%s: newer", p);
+		for (size_t i = 0; i < one.n; i++) {
+			const kvf_key_entry *a = &one.entries[i], *e = &two.entries[i];
+			cr_assert(a->key.p == e->key.p && a->key.len == e->key.len && kvf_rev_cmp(a->last, e->last) == 0 &&
+			          a->last_tombstone == e->last_tombstone && a->last_kv.p == e->last_kv.p &&
+			          a->has_keep == e->has_keep && (!a->has_keep || kvf_rev_cmp(a->keep, e->keep) == 0) &&
+			          a->revisions == e->revisions, "%s: entry %zu", p, i);
+		}
+		kvf_hashkv h1, h2;
+		cr_assert_eq(kvf_hashkv_compute(b, &one, &h1, &err), KVF_OK, "%s", err.msg);
+		cr_assert_eq(kvf_hashkv_compute(b, &two, &h2, &err), KVF_OK, "%s", err.msg);
+		cr_assert_eq(h1.hash, h2.hash, "%s: hashkv", p);
+		if (one.revisions > most)
+			most = one.revisions;
+		kvf_keyindex_free(&one);
+		kvf_keyindex_free(&two);
+		kvf_backend_close(b);
+	}
+	globfree(&g);
+	/* the ring holds 8 batches of 512 pairs: some db must go round it */
+	cr_assert_gt(most, 8 * 512 * 4, "largest fixture has %llu revisions", (unsigned long long)most);
+}
