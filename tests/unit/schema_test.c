@@ -269,3 +269,57 @@ Test(keyindex, two_threads_build_the_index_one_thread_builds)
 	/* the ring holds 8 batches of 512 pairs: some db must go round it */
 	cr_assert_gt(most, 8 * 512 * 4, "largest fixture has %llu revisions", (unsigned long long)most);
 }
+
+/* ---- kvf_keyindex_sorted: bytewise order, prefixes first ---- */
+
+static int cmp_bytes(const void *a, const void *b)
+{
+	const kvf_key_entry *x = *(const kvf_key_entry *const *)a, *y = *(const kvf_key_entry *const *)b;
+	size_t n = x->key.len < y->key.len ? x->key.len : y->key.len;
+	int c = n ? memcmp(x->key.p, y->key.p, n) : 0;
+	return c ? c : (x->key.len > y->key.len) - (x->key.len < y->key.len);
+}
+
+Test(keyindex, sorted_is_bytewise_order_with_zero_bytes_and_shared_prefixes)
+{
+	/* distinct keys from the alphabet {0, 1, 0xff} of length 0..40 under
+	 * a long shared prefix: runs that tie for many rounds of 8 bytes,
+	 * keys that end inside a round, and keys that are other keys plus
+	 * zero bytes (which the zero-padded words alone would not tell) */
+	enum { N = 20000, MAXLEN = 64 };
+	static uint8_t bytes[N][MAXLEN];
+	static kvf_key_entry entries[N];
+	const uint8_t alphabet[3] = { 0, 1, 0xff };
+	uint32_t seed = 12345;
+	size_t n = 0;
+	for (size_t i = 0; i < N; i++) {
+		seed = seed * 1103515245u + 12345u;
+		size_t len = (seed >> 16) % 41, pre = (seed >> 8) % 3 == 0 ? 20 : 0;
+		memset(bytes[i], 'p', pre);
+		for (size_t k = 0; k < len; k++) {
+			seed = seed * 1103515245u + 12345u;
+			bytes[i][pre + k] = alphabet[(seed >> 16) % 3];
+		}
+		kvf_key_entry e = { .key = { bytes[i], pre + len, 0 }, .revisions = 1 };
+		bool dup = false;   /* the index holds each key once */
+		for (size_t j = 0; j < n && !dup; j++)
+			dup = entries[j].key.len == e.key.len && memcmp(entries[j].key.p, e.key.p, e.key.len) == 0;
+		if (!dup)
+			entries[n++] = e;
+	}
+	kvf_keyindex ki = { .entries = entries, .n = n };
+	const kvf_key_entry **got;
+	size_t m;
+	kvf_err err;
+	cr_assert_eq(kvf_keyindex_sorted(&ki, false, &got, &m, &err), KVF_OK);
+	cr_assert_eq(m, n);
+	const kvf_key_entry **want = malloc(n * sizeof(*want));
+	for (size_t i = 0; i < n; i++)
+		want[i] = &entries[i];
+	qsort(want, n, sizeof(*want), cmp_bytes);
+	for (size_t i = 0; i < n; i++)
+		cr_assert(got[i] == want[i], "position %zu of %zu", i, n);
+	free(want);
+	free(got);
+	cr_assert_gt(n, 5000, "%zu distinct keys", n);
+}
