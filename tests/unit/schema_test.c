@@ -179,14 +179,20 @@ static kvf_hashkv hashkv_at(kvf_backend *b, int64_t rev, bool hash_newer)
 	return h;
 }
 
-Test(keyindex, hashkv_hashed_while_indexing_equals_the_second_pass_at_every_revision)
+/* Every member db of the fixtures meson unpacked. */
+static void glob_fixture_dbs(glob_t *g)
 {
 	const char *fx = getenv("KVF_FIXTURES");
 	cr_assert(fx, "KVF_FIXTURES is set by meson");
 	char pat[4096];
 	snprintf(pat, sizeof(pat), "%s/*/node*/member/snap/db", fx);
+	cr_assert_eq(glob(pat, 0, NULL, g), 0);
+}
+
+Test(keyindex, hashkv_hashed_while_indexing_equals_the_second_pass_at_every_revision)
+{
 	glob_t g;
-	cr_assert_eq(glob(pat, 0, NULL, &g), 0);
+	glob_fixture_dbs(&g);
 	size_t compared = 0, compacted = 0;
 	for (size_t gi = 0; gi < g.gl_pathc; gi++) {
 		kvf_backend *b;
@@ -228,12 +234,8 @@ static void build_with(kvf_backend *b, bool serial, kvf_keyindex *ki)
 
 Test(keyindex, two_threads_build_the_index_one_thread_builds)
 {
-	const char *fx = getenv("KVF_FIXTURES");
-	cr_assert(fx, "KVF_FIXTURES is set by meson");
-	char pat[4096];
-	snprintf(pat, sizeof(pat), "%s/*/node*/member/snap/db", fx);
 	glob_t g;
-	cr_assert_eq(glob(pat, 0, NULL, &g), 0);
+	glob_fixture_dbs(&g);
 	uint64_t most = 0;
 	for (size_t gi = 0; gi < g.gl_pathc; gi++) {
 		kvf_backend *b;
