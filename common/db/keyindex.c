@@ -581,9 +581,9 @@ static int cmp_len(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Sorts v[0..n), whose keys share their first off bytes; a stack of runs
- * instead of recursion, as a key may be 8 bytes deeper than its run many
- * thousand times over. */
+/* Sorts v[0..n) by key. Each run on the stack holds keys that share
+ * their first `off` bytes; a stack instead of recursion, as a run may tie
+ * for many thousand rounds (keys up to etcd's request size). */
 static bool sort_by_key(sort_item *v, size_t n)
 {
 	typedef struct run { size_t at, n, off; } run;

@@ -92,7 +92,10 @@ typedef struct kvf_keyindex {
 
 /* Stream bucket `key` and build the index. A revision above the current one
  * is KVF_E_USAGE ("future revision"); the compaction check is the caller's,
- * as etcd's range and hash requests differ on it. */
+ * as etcd's range and hash requests differ on it. The bucket is walked on a
+ * thread of its own while the calling thread indexes (KVF_SERIAL=1: one
+ * thread); the backend is the walker's until the call returns, and
+ * opts.progress is called on the calling thread. */
 kvf_status kvf_keyindex_build(kvf_backend *b, const kvf_keyindex_opts *o,
                               kvf_keyindex *ki, kvf_err *err);
 
