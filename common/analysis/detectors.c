@@ -10,13 +10,6 @@
 #include "db/version.h"
 #include "wal/raft.h"
 
-static const char V_18667[] =
-	"every release up to 3.6.14 / 3.5.33 / 3.4.x: members that do not serve the client drop a txn's range "
-	"operations, the serving member evaluates them and fails with ErrCompacted (18667); fixed in 3.7.0 (21432)";
-static const char V_11689[] =
-	"etcd 3.2 -> 3.3 rolling upgrades with auth: a LeaseRevoke with no user was refused at apply by the newer "
-	"members only (11689); fixed in 3.2.31 / 3.3 by revoking expired leases as root (11691). Later releases "
-	"revoke expired leases as root, so a revoke without a user comes from a client that did not authenticate";
 static const char V_17780[] =
 	"etcd <= 3.5.13: a restart after a compaction interrupted before finishedCompactRev computes the current "
 	"revision from the keys left, below scheduledCompactRev, and reuses revision numbers (17780); fixed in "
@@ -181,7 +174,7 @@ static kvf_status txn_compacted_range(const bsrc *s, size_t n, const kvf_bug_con
 			      : ctx->compared ? "the members' histories still agree" : "the members that did not take it applied it");
 		if (!vd)
 			return nomem(err);
-		vd->versions = V_18667;
+		vd->versions = KVF_VERSIONS_18667;
 		vd->first_divergent_index = t->index;
 		snprintf(vd->recovery, sizeof(vd->recovery),
 		         "The member that took the txn%s%s lacks its writes (its revisions are one lower from WAL index "
@@ -261,7 +254,7 @@ static kvf_status revoke_without_user(const bsrc *s, size_t n, const kvf_bug_con
 				                            : ctx->compared ? ": every member applied it alike" : "");
 				if (!vd)
 					return nomem(err);
-				vd->versions = V_11689;
+				vd->versions = KVF_VERSIONS_11689;
 			} else {
 				vd->divergence = true;
 				vd->member = s[with].v->index;

@@ -1775,7 +1775,9 @@ static bool verdicts_from_verify(kvf_diff *d)
 		const kvf_verdicts *vs = &nd->verify->verdicts;
 		for (size_t k = 0; k < vs->n; k++) {
 			const kvf_verdict *src = &vs->v[k];
-			if (!src->divergence)
+			/* 18667: the detectors name it across members, with the
+			 * member that served the txn and the compaction before it */
+			if (!src->divergence || src->kind == KVF_VERDICT_TXN_COMPACTED_RANGE)
 				continue;
 			kvf_verdict *v = kvf_verdict_add(&d->verdicts, src->kind, true, (int)i, "%s", src->headline);
 			if (!v)
@@ -1998,7 +2000,8 @@ static bool explained_by_known_bug(const kvf_verdicts *vs, const kvf_verdict *lo
  *     detectors' one read the same .snap): the first stands;
  *   - a lost write that a known bug's signature explains at the same entry
  *     (18667's txn): the known bug stands, the lost write is its evidence;
- *   - a member with a damaged db: the damage, not a revision shift;
+ *   - a member with a damaged db: the damage, not a revision shift; a
+ *     member that refused 18667's txns: that, not a revision shift;
  *   - "unexplained" only when no other verdict explains a divergence;
  *   - no lag verdict for a member a divergence stands against (catching
  *     up would not fix it; its lag stays in that verdict's evidence);
@@ -2031,7 +2034,9 @@ static void settle_verdicts(kvf_diff *d)
 				continue;
 			x = v->kind == KVF_VERDICT_LAG ||
 			    ((v->kind == KVF_VERDICT_REVISION_SHIFT || v->kind == KVF_VERDICT_UNEXPLAINED) &&
-			     (o->kind == KVF_VERDICT_PAGE_DAMAGE || o->kind == KVF_VERDICT_RESTORED_SNAPSHOT));
+			     (o->kind == KVF_VERDICT_PAGE_DAMAGE || o->kind == KVF_VERDICT_RESTORED_SNAPSHOT ||
+			      /* 18667's refused txns shift the member's revisions down */
+			      o->kind == KVF_VERDICT_TXN_COMPACTED_RANGE));
 		}
 		drop[k] = x;
 	}

@@ -6,6 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The versions of a known bug that more than one analysis names. */
+const char KVF_VERSIONS_18667[] =
+	"every release up to 3.6.14 / 3.5.33 / 3.4.x: members that do not serve the client drop a txn's range "
+	"operations, the serving member evaluates them and fails with ErrCompacted (18667); fixed in 3.7.0 (21432)";
+const char KVF_VERSIONS_11689[] =
+	"etcd 3.2 -> 3.3 rolling upgrades with auth: a LeaseRevoke with no user was refused at apply by the newer "
+	"members only (11689); fixed in 3.2.31 / 3.3 by revoking expired leases as root (11691). Later releases "
+	"revoke expired leases as root, so a revoke without a user comes from a client that did not authenticate";
 static const char *const kind_names[KVF_VERDICT_KINDS] = {
 	[KVF_VERDICT_CONSISTENT] = "consistent",
 	[KVF_VERDICT_LAG] = "lag",

@@ -85,6 +85,11 @@ kvf_status kvf_verdicts_rule_out(kvf_verdicts *vs, const char *fmt, ...) __attri
 
 /* Does any verdict say the replicas diverged (exit 1)? */
 bool kvf_verdicts_divergent(const kvf_verdicts *vs);
+
+/* Which etcd versions a known bug affects (for kvf_verdict.versions), where
+ * more than one analysis names it: the detectors and the WAL check. */
+extern const char KVF_VERSIONS_18667[];
+extern const char KVF_VERSIONS_11689[];
 /* Most serious first (divergence before lag before the rest), stable. */
 void kvf_verdicts_sort(kvf_verdicts *vs);
 void kvf_verdicts_free(kvf_verdicts *vs);

@@ -604,6 +604,11 @@ typedef struct run {
 	lease_rec *leases;
 	size_t n_leases, cap_leases;
 	uint64_t muts;             /* auth changes up to the current entry (<= CI) */
+	bool auth_on;              /* auth enabled at the current entry */
+	int64_t compact_at;        /* the newest compaction applied before it */
+	/* a log from index 1 whose first write is not at revision 2: looking
+	 * for it further in the db (seek), or not found there (seek_failed) */
+	bool seek, seek_failed;
 	int64_t next_rev;
 	size_t pending_from;       /* cands since the last entry found in the db */
 } run;
@@ -753,7 +758,10 @@ static void classify(run *r)
 		uint64_t lower = v->auth_revision > after ? v->auth_revision - after : 0;
 		if (v->auth_enabled && c->header_ar && c->header_ar < lower) {
 			v->refused++;
-			keep_item(v->refused_items, &v->n_refused_items, &c->item);
+			v->refused_auth_revision++;
+			kvf_verify_item x = c->item;
+			x.why = "auth_revision";
+			keep_item(v->refused_items, &v->n_refused_items, &x);
 		} else {
 			v->missing++;
 			if (!v->first_missing_index || c->index < v->first_missing_index)
@@ -791,6 +799,71 @@ static bool expect_revoke(run *r, int64_t id)
 	return expect_delete(&r->e, &r->m, none, none, id, true);
 }
 
+/* A range of these ops reading at an explicit revision below `compact`
+ * (nested txns: either branch): etcd's checkRange fails the txn with
+ * ErrCompacted before it writes anything. */
+static int64_t ops_read_compacted(Etcdserverpb__RequestOp **ops, size_t n, int64_t compact, int depth)
+{
+	for (size_t i = 0; i < n; i++) {
+		const Etcdserverpb__RequestOp *op = ops[i];
+		if (op->request_case == ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_RANGE && op->request_range &&
+		    op->request_range->revision > 0 && op->request_range->revision < compact)
+			return op->request_range->revision;
+		if (op->request_case == ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_TXN && op->request_txn && depth < 8) {
+			const Etcdserverpb__TxnRequest *t = op->request_txn;
+			int64_t rev = ops_read_compacted(t->success, t->n_success, compact, depth + 1);
+			if (!rev)
+				rev = ops_read_compacted(t->failure, t->n_failure, compact, depth + 1);
+			if (rev)
+				return rev;
+		}
+	}
+	return 0;
+}
+
+/* What the entry writes on the member's current state, into r->e (and
+ * r->alt when the txn's compares cannot be decided: *branch -1). *writer:
+ * a kind that writes keys at all. */
+static bool expect_entry(run *r, const Etcdserverpb__InternalRaftRequest *irr, int *branch, bool *writer)
+{
+	r->e.n = r->alt.n = 0;
+	r->e.unknown = r->alt.unknown = false;
+	*branch = 1;
+	*writer = true;
+	if (irr->put)
+		return expect_put(&r->e, &r->m, irr->put);
+	if (irr->delete_range)
+		return expect_delete(&r->e, &r->m, irr->delete_range->key, irr->delete_range->range_end, 0, false);
+	if (irr->txn)
+		return expect_txn(&r->e, &r->alt, &r->m, irr->txn, 0, branch);
+	if (irr->lease_revoke)
+		return expect_revoke(r, irr->lease_revoke->id);
+	*writer = false;
+	return true;
+}
+
+/* Why etcd refuses this entry on this member's state, or NULL: the
+ * refusals that leave no revision on a healthy member. */
+static const char *refusal(const run *r, const kvf_request *q, int branch)
+{
+	const Etcdserverpb__InternalRaftRequest *irr = q->irr;
+	if (irr->txn && r->compact_at) {
+		const Etcdserverpb__TxnRequest *t = irr->txn;
+		int64_t rev = 0;
+		if (branch != 0)
+			rev = ops_read_compacted(t->success, t->n_success, r->compact_at, 0);
+		if (!rev && branch != 1)
+			rev = ops_read_compacted(t->failure, t->n_failure, r->compact_at, 0);
+		if (rev)
+			return "compacted_range";
+	}
+	/* auth's LeaseRevoke checks a put permission on every key attached
+	 * (apply_auth.go checkLeasePuts): with no user, ErrUserEmpty */
+	if (irr->lease_revoke && r->auth_on && (!q->has_header || !q->username.len))
+		return "no_user";
+	return NULL;
+}
+
 static kvf_status on_entry(run *r, const kvf_log_item *it, kvf_err *err)
 {
 	kvf_verify *v = r->v;
@@ -807,6 +880,14 @@ static kvf_status on_entry(run *r, const kvf_log_item *it, kvf_err *err)
 	}
 	if (q->cls != KVF_REQ_INTERNAL)
 		return KVF_OK;
+	if (q->kind && !strcmp(q->kind, "auth_enable"))
+		r->auth_on = true;
+	else if (q->kind && !strcmp(q->kind, "auth_disable"))
+		r->auth_on = false;
+	if (q->irr->compaction && q->irr->compaction->revision > r->compact_at)
+		r->compact_at = q->irr->compaction->revision;
+	if (r->seek_failed)
+		return KVF_OK;
 	if (kvf_request_kind_bumps_auth_revision(q->kind)) {
 		if (below) {
 			r->muts++;
@@ -814,31 +895,13 @@ static kvf_status on_entry(run *r, const kvf_log_item *it, kvf_err *err)
 		}
 		return KVF_OK;
 	}
-	r->e.n = r->alt.n = 0;
-	r->e.unknown = r->alt.unknown = false;
 	int branch = 1;
-	bool ok = true, writer = false;
+	bool writer = false;
 	const Etcdserverpb__InternalRaftRequest *irr = q->irr;
-	if (irr->put) {
-		writer = true;
-		ok = expect_put(&r->e, &r->m, irr->put);
-	} else if (irr->delete_range) {
-		writer = true;
-		ok = expect_delete(&r->e, &r->m, irr->delete_range->key, irr->delete_range->range_end, 0, false);
-	} else if (irr->txn) {
-		writer = true;
-		ok = expect_txn(&r->e, &r->alt, &r->m, irr->txn, 0, &branch);
-	} else if (irr->lease_revoke) {
-		writer = true;
-		ok = expect_revoke(r, irr->lease_revoke->id);
-		if (ok && below && lease_note(r, irr->lease_revoke->id, true, index, err))
-			return KVF_E_NOMEM;
-	} else if (irr->lease_grant) {
-		if (below && lease_note(r, irr->lease_grant->id, false, index, err))
-			return KVF_E_NOMEM;
-	}
-	if (!ok)
+	if (!expect_entry(r, irr, &branch, &writer))
 		return nomem(err);
+	if (irr->lease_grant && below && lease_note(r, irr->lease_grant->id, false, index, err))
+		return KVF_E_NOMEM;
 	if (!writer)
 		return KVF_OK;
 	if (below)
@@ -850,6 +913,35 @@ static kvf_status on_entry(run *r, const kvf_log_item *it, kvf_err *err)
 		st0 = consume(r, err);
 	if (st0)
 		return st0;
+	/* a restored db: its revisions before this log's first write are the
+	 * state the log starts from (each consumed group is applied to it, and
+	 * the entry's writes computed again on the state so far) */
+	while (r->seek && (r->e.n || (branch < 0 && r->alt.n))) {
+		bool hit = r->db.has && ((r->e.n && r->db.sig == expect_sig(&r->e) && group_equals(&r->db, &r->e)) ||
+		                         (branch < 0 && r->alt.n && r->db.sig == expect_sig(&r->alt) &&
+		                          group_equals(&r->db, &r->alt)));
+		if (hit) {
+			r->seek = false;
+			v->restored = true;
+			v->restored_rev = r->db.main;
+			r->next_rev = r->db.main;
+			break;
+		}
+		if (!r->db.has) {
+			r->seek = false;
+			r->seek_failed = true;
+			v->aligned = false;
+			snprintf(v->why_unaligned, sizeof(v->why_unaligned),
+			         "the db's revisions are not this log's writes: its first write (entry %" PRIu64 ", %s) is "
+			         "nowhere in the db (a db from another member or cluster, or restored from a snapshot taken "
+			         "after it)", index, q->kind ? q->kind : "?");
+			return KVF_OK;
+		}
+		if ((st0 = consume(r, err)))
+			return st0;
+		if (!expect_entry(r, irr, &branch, &writer))
+			return nomem(err);
+	}
 	uint64_t sig = expect_sig(&r->e), alt_sig = branch < 0 ? expect_sig(&r->alt) : 0;
 	bool writes_nothing = !r->e.n && (branch >= 0 || !r->alt.n);
 	kvf_status st;
@@ -873,6 +965,8 @@ static kvf_status on_entry(run *r, const kvf_log_item *it, kvf_err *err)
 				v->compacted += r->n_cands - r->pending_from;
 				r->n_cands = r->pending_from;
 			}
+			if (irr->lease_revoke && below && lease_note(r, irr->lease_revoke->id, true, index, err))
+				return KVF_E_NOMEM;
 			if (below) {
 				v->applied++;
 			} else {
@@ -950,12 +1044,16 @@ static kvf_status on_entry(run *r, const kvf_log_item *it, kvf_err *err)
 			return st;
 	}
 	if (writes_nothing) {
+		if (irr->lease_revoke && below && lease_note(r, irr->lease_revoke->id, true, index, err))
+			return KVF_E_NOMEM;
 		if (below)
 			v->no_op++;
 		return KVF_OK;
 	}
 	/* below the compaction the db keeps no revision for it */
 	if (r->next_rev <= v->compact_rev || r->e.unknown) {
+		if (irr->lease_revoke && below && lease_note(r, irr->lease_revoke->id, true, index, err))
+			return KVF_E_NOMEM;
 		if (below)
 			v->compacted++;
 		if ((st = expect_apply_unknown(&r->m, &r->e, r->next_rev, err)))
@@ -965,6 +1063,26 @@ static kvf_status on_entry(run *r, const kvf_log_item *it, kvf_err *err)
 	}
 	if (!below)
 		return KVF_OK;
+	/* no revision, and etcd refuses it here: not a lost write (the lease
+	 * stays, its keys too) */
+	const char *why = refusal(r, q, branch);
+	if (why) {
+		kvf_verify_item x;
+		item_of(r, it, &r->e, r->next_rev, &x);
+		x.why = why;
+		v->refused++;
+		if (!strcmp(why, "compacted_range")) {
+			v->refused_compacted_range++;
+			if (!v->first_compacted_range_index)
+				v->first_compacted_range_index = index;
+		} else {
+			v->refused_no_user++;
+		}
+		keep_item(v->refused_items, &v->n_refused_items, &x);
+		return KVF_OK;
+	}
+	if (irr->lease_revoke && lease_note(r, irr->lease_revoke->id, true, index, err))
+		return KVF_E_NOMEM;
 	if (!kvf_grow_array((void **)&r->cands, &r->cap_cands, r->n_cands, sizeof(*r->cands)))
 		return nomem(err);
 	cand *c = &r->cands[r->n_cands++];
@@ -1034,6 +1152,9 @@ static kvf_status walk(run *r, kvf_backend *be, const kvf_wal_segments *segs, kv
 	while (!st && r->db.has && r->db.main < start_rev)
 		st = consume(r, err);
 	r->next_rev = v->from_start ? 2 : v->aligned_rev;
+	/* auth starts off in a log from index 1; elsewhere the db's final
+	 * state is the best guess until the log enables or disables it */
+	r->auth_on = v->from_start ? false : v->auth_enabled;
 	if (st)
 		return st;
 	kvf_raftlog_options o = { .decode_requests = true, .prepass = true };
@@ -1097,9 +1218,11 @@ static kvf_status wal_facts(kvf_verify *v, const kvf_wal_segments *segs, kvf_err
 
 static void conclude(kvf_verify *v);
 
-kvf_status kvf_verify_run(kvf_verify *v, kvf_backend *be, const char *label, const char *db_path,
-                          const char *wal_dir, const char *snap_dir, const kvf_verify_wal_facts *facts,
-                          kvf_verify_progress_fn progress, void *pctx, kvf_err *err)
+/* One pass; seek: the log is from index 1 but its writes are not where a
+ * fresh db would have them (see kvf_verify_run). */
+static kvf_status verify_once(kvf_verify *v, kvf_backend *be, const char *label, const char *db_path,
+                              const char *wal_dir, const char *snap_dir, const kvf_verify_wal_facts *facts,
+                              kvf_verify_progress_fn progress, void *pctx, bool seek, kvf_err *err)
 {
 	memset(v, 0, sizeof(*v));
 	v->label = label;
@@ -1114,6 +1237,9 @@ kvf_status kvf_verify_run(kvf_verify *v, kvf_backend *be, const char *label, con
 	v->auth_revision = es.auth_revision;
 	v->auth_enabled = es.auth_enabled;
 	v->compact_rev = es.has_finished_compact ? es.finished_compact : 0;
+	kvf_db_schema schema;
+	kvf_db_schema_detect(&es, &schema);
+	v->written_by_37 = schema.version >= KVF_ETCD_VERSION(3, 7, 0);
 	kvf_span civ;
 	v->ci_offset = kvf_backend_get(be, "meta", 4, "consistent_index", 16, &civ, err) ? KVF_NO_OFFSET
 	               : civ.file_offset;
@@ -1121,7 +1247,7 @@ kvf_status kvf_verify_run(kvf_verify *v, kvf_backend *be, const char *label, con
 	if (snap_dir && (st = read_snaps(v, snap_dir, err)))
 		return st;
 	v->stale_db = v->snap_index && v->has_consistent_index && v->snap_index > v->consistent_index;
-	run r = { .v = v };
+	run r = { .v = v, .seek = seek };
 	kvf_arena_init(&r.m.copies);
 	kvf_wal_segments segs = { 0 };
 	if (wal_dir) {
@@ -1152,12 +1278,17 @@ kvf_status kvf_verify_run(kvf_verify *v, kvf_backend *be, const char *label, con
 		if (v->aligned) {
 			if ((st = walk(&r, be, &segs, progress, pctx, err)))
 				goto out;
-			classify(&r);
-			if ((st = check_leases(&r, be, err)))
-				goto out;
+			const kvf_db_finding *f;
+			v->n_damage = kvf_backend_findings(be, &f);
+			for (size_t i = 0; i < v->n_damage && i < sizeof(v->damage) / sizeof(v->damage[0]); i++)
+				v->damage[i] = f[i];
+			if (v->aligned) {
+				classify(&r);
+				if ((st = check_leases(&r, be, err)))
+					goto out;
+			}
 		}
 	}
-	conclude(v);
 out:
 	kvf_wal_segments_free(&segs);
 	db_close(&r.db);
@@ -1169,6 +1300,26 @@ out:
 	free(r.m.v);
 	free(r.m.l);
 	kvf_arena_free(&r.m.copies);
+	return st;
+}
+
+kvf_status kvf_verify_run(kvf_verify *v, kvf_backend *be, const char *label, const char *db_path,
+                          const char *wal_dir, const char *snap_dir, const kvf_verify_wal_facts *facts,
+                          kvf_verify_progress_fn progress, void *pctx, kvf_err *err)
+{
+	kvf_status st = verify_once(v, be, label, db_path, wal_dir, snap_dir, facts, progress, pctx, false, err);
+	/* A log from index 1 of which no write is in the db where counted,
+	 * while the db holds revisions nothing explains: the db did not start
+	 * empty with this log (etcdctl snapshot restore writes the snapshot's
+	 * history, then the new cluster's log starts at 1). Pair them again
+	 * from where the log's first write is found; lost writes would still
+	 * show, as entries missing after that point. */
+	if (!st && v->from_start && v->aligned && !v->applied && v->missing && v->unexplained_revisions) {
+		kvf_verify_free(v);
+		st = verify_once(v, be, label, db_path, wal_dir, snap_dir, facts, progress, pctx, true, err);
+	}
+	if (!st)
+		conclude(v);
 	return st;
 }
 
@@ -1325,7 +1476,69 @@ static void conclude(kvf_verify *v)
 			         "later first.", v->label);
 		}
 	}
-	if (!vs->n) {
+	if (v->n_damage) {
+		kvf_verdict *x = kvf_verdict_add(vs, KVF_VERDICT_PAGE_DAMAGE, true, 0,
+		                                 "%s's db has damaged pages (%zu findings): the revisions on them could not "
+		                                 "be read, so its WAL check is incomplete; %" PRIu64 " writes were not found "
+		                                 "where counted", v->label, v->n_damage, v->compacted);
+		if (x) {
+			for (size_t i = 0; i < v->n_damage && i < sizeof(v->damage) / sizeof(v->damage[0]); i++)
+				kvf_verdict_evidence(x, 0, v->db_path, v->damage[i].offset, 0, "%s", v->damage[i].msg);
+			snprintf(x->recovery, sizeof(x->recovery), "Do not start %s on this db, nor recover the cluster from "
+			         "it: replace it from a peer whose db is intact (etcdctl member remove ID, wipe its data "
+			         "directory, add it back), or restore the cluster from a snapshot file.", v->label);
+		}
+	}
+	if (v->refused_compacted_range) {
+		/* On 3.4-3.6 only the member that served such a txn evaluates its
+		 * ranges (the others were handed it without them), so a member
+		 * that refused one holds one revision fewer than its peers from
+		 * there on; 3.7 refuses it everywhere. */
+		bool div = !v->written_by_37;
+		kvf_verdict *x = kvf_verdict_add(
+			vs, KVF_VERDICT_TXN_COMPACTED_RANGE, div, 0,
+			"%s refused %" PRIu64 " txn%s reading at a revision below the compaction (ErrCompacted), the first at "
+			"WAL index %" PRIu64 ": %s", v->label, v->refused_compacted_range,
+			v->refused_compacted_range == 1 ? "" : "s", v->first_compacted_range_index,
+			div ? "it served them; on etcd up to 3.6 its peers applied them, so its revisions run one lower than "
+			      "theirs from there on for each"
+			    : "etcd 3.7 refuses such a txn on every member alike");
+		if (x) {
+			x->versions = KVF_VERSIONS_18667;
+			if (div)
+				x->first_divergent_index = v->first_compacted_range_index;
+			for (size_t i = 0; i < v->n_refused_items; i++) {
+				const kvf_verify_item *m = &v->refused_items[i];
+				if (m->why && !strcmp(m->why, "compacted_range"))
+					kvf_verdict_evidence(x, 0, item_file(v, m), m->offset, m->index,
+					                     "entry %" PRIu64 " (term %" PRIu64 ", txn %s) reads below the compaction "
+					                     "applied before it and left no revision", m->index, m->term, m->key);
+			}
+			if (div)
+				snprintf(x->recovery, sizeof(x->recovery), "%s lacks the writes of the txns it refused, which its "
+				         "peers applied: replace it from a peer (etcdctl member remove ID, wipe its data directory, "
+				         "add it back), and stop clients from reading at an explicit revision inside a txn, or "
+				         "upgrade to 3.7.0+.", v->label);
+		}
+	}
+	if (v->refused_no_user) {
+		kvf_verdict *x = kvf_verdict_add(vs, KVF_VERDICT_LEASE_REVOKE_AUTH, false, 0,
+		                                 "%s refused %" PRIu64 " lease revoke%s without a user while auth was on "
+		                                 "(ErrUserEmpty): the leases and their keys stay, as on every member of a "
+		                                 "cluster of one release", v->label, v->refused_no_user,
+		                                 v->refused_no_user == 1 ? "" : "s");
+		if (x) {
+			x->versions = KVF_VERSIONS_11689;
+			for (size_t i = 0; i < v->n_refused_items; i++) {
+				const kvf_verify_item *m = &v->refused_items[i];
+				if (m->why && !strcmp(m->why, "no_user"))
+					kvf_verdict_evidence(x, 0, item_file(v, m), m->offset, m->index,
+					                     "entry %" PRIu64 " (term %" PRIu64 ", lease_revoke %s) has no user in its "
+					                     "header", m->index, m->term, m->key);
+			}
+		}
+	}
+	if (!kvf_verdicts_divergent(vs)) {
 		if (v->aligned)
 			kvf_verdict_add(vs, KVF_VERDICT_CONSISTENT, false, 0, "%s's db holds the effects of every entry of "
 			                "its WAL up to consistent_index %" PRIu64 ", once each", v->label, v->consistent_index);
@@ -1337,11 +1550,17 @@ static void conclude(kvf_verify *v)
 		kvf_verdicts_rule_out(vs, "lost_writes, applied_twice: not checked: %s", v->have_wal ? v->why_unaligned
 		                      : "no WAL");
 	else {
-		if (!v->missing)
+		if (!v->missing && v->n_damage)
+			kvf_verdicts_rule_out(vs, "lost_writes: not ruled out: %" PRIu64 " writes may have been on the damaged "
+			                      "pages (%" PRIu64 " applied, %" PRIu64 " refused by etcd's own checks)", v->compacted,
+			                      v->applied, v->refused);
+		else if (!v->missing)
 			kvf_verdicts_rule_out(vs, "lost_writes: every write up to consistent_index %" PRIu64 " has its revision "
-			                      "(%" PRIu64 " applied, %" PRIu64 " no-ops, %" PRIu64 " refused for an old "
-			                      "auth_revision, %" PRIu64 " below the compaction)", v->consistent_index, v->applied,
-			                      v->no_op, v->refused, v->compacted);
+			                      "(%" PRIu64 " applied, %" PRIu64 " no-ops, %" PRIu64 " refused by etcd's own "
+			                      "checks, %" PRIu64 " below the compaction)%s", v->consistent_index, v->applied,
+			                      v->no_op, v->refused, v->compacted,
+			                      v->restored ? "; the db's revisions below the log's first write are the history "
+			                      "it was restored with" : "");
 		if (!v->applied_twice && !v->above_ci_effects)
 			kvf_verdicts_rule_out(vs, "applied_twice: no revision repeats an entry's effect, and no entry "
 			                      "past consistent_index has its write in the db");

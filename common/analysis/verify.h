@@ -15,9 +15,16 @@
  *   - equal: applied;
  *   - the revision repeats an entry applied just before: applied twice
  *     (a replay from an older consistent_index, etcd 14733/13933);
- *   - otherwise the entry left no revision: refused (its header
- *     auth_revision is below the member's authRevision at that point:
- *     auth/store.go ErrAuthOldRevision), or missing (13766, 18667).
+ *   - otherwise the entry left no revision: refused, when etcd refuses
+ *     it on that state (its header auth_revision is below the member's
+ *     authRevision at that point, auth/store.go ErrAuthOldRevision; a txn
+ *     whose taken branch reads at a revision below the compaction, ErrCompacted
+ *     on the member that served it, 18667; a lease revoke with no user
+ *     while auth is on and keys are attached, ErrUserEmpty, 11689), or
+ *     missing (13766).
+ * A log from index 1 over a db that already holds older revisions (a
+ * member restored with etcdctl snapshot restore) is paired from the
+ * revision where its first write is found.
  * Revisions at or below the compaction are gone (except each key's newest):
  * entries that wrote there are assumed applied, not checked.
  * Memory: one record per distinct key (pointing into the mapped db) and one
@@ -43,6 +50,7 @@ typedef struct kvf_verify_item {
 	int64_t first_revision;    /* applied twice: the revision of its first application */
 	uint32_t segment;          /* in kvf_verify.wal_files */
 	uint64_t offset;
+	const char *why;           /* refused: etcd's reason (static) */
 } kvf_verify_item;
 
 #define KVF_VERIFY_SHOWN 8
@@ -68,6 +76,11 @@ typedef struct kvf_verify {
 	bool stale_db;                    /* snap_index > consistent_index: etcd refuses to start */
 	/* alignment */
 	bool aligned;                     /* the WAL's writes were found in the db */
+	/* a log from index 1 over a db with older revisions (etcdctl snapshot
+	 * restore): the log's first write found at restored_rev, the
+	 * revisions below it taken as the state the log started from */
+	bool restored;
+	int64_t restored_rev;
 	uint64_t aligned_index;           /* first entry checked */
 	int64_t aligned_rev;
 	char why_unaligned[240];
@@ -77,7 +90,16 @@ typedef struct kvf_verify {
 	uint64_t applied;                 /* writes whose revision is in the db */
 	uint64_t no_op;                   /* txns/deletes that write nothing on this state */
 	uint64_t compacted;               /* wrote at or below the compaction: not checkable */
-	uint64_t refused;                 /* left no revision, header auth_revision too old */
+	uint64_t refused;                 /* left no revision, and etcd refuses it on this state: */
+	uint64_t refused_auth_revision;   /*   header auth_revision too old (ErrAuthOldRevision) */
+	uint64_t refused_compacted_range; /*   a txn reading below the compaction (ErrCompacted, 18667) */
+	uint64_t refused_no_user;         /*   a lease revoke without a user under auth (ErrUserEmpty, 11689) */
+	uint64_t first_compacted_range_index;
+	bool written_by_37;               /* the db's schema is 3.7+: 18667 fixed */
+	/* damage met while reading the db (skipped pages): what was on those
+	 * pages could not be checked */
+	size_t n_damage;
+	kvf_db_finding damage[4];         /* the first of them */
 	uint64_t missing;                 /* left no revision, no reason found */
 	uint64_t applied_twice;           /* db revisions repeating an entry's effect */
 	uint64_t partial_txns;            /* a revision holding only the first of a txn's writes */

@@ -26,6 +26,8 @@ static json_t *items_json(const kvf_verify *v, const kvf_verify_item *it, size_t
 		kvf_json_set(o, "file", x->segment < v->n_wal_files && v->wal_files[x->segment]
 		             ? json_string(v->wal_files[x->segment]) : json_null());
 		kvf_json_set(o, "offset", x->segment < v->n_wal_files ? kvf_json_u64(x->offset) : json_null());
+		if (x->why)
+			kvf_json_set(o, "why", json_string(x->why));
 		json_array_append_new(a, o);
 	}
 	return a;
@@ -62,6 +64,10 @@ json_t *kvf_json_verify(const kvf_verify *v)
 	kvf_json_set(c, "no_op", kvf_json_u64(v->no_op));
 	kvf_json_set(c, "compacted", kvf_json_u64(v->compacted));
 	kvf_json_set(c, "refused", kvf_json_u64(v->refused));
+	kvf_json_set(c, "refused_by", json_pack("{s:o,s:o,s:o}", "auth_revision", kvf_json_u64(v->refused_auth_revision),
+	                                        "compacted_range", kvf_json_u64(v->refused_compacted_range),
+	                                        "no_user", kvf_json_u64(v->refused_no_user)));
+	kvf_json_set(c, "restored_from_revision", v->restored ? kvf_json_i64(v->restored_rev) : json_null());
 	kvf_json_set(c, "missing", kvf_json_u64(v->missing));
 	kvf_json_set(c, "applied_twice", kvf_json_u64(v->applied_twice));
 	kvf_json_set(c, "partial_txns", kvf_json_u64(v->partial_txns));
@@ -108,8 +114,14 @@ void kvf_text_verify(kvf_buf *b, const kvf_verify *v, const kvf_render_opts *o)
 		kvf_buf_printf(b, "  no-op           %" PRIu64 " (a txn branch or delete that writes nothing there)\n", v->no_op);
 		kvf_buf_printf(b, "  compacted       %" PRIu64 " (at or below compaction %" PRId64 ": not checkable)\n",
 		               v->compacted, v->compact_rev);
-		kvf_buf_printf(b, "  refused         %" PRIu64 " (header auth_revision below the member's: ErrAuthOldRevision)\n",
-		               v->refused);
+		if (v->restored)
+			kvf_buf_printf(b, "  restored        the db's revisions below %" PRId64 " are older than this log (its "
+			               "first write is there): the history it was restored with (etcdctl snapshot restore)\n",
+			               v->restored_rev);
+		kvf_buf_printf(b, "  refused         %" PRIu64 " (etcd's own checks: %" PRIu64 " old header auth_revision, "
+		               "ErrAuthOldRevision; %" PRIu64 " txn reading below the compaction, ErrCompacted; %" PRIu64
+		               " lease revoke without a user, ErrUserEmpty)\n", v->refused, v->refused_auth_revision,
+		               v->refused_compacted_range, v->refused_no_user);
 		kvf_buf_printf(b, "  %smissing         %" PRIu64 "%s\n", kvf_color(o, v->missing ? "damage" : "ok"),
 		               v->missing, kvf_color(o, "reset"));
 		kvf_buf_printf(b, "  %sapplied twice   %" PRIu64 "%s\n", kvf_color(o, v->applied_twice ? "damage" : "ok"),

@@ -376,9 +376,11 @@ def main():
     with tempfile.TemporaryDirectory() as t:
         for name, nodes in cases:
             one(diff_db, name, nodes, outdir, Path(t))
-        # every member checked against its own WAL (--verify): the zombie
-        # members' ten entries each that left no revision, more than the
-        # JSON details
+        # every member checked against its own WAL (--verify): cluster B
+        # was made with etcdctl snapshot restore, so each db holds A's
+        # history below the log's first write; the page's marks must equal
+        # the checks' counts (none missing: the log is paired from where its
+        # first write is found)
         one(diff_db, "zombie-verified", sorted((fx / "detect-zombie").glob("node*")), outdir, Path(t), ("--verify",))
         # A copy of a member beside it (evidence as it arrives: the same
         # member copied twice): its files hold the same bytes, so the page
