@@ -463,15 +463,8 @@ static kvf_status check_snapshot_digest(kvf_backend *b, check_out *c, kvf_snapsh
 	}
 	if (s || !sf->is_snapshot || sf->digest_ok)
 		return s;
-	kvf_db_finding f = { .pgid = KVF_NO_PGID, .offset = sf->db_size };
-	char stored[65], computed[65];
-	for (int i = 0; i < 32; i++) {
-		snprintf(stored + 2 * i, 3, "%02x", sf->stored[i]);
-		snprintf(computed + 2 * i, 3, "%02x", sf->computed[i]);
-	}
-	snprintf(f.msg, sizeof(f.msg), "sha256: snapshot file digest %.16s... is not the SHA-256 of its "
-	         "%" PRIu64 "-byte db (%.16s...): etcdutl snapshot restore refuses it", stored,
-	         sf->db_size, computed);
+	kvf_db_finding f;
+	kvf_snapshot_file_finding(sf, &f);
 	on_finding(c, &f);
 	*clean = false;
 	return KVF_OK;
