@@ -11,12 +11,15 @@ on real etcd data checked against what etcd itself answered.
   - killed-under-load(-3.4), stale-copy(-3.4), defrag-killed, detect-compaction,
     detect-alarm, detect-lease-auth: lag- or warning-only by etcd's answers,
     so diff-db exits 0 with no divergent verdict.
+  - cause-db-older-than-snap: stale_db quotes the line etcd 3.5.35 logged.
 
 usage: causes.py DUMP_WAL DUMP_DB DIFF_DB FIXTURES_DIR
 """
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 failures = []
@@ -96,6 +99,52 @@ def non_divergent(diff_db, fx):
               and {k for k, _ in got} == kinds,
               f"{name} {nodes}: exit {rc}, divergent {d and d['divergent']}, verdicts {got}, want {sorted(kinds)}"
               f" and none divergent; {err.strip()[:300]}")
+
+
+def stale_db_quote(dump_db, diff_db, fx):
+    """The stale_db verdict quotes what etcd printed: cause-db-older-than-snap's
+    node3 (etcd 3.5.35, db at consistent_index 18, newest .snap at 63, no
+    .snap.db) panicked on start; its log line is the quote."""
+    c = fx / "cause-db-older-than-snap"
+    t = json.loads((c / "truth.json").read_text())
+    a = t["affected"][0]
+    panic = [json.loads(l) for l in (c / "logs" / f"{a['member']}.log").read_text(errors="replace").splitlines()
+             if l.startswith("{") and '"level":"panic"' in l]
+    check(len(panic) == 1, f"cause-db-older-than-snap: one panic in {a['member']}'s log: {len(panic)}")
+    if not panic:
+        return
+    quote = f'("{panic[0]["msg"]}": "{panic[0]["error"]}")'
+    check("failed to find database snapshot file" in quote, f"etcd's log line: {quote}")
+    outs = []
+    rc, v, err = run(dump_db, "-o", "json", "verify", c / a["member"])
+    outs.append(("dump-db verify -o json", rc, [x["headline"] for x in (v or {}).get("verdicts", [])
+                                                if x["kind"] == "stale_db"]))
+    p = subprocess.run([dump_db, "verify", str(c / a["member"])], capture_output=True, text=True, timeout=300)
+    outs.append(("dump-db verify", p.returncode, [l for l in p.stdout.splitlines() if "[stale_db]" in l]))
+    nodes = [c / n for n in ("node1", "node2", "node3")]
+    rc, d, err = run(diff_db, "-o", "json", *nodes)
+    outs.append(("diff-db -o json", rc, [x["headline"] for x in (d or {}).get("verdicts", [])
+                                         if x["kind"] == "stale_db"]))
+    p = subprocess.run([diff_db, *map(str, nodes)], capture_output=True, text=True, timeout=300)
+    outs.append(("diff-db", p.returncode, [l for l in p.stdout.splitlines() if "[stale_db]" in l]))
+    for what, rc, heads in outs:
+        check(rc == 1 and len(heads) == 1 and heads[0].endswith(quote) and "does not match" not in heads[0]
+              and f"consistent_index {a['db_applied_index']} < snapshot index {a['newest_snap_index']}" in heads[0],
+              f"{what} on cause-db-older-than-snap: exit {rc}, {heads}; want the log's {quote}")
+    # with a .snap.db of the snapshot index whose consistent_index is still
+    # below it (node3's own old db put there), etcd's other refusal (its
+    # source: every release's recoverSnapshotBackend, then NewServer /
+    # recoverSnapshot) is quoted, with that db's index
+    with tempfile.TemporaryDirectory(prefix="kvf-causes-") as tmp:
+        m = Path(tmp) / a["member"]
+        shutil.copytree(c / a["member"], m)
+        shutil.copyfile(m / "member" / "snap" / "db", m / "member" / "snap" / f"{a['newest_snap_index']:016x}.snap.db")
+        rc, v, err = run(dump_db, "-o", "json", "verify", m)
+        heads = [x["headline"] for x in (v or {}).get("verdicts", []) if x["kind"] == "stale_db"]
+        want = (f'("database file ({m}/member/snap/db index {a["db_applied_index"]}) does not match with snapshot '
+                f'(index {a["newest_snap_index"]})")')
+        check(rc == 1 and len(heads) == 1 and heads[0].endswith(want) and "failed to find" not in heads[0],
+              f"verify with a .snap.db behind the snapshot: {heads}; want {want}")
 
 
 def main():
@@ -316,6 +365,7 @@ def main():
               and not v["stale_db"] and v["snap"]["index"], f"etcd-{ver} verify: exit {rc} {err}")
 
     non_divergent(diff_db, fx)
+    stale_db_quote(dump_db, diff_db, fx)
 
     for f in failures:
         print("FAIL:", f)
