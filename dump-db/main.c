@@ -12,6 +12,7 @@
 #include "db/etcddb.h"
 #include "db/keyindex.h"
 #include "analysis/detectors.h"
+#include "analysis/refusal.h"
 #include "render/render_verdict.h"
 #include "render/render_db.h"
 #include "render/render_verify.h"
@@ -463,15 +464,8 @@ static kvf_status check_snapshot_digest(kvf_backend *b, check_out *c, kvf_snapsh
 	}
 	if (s || !sf->is_snapshot || sf->digest_ok)
 		return s;
-	kvf_db_finding f = { .pgid = KVF_NO_PGID, .offset = sf->db_size };
-	char stored[65], computed[65];
-	for (int i = 0; i < 32; i++) {
-		snprintf(stored + 2 * i, 3, "%02x", sf->stored[i]);
-		snprintf(computed + 2 * i, 3, "%02x", sf->computed[i]);
-	}
-	snprintf(f.msg, sizeof(f.msg), "sha256: snapshot file digest %.16s... is not the SHA-256 of its "
-	         "%" PRIu64 "-byte db (%.16s...): etcdutl snapshot restore refuses it", stored,
-	         sf->db_size, computed);
+	kvf_db_finding f;
+	kvf_snapshot_file_finding(sf, &f);
 	on_finding(c, &f);
 	*clean = false;
 	return KVF_OK;
@@ -571,6 +565,8 @@ static kvf_status cmd_verify(kvf_backend *b, const options *o, const kvf_db_loca
 	kvf_status s = kvf_verify_run(&v, b, label ? label : o->path, loc->db_path, wal, snap, NULL, verify_progress, &prog,
 	                              err);
 	kvf_progress_end(&prog);
+	if (!s)
+		kvf_verify_quote_refusal(&v, snap);
 	if (!s) {
 		if (o->format == KVF_FORMAT_JSON) {
 			put_json(kvf_json_verify(&v), true);

@@ -221,7 +221,7 @@ static kvf_status sniff_segments(const member *m, kvf_err *err)
 		if (wal)
 			continue;
 		const char *reader = other == KVF_FILE_SNAP ? "; dump-wal --snap reads it"
-		                   : other == KVF_FILE_UNKNOWN ? "" : "; dump-db reads it";
+		                   : other == KVF_FILE_UNKNOWN || other == KVF_FILE_EMPTY ? "" : "; dump-db reads it";
 		return kvf_err_set(err, KVF_E_UNSUPPORTED, m->segs.v[i].path, KVF_NO_OFFSET,
 		                   "not an etcd WAL segment: %s%s", other == KVF_FILE_UNKNOWN
 		                   ? "no WAL record can be read from it" : kvf_file_kind_name(other), reader);

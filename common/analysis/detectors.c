@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "analysis/diff.h"
+#include "analysis/refusal.h"
 #include "analysis/walfacts.h"
 #include "db/version.h"
 #include "wal/raft.h"
@@ -401,12 +402,14 @@ static kvf_status stale_db(const bsrc *s, kvf_verdicts *vs, kvf_err *err)
 	bool have_newer_snapdb = false;
 	for (size_t i = 0; i < s->v->n_leftovers; i++)
 		have_newer_snapdb |= s->v->leftovers[i].kind == KVF_LEFTOVER_SNAP_DB && s->v->leftovers[i].snap_index >= snap;
+	kvf_refusal rf;
+	kvf_refusal_find(&rf, s->v->snap_dir, snap);
+	char says[600];
+	kvf_refusal_quote(says, sizeof(says), &rf, s->v->db_path, snap);
 	snprintf(vd->recovery, sizeof(vd->recovery),
 	         "The db lacks the entries from %" PRIu64 " to %" PRIu64 ", which the raft snapshot covers and the WAL "
-	         "no longer replays. etcd will not start it: 3.5 looks for the matching %016" PRIx64 ".snap.db and "
-	         "panics without one (\"failed to find database snapshot file\", seen on 3.5.35), 3.7 refuses "
-	         "(\"database file (index %" PRIu64 ") does not match with snapshot (index %" PRIu64 ")\"). %s",
-	         ci + 1, snap, snap, ci, snap,
+	         "no longer replays. On start (3.4 to 3.7 alike) %s. %s",
+	         ci + 1, snap, says,
 	         have_newer_snapdb ? "The leftover .snap.db below is the db the member received with that snapshot: "
 	                             "etcd would open it in place of db on start; check it (dump-db status on it) "
 	                             "before relying on it, or replace the member."

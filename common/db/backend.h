@@ -29,7 +29,7 @@ const char *kvf_backend_format_name(kvf_backend_format f);
 typedef struct kvf_db_finding {
 	uint64_t pgid;             /* KVF_NO_PGID when not about a page */
 	uint64_t offset;           /* byte offset in the file, KVF_NO_OFFSET if none */
-	char msg[200];
+	char msg[320];             /* room for two SHA-256 digests in hex */
 } kvf_db_finding;
 
 typedef struct kvf_backend_info {

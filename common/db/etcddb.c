@@ -1,5 +1,6 @@
 #include "db/etcddb.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +227,18 @@ bool kvf_db_partial_page(const kvf_backend_info *in, const kvf_snapshot_file *sf
 	*n = size % in->page_size;
 	*at = size - *n;
 	return *n != 0;
+}
+
+void kvf_snapshot_file_finding(const kvf_snapshot_file *sf, kvf_db_finding *f)
+{
+	char stored[65], computed[65];
+	for (int i = 0; i < 32; i++) {
+		snprintf(stored + 2 * i, 3, "%02x", sf->stored[i]);
+		snprintf(computed + 2 * i, 3, "%02x", sf->computed[i]);
+	}
+	*f = (kvf_db_finding){ .pgid = KVF_NO_PGID, .offset = sf->db_size };
+	snprintf(f->msg, sizeof(f->msg), "sha256: snapshot file digest %s is not the SHA-256 of its %" PRIu64
+	         "-byte db (%s): etcdutl snapshot restore refuses it", stored, sf->db_size, computed);
 }
 
 kvf_status kvf_db_status_leftovers(kvf_db_status *st, const kvf_datadir *dd, kvf_err *err)

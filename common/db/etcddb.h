@@ -49,6 +49,11 @@ kvf_status kvf_snapshot_file_verify(const char *path, kvf_snapshot_file *out, kv
  * file cut short, or a snapshot file cut inside its digest). */
 bool kvf_db_partial_page(const kvf_backend_info *in, const kvf_snapshot_file *sf, uint64_t *at, uint64_t *n);
 
+/* A snapshot file whose digest does not match, as a finding at the
+ * digest's offset: both digests in full (64 hex digits each), so that a
+ * difference anywhere in them shows. */
+void kvf_snapshot_file_finding(const kvf_snapshot_file *sf, kvf_db_finding *f);
+
 typedef struct kvf_span_list {
 	kvf_span *v;
 	size_t n, cap;

@@ -50,15 +50,23 @@ static bool is_snap(const uint8_t *h, size_t n, uint64_t size)
 	return (uint64_t)(p - h) <= size && len == size - (uint64_t)(p - h);
 }
 
+kvf_file_kind kvf_identify_sized(kvf_file_kind k, uint64_t size)
+{
+	if ((k == KVF_FILE_BBOLT || k == KVF_FILE_SNAPSHOT_DB) && size != UINT64_MAX)
+		return size > SHA256_LEN && size % 512 == SHA256_LEN ? KVF_FILE_SNAPSHOT_DB : KVF_FILE_BBOLT;
+	return k;
+}
+
 kvf_file_kind kvf_identify(const uint8_t *h, size_t n, uint64_t size)
 {
+	if (n == 0 && size == 0)
+		return KVF_FILE_EMPTY;
 	if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b)
 		return KVF_FILE_GZIP;
 	if (has_magic(h, n, LMDB_MAGIC))
 		return KVF_FILE_LMDB;
 	if (has_magic(h, n, BOLT_MAGIC))
-		return size != UINT64_MAX && size > SHA256_LEN && size % 512 == SHA256_LEN
-		       ? KVF_FILE_SNAPSHOT_DB : KVF_FILE_BBOLT;
+		return kvf_identify_sized(KVF_FILE_BBOLT, size);
 	if (is_snap(h, n, size))
 		return KVF_FILE_SNAP;
 	return KVF_FILE_UNKNOWN;
@@ -72,6 +80,7 @@ const char *kvf_file_kind_name(kvf_file_kind k)
 	case KVF_FILE_LMDB: return "an LMDB database";
 	case KVF_FILE_SNAP: return "an etcd raft snapshot (.snap) file";
 	case KVF_FILE_GZIP: return "gzip data";
+	case KVF_FILE_EMPTY: return "an empty file (0 bytes)";
 	case KVF_FILE_UNKNOWN: break;
 	}
 	return "of an unknown kind";

@@ -22,12 +22,18 @@ typedef enum kvf_file_kind {
 	KVF_FILE_LMDB,           /* an LMDB data.mdb */
 	KVF_FILE_SNAP,           /* a member/snap/%016x-%016x.snap file */
 	KVF_FILE_GZIP,           /* gzip data (the caller did not inflate it) */
+	KVF_FILE_EMPTY,          /* no content at all (size 0) */
 } kvf_file_kind;
 
 /* head: the first bytes of the content (at least 64 KiB + 24 when the file
  * has them, to see a bbolt page 1 of 64 KiB pages); size: the content's
  * length, or UINT64_MAX when unknown (a gzip stream). */
 kvf_file_kind kvf_identify(const uint8_t *head, size_t n, uint64_t size);
+
+/* What a file kvf_identify named with an unknown size is, now that its
+ * size is known (a gzip stream inflated to its end): a bbolt db whose
+ * length is 32 past a multiple of 512 is a snapshot file. */
+kvf_file_kind kvf_identify_sized(kvf_file_kind k, uint64_t size);
 
 /* "a bbolt database", "an etcdctl snapshot file (bbolt db + SHA-256)", ... */
 const char *kvf_file_kind_name(kvf_file_kind k);

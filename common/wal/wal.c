@@ -852,6 +852,27 @@ void kvf_wal_progress(const kvf_wal_reader *r, uint64_t *done, uint64_t *total)
 	*total = r->total;
 }
 
+/* A gzip stream's content size, inflating it on from the n bytes read: for a bbolt db
+ * whose head alone cannot tell an etcdctl snapshot file (its length says
+ * so) from a plain db. Only for a file about to be refused as no WAL. */
+static kvf_status inflated_size(kvf_stream *s, size_t n, uint64_t *size, kvf_err *err)
+{
+	uint64_t off = n;
+	for (;;) {
+		const uint8_t *q;
+		size_t got;
+		kvf_stream_release(s, off);
+		kvf_status st = kvf_stream_get(s, off, 1u << 20, &q, &got, err);
+		if (st)
+			return st;
+		if (!got)
+			break;
+		off += got;
+	}
+	*size = off;
+	return KVF_OK;
+}
+
 kvf_status kvf_wal_sniff(const kvf_wal_segment *seg, bool *is_wal, kvf_file_kind *other, kvf_err *err)
 {
 	*is_wal = true;
@@ -876,6 +897,20 @@ kvf_status kvf_wal_sniff(const kvf_wal_segment *seg, bool *is_wal, kvf_file_kind
 	if (r->st.truncated || r->st.eof)
 		size = r->st.win_off + r->st.win_len;   /* a small gzip file: inflated whole */
 	*other = kvf_identify(p, got, size);
+	if (*other == KVF_FILE_EMPTY) {
+		/* etcd names a segment only once it is preallocated and has its
+		 * first records (wal.go cut: the file pipeline's N.tmp, renamed),
+		 * so a 0-byte file named like one is a segment that lost them: the
+		 * reader reports it (empty_segment). A 0-byte file of any other
+		 * name holds nothing that says it is a WAL. */
+		*is_wal = seg->named;
+		goto out;
+	}
+	if (*other == KVF_FILE_BBOLT && size == UINT64_MAX &&
+	    (st = inflated_size(&r->st, got, &size, err)) == KVF_OK)
+		*other = kvf_identify_sized(*other, size);
+	if (st)
+		goto out;
 	if (*other != KVF_FILE_UNKNOWN && *other != KVF_FILE_GZIP) {
 		*is_wal = false;
 		goto out;

@@ -8,12 +8,18 @@ on real etcd data checked against what etcd itself answered.
     revision = peers - 1 and no /app/b010 (truth/after.json).
   - incident-authskew: auth_skew on node1 and node2 only, as before.
   - healthy: consistent, exit 0; stale-member: lag on node3 only.
+  - killed-under-load(-3.4), stale-copy(-3.4), defrag-killed, detect-compaction,
+    detect-alarm, detect-lease-auth: lag- or warning-only by etcd's answers,
+    so diff-db exits 0 with no divergent verdict.
+  - cause-db-older-than-snap: stale_db quotes the line etcd 3.5.35 logged.
 
 usage: causes.py DUMP_WAL DUMP_DB DIFF_DB FIXTURES_DIR
 """
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 failures = []
@@ -37,6 +43,108 @@ def lines(*argv):
 
 def divergent_kinds(d):
     return sorted((v["kind"], v["member"]) for v in d["verdicts"] if v["divergence"])
+
+
+def hashkv(m, rev="0"):
+    return ((m.get("etcd") or {}).get("hashkv") or {}).get(rev, {}).get("hash")
+
+
+def non_divergent(diff_db, fx):
+    """Healthy, lag-only and warning-only cases stay exit 0 (issue 13): diff-db
+    without --verify lists no divergent verdict. That each case is no
+    divergence is checked first on etcd's own answers (truth.json, truth/)."""
+    cases = []
+    for name in ("cause-killed-under-load", "cause-killed-under-load-3.4"):
+        t = json.loads((fx / name / "truth.json").read_text())
+        ms = t["members"]
+        # after node3's restart etcd's HashKV agrees on every member: the
+        # killed copy only lacked what its WAL replays (lag)
+        check(not t["affected"] and len({hashkv(ms[n]) for n in ("node1", "node2", "node3")}) == 1,
+              f"{name}: etcd's answers agree after the restart: {[hashkv(ms[n]) for n in ms]}")
+        cases += [(name, ["node1", "node2", "node3"], {"consistent"}),
+                  (name, ["node1", "node2", "node3-killed"], {"lag"})]
+    for name in ("cause-stale-copy", "cause-stale-copy-3.4"):
+        t = json.loads((fx / name / "truth.json").read_text())
+        ms, a = t["members"], t["affected"][0]
+        # the older copy is a prefix: node3's HashKV is its peers' at its revision
+        check(a["member"] == "node3" and hashkv(ms["node3"]) == hashkv(ms["node1"], str(a["copy_revision"]))
+              == hashkv(ms["node2"], str(a["copy_revision"])) and hashkv(ms["node1"]) == hashkv(ms["node2"]),
+              f"{name}: etcd's answers: node3 a prefix of its peers")
+        cases.append((name, ["node1", "node2", "node3"], {"lag"}))
+    t = json.loads((fx / "cause-defrag-killed" / "truth.json").read_text())
+    ms = t["members"]
+    check(tuple(map(int, t["etcd_version"].split("."))) >= (3, 5, 6) and len({hashkv(m) for m in ms.values()}) == 1,
+          f"cause-defrag-killed: etcd's HashKV agrees on every member ({t['etcd_version']})")
+    cases.append(("cause-defrag-killed", ["node1", "node2", "node3"], {"lag", "interrupted_defrag"}))
+    c = json.loads((fx / "detect-compaction" / "truth" / "compaction.json").read_text())
+    check(len({(s["header"]["revision"], s["raftAppliedIndex"]) for s in c["status_before"]}) == 1,
+          "detect-compaction: every member at the same revision and index before the compaction")
+    cases.append(("detect-compaction", ["node1", "node2", "node3"], {"lag", "compaction_unfinished"}))
+    # planted: the healthy fixture (its members agree) plus one alarm key each
+    check(json.loads((fx / "detect-alarm" / "truth" / "planted.json").read_text())["alarm"] == "CORRUPT",
+          "detect-alarm: a planted CORRUPT alarm")
+    cases.append(("detect-alarm", ["node1", "node2", "node3"], {"false_corrupt_alarm"}))
+    la = json.loads((fx / "detect-lease-auth" / "truth" / "lease-auth.json").read_text())
+    # every member refused the revoke: the lease and its key are still there
+    check(la["etcdctl_revoke_without_user"]["returncode"] == 1
+          and "user name is empty" in la["etcdctl_revoke_without_user"]["stderr"]
+          and {l["id"] for l in la["lease_list_after"]["leases"]} == {la["held_lease"]}
+          and la["held_key_after"] == [["/held/key", "attached"]],
+          "detect-lease-auth: etcd refused the revoke alike (lease and key kept)")
+    cases.append(("detect-lease-auth", ["node1", "node2", "node3"], {"lease_revoke_auth"}))
+    for name, nodes, kinds in cases:
+        rc, d, err = run(diff_db, "-o", "json", *(fx / name / n for n in nodes))
+        got = [(v["kind"], v["divergence"]) for v in d["verdicts"]] if d else None
+        check(rc == 0 and d and d["divergent"] is False and not [v for v in d["verdicts"] if v["divergence"]]
+              and {k for k, _ in got} == kinds,
+              f"{name} {nodes}: exit {rc}, divergent {d and d['divergent']}, verdicts {got}, want {sorted(kinds)}"
+              f" and none divergent; {err.strip()[:300]}")
+
+
+def stale_db_quote(dump_db, diff_db, fx):
+    """The stale_db verdict quotes what etcd printed: cause-db-older-than-snap's
+    node3 (etcd 3.5.35, db at consistent_index 18, newest .snap at 63, no
+    .snap.db) panicked on start; its log line is the quote."""
+    c = fx / "cause-db-older-than-snap"
+    t = json.loads((c / "truth.json").read_text())
+    a = t["affected"][0]
+    panic = [json.loads(l) for l in (c / "logs" / f"{a['member']}.log").read_text(errors="replace").splitlines()
+             if l.startswith("{") and '"level":"panic"' in l]
+    check(len(panic) == 1, f"cause-db-older-than-snap: one panic in {a['member']}'s log: {len(panic)}")
+    if not panic:
+        return
+    quote = f'("{panic[0]["msg"]}": "{panic[0]["error"]}")'
+    check("failed to find database snapshot file" in quote, f"etcd's log line: {quote}")
+    outs = []
+    rc, v, err = run(dump_db, "-o", "json", "verify", c / a["member"])
+    outs.append(("dump-db verify -o json", rc, [x["headline"] for x in (v or {}).get("verdicts", [])
+                                                if x["kind"] == "stale_db"]))
+    p = subprocess.run([dump_db, "verify", str(c / a["member"])], capture_output=True, text=True, timeout=300)
+    outs.append(("dump-db verify", p.returncode, [l for l in p.stdout.splitlines() if "[stale_db]" in l]))
+    nodes = [c / n for n in ("node1", "node2", "node3")]
+    rc, d, err = run(diff_db, "-o", "json", *nodes)
+    outs.append(("diff-db -o json", rc, [x["headline"] for x in (d or {}).get("verdicts", [])
+                                         if x["kind"] == "stale_db"]))
+    p = subprocess.run([diff_db, *map(str, nodes)], capture_output=True, text=True, timeout=300)
+    outs.append(("diff-db", p.returncode, [l for l in p.stdout.splitlines() if "[stale_db]" in l]))
+    for what, rc, heads in outs:
+        check(rc == 1 and len(heads) == 1 and heads[0].endswith(quote) and "does not match" not in heads[0]
+              and f"consistent_index {a['db_applied_index']} < snapshot index {a['newest_snap_index']}" in heads[0],
+              f"{what} on cause-db-older-than-snap: exit {rc}, {heads}; want the log's {quote}")
+    # with a .snap.db of the snapshot index whose consistent_index is still
+    # below it (node3's own old db put there), etcd's other refusal (its
+    # source: every release's recoverSnapshotBackend, then NewServer /
+    # recoverSnapshot) is quoted, with that db's index
+    with tempfile.TemporaryDirectory(prefix="kvf-causes-") as tmp:
+        m = Path(tmp) / a["member"]
+        shutil.copytree(c / a["member"], m)
+        shutil.copyfile(m / "member" / "snap" / "db", m / "member" / "snap" / f"{a['newest_snap_index']:016x}.snap.db")
+        rc, v, err = run(dump_db, "-o", "json", "verify", m)
+        heads = [x["headline"] for x in (v or {}).get("verdicts", []) if x["kind"] == "stale_db"]
+        want = (f'("database file ({m}/member/snap/db index {a["db_applied_index"]}) does not match with snapshot '
+                f'(index {a["newest_snap_index"]})")')
+        check(rc == 1 and len(heads) == 1 and heads[0].endswith(want) and "failed to find" not in heads[0],
+              f"verify with a .snap.db behind the snapshot: {heads}; want {want}")
 
 
 def main():
@@ -255,6 +363,9 @@ def main():
         rc, v, err = run(dump_db, "-o", "json", "verify", fx / f"etcd-{ver}" / "node1")
         check(rc == 0 and v and v["checked"]["missing"] == 0 and v["checked"]["applied"] > 0
               and not v["stale_db"] and v["snap"]["index"], f"etcd-{ver} verify: exit {rc} {err}")
+
+    non_divergent(diff_db, fx)
+    stale_db_quote(dump_db, diff_db, fx)
 
     for f in failures:
         print("FAIL:", f)

@@ -8,7 +8,7 @@ fixtures; auger's Kubernetes db) against what etcd and its tools reported:
   to what `etcdctl snapshot status` said of it;
 - leftovers of a data dir (a .snap.db a crash left between receive and
   apply, a db.tmp.* of a killed defragmentation) listed by status, each
-  readable as a db;
+  readable as a db, and named by diff-db's verdicts;
 - a meta naming the wrong page type (auger's db) in status, as check says;
 - consistent_index of a 3.4 db said to trail the applied index, which the
   live member reported above it;
@@ -19,7 +19,7 @@ fixtures; auger's Kubernetes db) against what etcd and its tools reported:
 - Kubernetes objects in dump-db and dump-wal, text and JSON, with --kind and
   --namespace, against what the writer encoded and auger decoded.
 
-usage: evidence.py DUMP_WAL DUMP_DB FIXTURES_DIR
+usage: evidence.py DUMP_WAL DUMP_DB FIXTURES_DIR DIFF_DB
 """
 import base64
 import gzip
@@ -36,6 +36,7 @@ import zlib
 from pathlib import Path
 
 DUMP_WAL, DUMP_DB, FX = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+DIFF_DB = sys.argv[4]
 EV = FX / "evidence"
 TRUTH = EV / "truth"
 AUGER = Path(os.environ["KVF_TESTDATA"]) / "peer-auger"
@@ -124,6 +125,11 @@ def snapshot_files(tmp):
     f = [x for x in c.get("findings", []) if x["message"].startswith("sha256")]
     check(f and f[0]["offset"] == len(data) - 32, f"check names sha256 at the digest: {c}")
     check(c.get("snapshot_file", {}).get("sha256_ok") is False, "check's snapshot_file says mismatch")
+    # the flip is in the digest's last byte: only full digests show where they differ
+    stored, computed = bytes(b[-32:]).hex(), hashlib.sha256(data[:-32]).hexdigest()
+    check(stored[:-1] == computed[:-1] and stored != computed, "the flip is in the last hex digit")
+    for msg in [x["message"] for x in f] + [l for l in db("check", bad, rc=1).stdout.splitlines() if "sha256" in l]:
+        check(f"digest {stored} " in msg and f"({computed})" in msg, f"check quotes both digests in full: {msg}")
     p = db("status", bad, rc=1)
     check("MISMATCH" in p.stdout, f"status says the digest does not match: {p.stdout[:500]}")
     # gzip-compressed: the same file
@@ -162,6 +168,52 @@ def leftovers():
           "no leftovers where there are none")
 
 
+def diff(*args, rc=None):
+    return run(DIFF_DB, *args, rc=rc)
+
+
+def leftovers_diff():
+    """diff-db on the copies with leftovers: the two verdicts name the files
+    etcd left (truth/leftovers.json: names and sizes as listed after the
+    kills), no divergence, exit 0; a .snap.db given as an input is read."""
+    t = truth("leftovers.json")
+    lo = EV / "leftovers"
+    snap_db = lo / "node3" / "member" / "snap" / t["snap_db"]
+    db_tmp = lo / "node2" / "member" / "snap" / t["db_tmp"]
+    check(snap_db.stat().st_size == t["snap_db_size"] and db_tmp.stat().st_size == t["db_tmp_size"],
+          "the fixture's leftovers are those truth/leftovers.json names")
+    inputs = [EV / "copies" / "node1", lo / "node2", lo / "node3"]
+    want = {"leftover_snapshot": ("node3", snap_db, t["snap_db"], t["snap_db_size"]),
+            "interrupted_defrag": ("node2", db_tmp, t["db_tmp"], t["db_tmp_size"])}
+    d = jdoc(diff("-o", "json", *inputs, rc=0))
+    vs = d.get("verdicts", [])
+    check(d.get("divergent") is False and not [v for v in vs if v["divergence"]],
+          f"diff-db leftovers: no divergence: {[(v['kind'], v['divergence']) for v in vs]}")
+    for kind, (member, path, name, size) in want.items():
+        got = [v for v in vs if v["kind"] == kind]
+        check(len(got) == 1 and got[0]["member"] == member and got[0]["divergence"] is False
+              and name in got[0]["headline"]
+              and any(e.get("file") == str(path) and e["text"].startswith(f"{name}: {size} bytes")
+                      for e in got[0]["evidence"]),
+              f"diff-db JSON {kind}: want {member}, {path} of {size} bytes: {got}")
+    p = diff(*inputs, rc=0)
+    for kind, (member, path, name, size) in want.items():
+        heads = [l for l in p.stdout.splitlines() if l.strip().startswith(f"[{kind}] {member}:")]
+        ev = [l for l in p.stdout.splitlines() if l.strip() == f"- {name}: {size} bytes ({path})"]
+        check(len(heads) == 1 and name in heads[0] and len(ev) == 1,
+              f"diff-db text {kind}: {heads} / {ev}\n{p.stdout[-3000:]}")
+    # the .snap.db as an input: read as the db it is (the leader's at its
+    # snapshot index, the index in its name; the revision the leader reported)
+    d = jdoc(diff("-o", "json", EV / "copies" / "node1", snap_db, rc=0))
+    nodes = {n["name"]: n for n in d.get("nodes", [])}
+    n = nodes.get(t["snap_db"], {})
+    check(n.get("db") == str(snap_db) and n.get("db_size") == t["snap_db_size"]
+          and n.get("revision") == t["leader_status"]["header"]["revision"]
+          and 0 < n.get("consistent_index", 0) <= int(t["snap_db"][:16], 16)
+          and d.get("divergent") is False,
+          f"diff-db reads the .snap.db: {n} (leader revision {t['leader_status']['header']['revision']})")
+
+
 # ---- status: meta problems, consistent_index ----
 
 def status_lines():
@@ -192,7 +244,7 @@ def status_lines():
 # ---- options ----
 
 def options():
-    for tool, extra in ((DUMP_WAL, []), (DUMP_DB, ["status"])):
+    for tool, extra in ((DUMP_WAL, []), (DUMP_DB, ["status"]), (DIFF_DB, [])):
         for bad in (["--bogus"], ["-x"], ["-o"]):
             p = run(tool, *bad, *extra, rc=2)
             lines = p.stderr.splitlines()
@@ -254,6 +306,39 @@ def wal_inputs(tmp):
     segs = sorted((FX / "multiseg" / "node1" / "member" / "wal").glob("*.wal"))
     one = jdoc(wal("-o", "json", "--summary", *segs, rc=0))
     check("members" not in one and one.get("segments") == 2, "segment files given one by one are one log")
+
+
+def empty_and_gz(tmp):
+    """A 0-byte file: etcd names a segment only once it is preallocated and
+    holds its first records (wal.go cut renames the pipeline's N.tmp), so a
+    0-byte file named like a segment, in a member's wal dir or alone, is a
+    segment that lost them (empty_segment, exit 1); any other 0-byte file is
+    not a WAL (exit 2). A gzip'd snapshot file is named as one."""
+    seg = "0000000000000000-0000000000000000.wal"
+    for name in ("empty", "empty.wal", "0.wal"):
+        f = tmp / name
+        f.write_bytes(b"")
+        p = wal(f, rc=2)
+        check("not an etcd WAL segment" in p.stderr and "empty file" in p.stderr and "dump-db" not in p.stderr
+              and not p.stdout.strip(), f"dump-wal on a 0-byte {name}: {p.stderr.strip()} / {p.stdout[:200]}")
+    dd = tmp / "node" / "member"
+    shutil.copytree(FX / "healthy" / "node1" / "member" / "snap", dd / "snap")
+    (dd / "wal").mkdir()
+    (dd / "wal" / seg).write_bytes(b"")
+    for path in (tmp / "node", dd / "wal", dd / "wal" / seg):
+        fs = [r for r in jlines(wal("-o", "json", path, rc=1)) if r.get("finding")]
+        check([(f["finding"], f["offset"], f.get("damage")) for f in fs] == [("empty_segment", 0, True)]
+              if fs else False, f"dump-wal on a 0-byte {seg} ({path.name}): {fs}")
+    snap = (EV / "snapshot" / "node1.snapshot.db").read_bytes()
+    dbf = (FX / "healthy" / "node1" / "member" / "snap" / "db").read_bytes()
+    check(len(snap) > (64 << 10) + 24 and len(dbf) % 512 == 0, "both are longer than what identify reads first")
+    for name, data, says, not_says in (("snap.db.gz", snap, "snapshot file", "xx"),
+                                       ("db.gz", dbf, "a bbolt database", "snapshot file")):
+        f = tmp / name
+        f.write_bytes(gzip.compress(data))
+        p = wal(f, rc=2)
+        check("not an etcd WAL segment" in p.stderr and says in p.stderr and not_says not in p.stderr
+              and "dump-db reads it" in p.stderr, f"dump-wal on a gzip'd {name}: {p.stderr.strip()}")
 
 
 def gz_truncated(tmp):
@@ -425,7 +510,8 @@ def k8s(tmp):
 def main():
     with tempfile.TemporaryDirectory(prefix="kvf-evidence-") as t:
         tmp = Path(t)
-        for part in (snapshot_files, leftovers, status_lines, options, wal_inputs, gz_truncated, first_segments,
+        for part in (snapshot_files, leftovers, leftovers_diff, status_lines, options, wal_inputs, empty_and_gz, gz_truncated,
+                     first_segments,
                      k8s):
             sub = tmp / part.__name__
             sub.mkdir()
