@@ -30,6 +30,9 @@ static void usage(void)
 	       "  -o, --output FORMAT  text (default) or json\n"
 	       "      --wal NAME=DIR   the WAL of member NAME (found in data dirs otherwise)\n"
 	       "      --keys           text: list every divergent key (default: by prefix)\n"
+	       "      --kind LIST      show only divergent Kubernetes objects of these kinds (Pod,jobs,...)\n"
+	       "      --namespace NS   show only divergent Kubernetes objects in namespace NS\n"
+	       "                       (both: what is shown; the verdict and exit status cover every key)\n"
 	       "      --report FILE    also write the incident report: one self-contained HTML page\n"
 	       "      --verify         check every member against its own WAL even when they agree\n"
 	       "      --color WHEN     auto (default), always, never\n"
@@ -45,7 +48,7 @@ static void usage(void)
 	       kvf_tool_name());
 }
 
-enum { OPT_WAL = 256, OPT_KEYS, OPT_COLOR, OPT_VERSION, OPT_REPORT, OPT_VERIFY };
+enum { OPT_WAL = 256, OPT_KEYS, OPT_COLOR, OPT_VERSION, OPT_REPORT, OPT_VERIFY, OPT_KIND, OPT_NAMESPACE };
 
 static void progress(void *ctx, const char *stage, uint64_t done)
 {
@@ -182,6 +185,8 @@ int main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "wal", required_argument, NULL, OPT_WAL },
 		{ "keys", no_argument, NULL, OPT_KEYS },
+		{ "kind", required_argument, NULL, OPT_KIND },
+		{ "namespace", required_argument, NULL, OPT_NAMESPACE },
 		{ "report", required_argument, NULL, OPT_REPORT },
 		{ "verify", no_argument, NULL, OPT_VERIFY },
 		{ "color", required_argument, NULL, OPT_COLOR },
@@ -192,7 +197,7 @@ int main(int argc, char **argv)
 	kvf_format format = KVF_FORMAT_TEXT;
 	kvf_render_opts ro = { .color = kvf_color_default() };
 	bool all_keys = false, verify_all = false;
-	const char *report_path = NULL;
+	const char *report_path = NULL, *kinds = NULL, *ns = NULL;
 	kvf_timeline timeline = { 0 };
 	report_job job = { 0 };
 	char *wals[KVF_DIFF_MAX_NODES];
@@ -209,6 +214,12 @@ int main(int argc, char **argv)
 			wals[n_wals++] = optarg;
 			break;
 		case OPT_KEYS: all_keys = true; break;
+		case OPT_KIND:
+			if (!*optarg)
+				kvf_usage_error("--kind wants a comma-separated list of kinds");
+			kinds = optarg;
+			break;
+		case OPT_NAMESPACE: ns = optarg; break;
 		case OPT_REPORT: report_path = optarg; break;
 		case OPT_VERIFY: verify_all = true; break;
 		case OPT_COLOR:
@@ -287,6 +298,7 @@ int main(int argc, char **argv)
 	}
 	if (s)
 		goto fail;
+	kvf_diff_objects_filter(&d, kinds, ns);
 	if (format == KVF_FORMAT_JSON) {
 		json_t *doc = kvf_json_diff(&d);
 		kvf_json_set(doc, "identity", kvf_json_identity(&d.identity, labels));

@@ -151,26 +151,6 @@ static void k8s_str(char *dst, size_t cap, kvf_k8s_str s)
 	kvf_buf_free(&b);
 }
 
-/* The API server's layout, /registry/RESOURCE/NAMESPACE/NAME, when the
- * object itself does not say (no ObjectMeta). */
-static void namespace_from_key(kvf_record_key *rk, kvf_span key)
-{
-	static const char pre[] = "/registry/";
-	size_t n = sizeof(pre) - 1, slashes = 0, a = 0, b = 0;
-	if (key.len <= n || memcmp(key.p, pre, n) != 0)
-		return;
-	for (size_t i = n; i < key.len; i++)
-		if (key.p[i] == '/') {
-			slashes++;
-			if (slashes == 1)
-				a = i + 1;
-			else if (slashes == 2)
-				b = i;
-		}
-	if (slashes == 2 && b > a)
-		snprintf(rk->k8s_namespace, sizeof(rk->k8s_namespace), "%.*s", (int)(b - a), (const char *)key.p + a);
-}
-
 static kvf_status key_facts(kvf_record_key *rk, const kvf_diff *d, const kvf_divergent_key *k, kvf_err *err)
 {
 	if (!(rk->offset = malloc(d->n * sizeof(*rk->offset))))
@@ -188,13 +168,14 @@ static kvf_status key_facts(kvf_record_key *rk, const kvf_diff *d, const kvf_div
 			continue;
 		decoded = true;
 		rk->k8s_encoding = kvf_k8s_encoding_name(o.encoding);
-		k8s_str(rk->k8s_kind, sizeof(rk->k8s_kind), o.kind);
-		if (o.metadata_ok)
-			k8s_str(rk->k8s_namespace, sizeof(rk->k8s_namespace), o.namespace_);
-		if (!rk->k8s_kind[0] && o.encoding == KVF_K8S_ENCRYPTED)
-			snprintf(rk->k8s_kind, sizeof(rk->k8s_kind), "(encrypted)");
-		if (!o.metadata_ok)
-			namespace_from_key(rk, k->key);
+	}
+	/* kind and namespace as the text and JSON name the object (k8sdiff.h:
+	 * the value's, else the key's layout) */
+	size_t ki = (size_t)(k - d->keys);
+	const kvf_k8s_ref *ref = d->objects.ref && ki < d->n_keys ? &d->objects.ref[ki] : NULL;
+	if (ref && ref->listed) {
+		k8s_str(rk->k8s_kind, sizeof(rk->k8s_kind), ref->kind);
+		k8s_str(rk->k8s_namespace, sizeof(rk->k8s_namespace), ref->namespace_);
 	}
 	return KVF_OK;
 }

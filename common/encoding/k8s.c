@@ -949,3 +949,200 @@ bool kvf_k8s_matches(const kvf_k8s_object *o, const char *kinds, const char *ns)
 		return false;
 	return true;
 }
+
+/* ---- keys ---- */
+
+/* Storage prefixes of the built-in cluster-scoped resources
+ * (k8s.io/kubernetes pkg/registry/.../storage: the resource's
+ * DefaultQualifiedResource, nodes stored as "minions"). */
+static const char *const cluster_scoped[] = {
+	"certificatesigningrequests", "clusterrolebindings", "clusterroles", "clustertrustbundles",
+	"csidrivers", "csinodes", "deviceclasses", "flowschemas", "ingressclasses", "ipaddresses",
+	"minions", "mutatingadmissionpolicies", "mutatingadmissionpolicybindings",
+	"mutatingwebhookconfigurations", "namespaces", "nodes", "persistentvolumes", "podsecuritypolicy",
+	"priorityclasses", "prioritylevelconfigurations", "resourceslices", "runtimeclasses", "servicecidrs",
+	"storageclasses", "storageversionmigrations", "storageversions", "validatingadmissionpolicies",
+	"validatingadmissionpolicybindings", "validatingwebhookconfigurations", "volumeattachments", NULL,
+};
+
+/* ... and of the namespaced ones (services and endpoints have their own
+ * layout, services/specs and services/endpoints). */
+static const char *const namespaced[] = {
+	"configmaps", "controllerrevisions", "controllers", "cronjobs", "csistoragecapacities", "daemonsets",
+	"deployments", "endpointslices", "events", "horizontalpodautoscalers", "ingress", "jobs", "leases",
+	"limitranges", "networkpolicies", "persistentvolumeclaims", "poddisruptionbudgets", "pods",
+	"podtemplates", "replicasets", "resourceclaims", "resourceclaimtemplates", "resourcequotas",
+	"rolebindings", "roles", "secrets", "serviceaccounts", "statefulsets", NULL,
+};
+
+/* built-ins stored under a group segment (all cluster-scoped) */
+static const char *const grouped[] = {
+	"apiextensions.k8s.io/customresourcedefinitions", "apiregistration.k8s.io/apiservices", NULL,
+};
+
+static bool in_list(const char *const *l, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; l[i]; i++)
+		if (strlen(l[i]) == n && memcmp(l[i], p, n) == 0)
+			return true;
+	return false;
+}
+
+bool kvf_k8s_cluster_scoped(const uint8_t *resource, size_t n)
+{
+	return resource && in_list(cluster_scoped, resource, n);
+}
+
+static bool lower_alnum(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* RFC 1123 label (a namespace): [a-z0-9]([-a-z0-9]*[a-z0-9])?, 63 at most */
+static bool dns_label(const uint8_t *p, size_t n)
+{
+	if (n == 0 || n > 63 || !lower_alnum(p[0]) || !lower_alnum(p[n - 1]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!lower_alnum(p[i]) && p[i] != '-')
+			return false;
+	return true;
+}
+
+/* RFC 1123 subdomain (a group): labels joined by '.', 253 at most */
+static bool dns_subdomain(const uint8_t *p, size_t n)
+{
+	if (n == 0 || n > 253)
+		return false;
+	size_t start = 0;
+	for (size_t i = 0; i <= n; i++)
+		if (i == n || p[i] == '.') {
+			if (!dns_label(p + start, i - start))
+				return false;
+			start = i + 1;
+		}
+	return true;
+}
+
+static kvf_k8s_str seg_str(const uint8_t *p, size_t n)
+{
+	return (kvf_k8s_str){ p, (uint32_t)n, false };
+}
+
+#define KEY_PREFIX "/registry/"
+#define MAX_SEGS 5
+
+bool kvf_k8s_key_parse(const uint8_t *key, size_t len, kvf_k8s_key *out)
+{
+	memset(out, 0, sizeof(*out));
+	const size_t pl = sizeof(KEY_PREFIX) - 1;
+	if (!key || len <= pl || len > UINT32_MAX || memcmp(key, KEY_PREFIX, pl) != 0)
+		return false;
+	/* the segments after the prefix; more than MAX_SEGS: no layout of ours */
+	const uint8_t *sp[MAX_SEGS];
+	size_t sn[MAX_SEGS], n = 0, start = pl;
+	for (size_t i = pl; i <= len; i++) {
+		if (i < len && key[i] != '/')
+			continue;
+		if (i == start || n == MAX_SEGS)
+			return false;   /* an empty segment ("//", a trailing '/'), or too many */
+		sp[n] = key + start;
+		sn[n] = i - start;
+		n++;
+		start = i + 1;
+	}
+	const uint8_t *name = sp[n - 1];
+	size_t name_n = sn[n - 1];
+	if ((name_n == 1 && name[0] == '.') || (name_n == 2 && name[0] == '.' && name[1] == '.'))
+		return false;
+	size_t first = 0;
+	bool has_group = memchr(sp[0], '.', sn[0]) != NULL;
+	if (has_group) {
+		if (!dns_subdomain(sp[0], sn[0]))
+			return false;
+		out->group = seg_str(sp[0], sn[0]);
+		first = 1;
+	}
+	size_t m = n - first;   /* resource [namespace] name */
+	if (m < 2) {
+		memset(out, 0, sizeof(*out));
+		return false;
+	}
+	const uint8_t *res = sp[first];
+	size_t res_n = sn[first];
+	if (!has_group && n == 4 && sn[0] == 8 && memcmp(sp[0], "services", 8) == 0 &&
+	    ((sn[1] == 5 && memcmp(sp[1], "specs", 5) == 0) || (sn[1] == 9 && memcmp(sp[1], "endpoints", 9) == 0))) {
+		/* services/specs/<ns>/<name>: Service; services/endpoints/<ns>/<name>: Endpoints */
+		if (!dns_label(sp[2], sn[2])) {
+			memset(out, 0, sizeof(*out));
+			return false;
+		}
+		out->resource = sn[1] == 5 ? seg_str(sp[0], sn[0]) : seg_str(sp[1], sn[1]);
+		out->namespace_ = seg_str(sp[2], sn[2]);
+		out->name = seg_str(name, name_n);
+		out->well_known = true;
+		return true;
+	}
+	for (size_t i = 0; i < res_n; i++)
+		if (!lower_alnum(res[i]) && res[i] != '-') {
+			memset(out, 0, sizeof(*out));
+			return false;
+		}
+	bool cs = !has_group && kvf_k8s_cluster_scoped(res, res_n);
+	if (m == 3 && !cs) {
+		if (!dns_label(sp[first + 1], sn[first + 1])) {
+			memset(out, 0, sizeof(*out));
+			return false;
+		}
+		out->namespace_ = seg_str(sp[first + 1], sn[first + 1]);
+	} else if (!(m == 2 && (has_group || cs))) {
+		memset(out, 0, sizeof(*out));
+		return false;
+	}
+	out->resource = seg_str(res, res_n);
+	out->name = seg_str(name, name_n);
+	if (has_group) {
+		/* "<group>/<resource>" against the grouped built-ins */
+		for (size_t i = 0; grouped[i]; i++) {
+			size_t gl = sn[0];
+			if (strlen(grouped[i]) == gl + 1 + res_n && memcmp(grouped[i], sp[0], gl) == 0 &&
+			    grouped[i][gl] == '/' && memcmp(grouped[i] + gl + 1, res, res_n) == 0)
+				out->well_known = true;
+		}
+	} else {
+		out->well_known = cs || in_list(namespaced, res, res_n);
+	}
+	return true;
+}
+
+/* resource against one pattern: itself, or its plural */
+static bool resource_is(kvf_k8s_str r, const char *pat, size_t n)
+{
+	if (!r.p || r.escaped || n == 0)
+		return false;
+	const char *s = (const char *)r.p;
+	size_t rl = r.len;
+	if (rl == n && strncasecmp(s, pat, n) == 0)
+		return true;
+	if (rl == n + 1 && (s[n] == 's' || s[n] == 'S') && strncasecmp(s, pat, n) == 0)
+		return true;
+	if (rl == n + 2 && strncasecmp(s + n, "es", 2) == 0 && strncasecmp(s, pat, n) == 0)
+		return true;
+	/* NetworkPolicy -> networkpolicies */
+	return n >= 2 && rl == n + 2 && (pat[n - 1] == 'y' || pat[n - 1] == 'Y') &&
+	       strncasecmp(s, pat, n - 1) == 0 && strncasecmp(s + n - 1, "ies", 3) == 0;
+}
+
+bool kvf_k8s_resource_in(kvf_k8s_str resource, const char *kinds)
+{
+	if (!kinds)
+		return true;
+	for (const char *p = kinds; *p;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		if (resource_is(resource, p, n))
+			return true;
+		p += n + (comma ? 1 : 0);
+	}
+	return false;
+}

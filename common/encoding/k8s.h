@@ -134,6 +134,49 @@ bool kvf_k8s_kind_in(kvf_k8s_str kind, const char *kinds);
 bool kvf_k8s_kind_pattern(const char *pat, size_t n);
 bool kvf_k8s_matches(const kvf_k8s_object *o, const char *kinds, const char *ns);
 
+/* Where the API server keeps an object: its etcd key, as
+ * k8s.io/apiserver lays it out (pkg/registry/generic/registry/store.go
+ * NamespaceKeyFunc and NoNamespaceKeyFunc):
+ *   <prefix>/<resource>/<namespace>/<name>   namespaced resources
+ *   <prefix>/<resource>/<name>               cluster-scoped ones
+ * where <prefix> is --etcd-prefix (/registry by default) and <resource> the
+ * resource's storage prefix: mostly its plural (pods, deployments), for a
+ * few a group first (apiregistration.k8s.io/apiservices,
+ * apiextensions.k8s.io/customresourcedefinitions, and every custom
+ * resource: <group>/<plural>), and a few historical names (minions for
+ * nodes, controllers for replicationcontrollers, ingress, and
+ * services/specs and services/endpoints for services and endpoints).
+ *
+ * kvf_k8s_key_parse is conservative; a key is read only when:
+ *   - it starts with "/registry/" (a custom --etcd-prefix is not guessed:
+ *     the key alone does not say where such a prefix ends);
+ *   - every segment is non-empty, the group (a first segment with a '.')
+ *     a DNS subdomain, the resource a lowercase name, the namespace a DNS
+ *     label, the name not "." or ".." (apimachinery path segment names);
+ *   - with a group: 2 more segments (cluster-scoped) or 3 (namespaced);
+ *   - without: 2 segments when the resource is a well-known cluster-scoped
+ *     one (kvf_k8s_cluster_scoped), 3 when it is not, 4 for
+ *     services/specs and services/endpoints. The number of segments alone
+ *     would not tell <resource>/<name> of an unknown cluster-scoped
+ *     resource from the apiserver's own bookkeeping (masterleases/<ip>,
+ *     ranges/serviceips), so those are not read.
+ * Strings are spans into the key. */
+typedef struct kvf_k8s_key {
+	kvf_k8s_str group;        /* absent (p == NULL): no group segment */
+	kvf_k8s_str resource;     /* as stored: "deployments", "minions", "endpoints" */
+	kvf_k8s_str namespace_;   /* absent: cluster-scoped */
+	kvf_k8s_str name;
+	bool well_known;          /* a built-in resource the lists below name */
+} kvf_k8s_key;
+
+bool kvf_k8s_key_parse(const uint8_t *key, size_t len, kvf_k8s_key *out);
+/* A built-in resource, as its storage prefix names it, that has no namespace. */
+bool kvf_k8s_cluster_scoped(const uint8_t *resource, size_t n);
+/* --kind against a resource name as a key holds it: the pattern itself, or
+ * its plural with -s, -es or -y -> -ies, ASCII case ignored
+ * ("Deployment" and "deployments" match deployments). */
+bool kvf_k8s_resource_in(kvf_k8s_str resource, const char *kinds);
+
 /* "2017-06-27T16:35:34Z": a valid time as Kubernetes shows it (metav1.Time
  * MarshalJSON: RFC 3339 in UTC, whole seconds; protobuf keeps nanoseconds,
  * which stay in the struct); out holds at least KVF_K8S_TIME_LEN bytes. */

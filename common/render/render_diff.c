@@ -216,8 +216,18 @@ json_t *kvf_json_diff(const kvf_diff *d)
 	kvf_json_set(o, "buckets", buckets);
 	json_t *keys = json_array();
 	for (size_t k = 0; k < d->n_keys; k++)
-		json_array_append_new(keys, json_key(d, &d->keys[k]));
+		if (kvf_diff_key_shown(&d->objects, k))
+			json_array_append_new(keys, json_key(d, &d->keys[k]));
 	kvf_json_set(o, "divergent_keys", keys);
+	/* --kind/--namespace: what divergent_keys and kubernetes leave out */
+	if (d->objects.filter_on)
+		kvf_json_set(o, "filter", json_pack("{s:o,s:o,s:o,s:o}",
+			"kind", d->objects.kinds ? kvf_json_bytes((const uint8_t *)d->objects.kinds, strlen(d->objects.kinds))
+			                          : json_null(),
+			"namespace", d->objects.ns ? kvf_json_bytes((const uint8_t *)d->objects.ns, strlen(d->objects.ns))
+			                           : json_null(),
+			"shown_keys", kvf_json_u64(d->objects.shown_keys),
+			"hidden_keys", kvf_json_u64(d->n_keys - d->objects.shown_keys)));
 	kvf_json_set(o, "kubernetes", kvf_json_diff_objects(d));
 	json_t *offsets = json_object(), *states = json_object();
 	for (size_t i = 0; i < d->n; i++) {
@@ -290,6 +300,14 @@ static bool same_pattern(const kvf_diff *d, const kvf_divergent_key *a, const kv
 		if (a->v[i].present != b->v[i].present)
 			return false;
 	return true;
+}
+
+/* The first key from k on that --kind/--namespace show (n_keys: none). */
+static size_t next_shown(const kvf_diff *d, size_t k)
+{
+	while (k < d->n_keys && !kvf_diff_key_shown(&d->objects, k))
+		k++;
+	return k;
 }
 
 static void text_key(kvf_buf *b, const kvf_diff *d, const kvf_divergent_key *k, const kvf_render_opts *o)
@@ -387,19 +405,23 @@ void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_rende
 	kvf_buf_printf(b, "\n%s== bucket key: %zu %s%s%s (latest state)%s\n", kvf_color(o, "bold"), d->n_keys,
 	               d->lag_only ? "key" : "divergent key", d->n_keys == 1 ? "" : "s",
 	               d->lag_only ? " not yet applied on every member" : "", kvf_color(o, "reset"));
-	size_t k = 0;
+	kvf_text_diff_filter(b, d);
+	size_t k = next_shown(d, 0);
 	while (k < d->n_keys) {
 		/* a run of keys under one prefix with the same presence: one line,
-		 * unless --keys asks for all of them */
-		size_t run = 1;
+		 * unless --keys asks for all of them (keys --kind/--namespace hide
+		 * are skipped) */
+		size_t run = 1, next = next_shown(d, k + 1);
 		size_t gl = group_len(d->keys[k].key);
-		while (!all_keys && k + run < d->n_keys && group_len(d->keys[k + run].key) == gl &&
-		       memcmp(d->keys[k + run].key.p, d->keys[k].key.p, gl) == 0 &&
-		       same_pattern(d, &d->keys[k], &d->keys[k + run]))
+		while (!all_keys && next < d->n_keys && group_len(d->keys[next].key) == gl &&
+		       memcmp(d->keys[next].key.p, d->keys[k].key.p, gl) == 0 &&
+		       same_pattern(d, &d->keys[k], &d->keys[next])) {
 			run++;
+			next = next_shown(d, next + 1);
+		}
 		if (run < 4) {
-			for (size_t r = 0; r < run; r++)
-				text_key(b, d, &d->keys[k + r], o);
+			for (size_t r = k; r < next; r = next_shown(d, r + 1))
+				text_key(b, d, &d->keys[r], o);
 		} else {
 			const kvf_divergent_key *f = &d->keys[k];
 			kvf_buf_puts(b, "  ");
@@ -413,7 +435,7 @@ void kvf_text_diff(kvf_buf *b, const kvf_diff *d, bool all_keys, const kvf_rende
 				kvf_buf_puts(b, " (first key; --keys lists each)");
 			kvf_buf_putc(b, '\n');
 		}
-		k += run;
+		k = next;
 	}
 	kvf_text_diff_objects(b, d, all_keys, o);
 	/* history */

@@ -10,8 +10,13 @@
 /* Nothing when no divergent key is an object. all: every object, else
  * the first few of each group. */
 void kvf_text_diff_objects(kvf_buf *b, const kvf_diff *d, bool all, const kvf_render_opts *o);
-/* {"divergent_objects", "groups": [{"kind", "namespace", "count", "objects":
- * [{"key", "object", "present_on", "absent_on", "values_differ", "k8s"}]}]} */
+/* diff-db --kind/--namespace: one line saying the filter is on and how
+ * many divergent keys it hides (nothing when it is off). */
+void kvf_text_diff_filter(kvf_buf *b, const kvf_diff *d);
+/* {"divergent_objects", "shown_objects" (with a filter), "groups": [{"kind", "namespace", "count", "objects":
+ * [{"key", "object", "kind", "kind_from", "namespace", "name", "name_from",
+ * "resource", "api_group", "present_on", "absent_on", "values_differ", "k8s"}]}]};
+ * kind_from and name_from: "value", "key" or null (analysis/k8sdiff.h). */
 json_t *kvf_json_diff_objects(const kvf_diff *d);
 
 #endif

@@ -116,7 +116,8 @@ seen = {
         [tool("dump-db"), "-o", "json", "keys", str(FX / "evidence" / "snapshot" / "node1.snapshot.db")],
         *[[tool("dump-db"), "-o", "json", *c, str(FX / "etcd-3.6" / "node1")] for c in (
             ["status"], ["hashkv"], ["dump", "meta"], ["dump", "cluster"])]),
-    "diff-db": json_outputs([tool("diff-db"), "-o", "json", *inc]),
+    "diff-db": json_outputs([tool("diff-db"), "-o", "json", *inc],
+                            [tool("diff-db"), "-o", "json", "--kind", "Deployment", "--namespace", "default", *inc]),
 }
 # fields that only appear on inputs the fixtures do not have
 absent_ok = {

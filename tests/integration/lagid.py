@@ -19,9 +19,18 @@ against what etcd said when they were made (truth/*.json).
   up, no line ends in a space.
 - member ids (all three of evidence's are >= 2^63): 16 hex digits, the
   numbers `member list` gave.
+- Kubernetes objects (issue 14 §4): incident-authskew's divergent
+  Deployments, whose values ({"kind": ..., "spec": ...}) have no ObjectMeta,
+  named by their keys (/registry/<resource>/<namespace>/<name>), grouped
+  under their namespace; expected from each member's `etcdctl get` in
+  truth/final. evidence's copies: the /registry/ keys every copy holds
+  (`dump-db -o json keys`) are the same, so no object is listed.
+- --kind/--namespace: they hide divergent keys (counted), never change the
+  verdicts or the exit status.
 
-usage: lagid.py DIFF_DB FIXTURES_DIR
+usage: lagid.py DIFF_DB FIXTURES_DIR DUMP_DB
 """
+import base64
 import json
 import subprocess
 import sys
@@ -222,20 +231,176 @@ def table(diff_db, ev):
     check(not any(l.endswith(" ") for l in lines), "table: a line ends in a space")
 
 
+def etcd_state(path):
+    """key -> (value, version, lease) as etcd answered `get --prefix`."""
+    d = json.loads(path.read_text())
+    check(d.get("count") == len(d.get("kvs", [])), f"{path}: count {d.get('count')} != {len(d.get('kvs', []))} kvs")
+    return {base64.b64decode(kv["key"]): (base64.b64decode(kv.get("value", "")), kv.get("version"), kv.get("lease", 0))
+            for kv in d.get("kvs", [])}
+
+
+def divergent(states):
+    """The keys whose latest state differs between members (present on some,
+    or another value, version or lease), sorted."""
+    keys = set().union(*states.values())
+    return sorted(k for k in keys if len({states[m].get(k) for m in states}) > 1)
+
+
+def expect_objects(states, keys):
+    """What the Kubernetes view must list for these divergent keys, by the
+    rule of man/diff-db.1: the values' own kind (TypeMeta), and, since these
+    values carry no ObjectMeta, namespace and name from the key's
+    /registry/<resource>/<namespace>/<name>."""
+    out = []
+    for k in keys:
+        parts = k.decode().split("/")
+        if parts[:2] != ["", "registry"]:
+            continue
+        if not check(len(parts) == 5, f"k8s: {k!r} is not /registry/<resource>/<namespace>/<name>"):
+            continue
+        on = [m for m in states if k in states[m]]
+        value = json.loads(states[on[0]][k][0])
+        check("metadata" not in value, f"k8s: {k!r}'s value has metadata; this case is about values without")
+        out.append({"key": k.decode(), "kind": value["kind"], "resource": parts[2], "namespace": parts[3],
+                    "name": parts[4], "present_on": on, "absent_on": [m for m in states if k not in states[m]]})
+    return out
+
+
+def k8s_authskew(diff_db, fx):
+    members = ["node1", "node2", "node3"]
+    states = {m: etcd_state(fx / "truth" / "final" / f"{m}.get.json") for m in members}
+    keys = divergent(states)
+    want = expect_objects(states, keys)
+    check(len(want) == 2, f"k8s: the fixture has {len(want)} divergent /registry/ keys, this test expects 2")
+    nodes = [fx / m for m in members]
+    p = run(diff_db, *nodes)
+    check(p.returncode == 1, f"k8s: exit {p.returncode}, want 1")
+    lines = p.stdout.splitlines()
+    try:
+        at = lines.index(f"== Kubernetes objects: {len(want)} divergent, by kind and namespace")
+    except ValueError:
+        check(False, f"k8s: no header '== Kubernetes objects: {len(want)} divergent, by kind and namespace'")
+        return
+    groups = {}
+    for w in want:
+        groups.setdefault((w["kind"], w["namespace"]), []).append(w)
+    expect = []
+    for (kind, ns), objs in sorted(groups.items()):
+        expect.append(f"  {kind} in namespace {ns}: {len(objs)} object{'s' if len(objs) != 1 else ''}")
+        for w in objs:
+            expect.append(f"    {w['kind']} {w['namespace']}/{w['name']} present on {', '.join(w['present_on'])}; "
+                          f"absent on {', '.join(w['absent_on'])}")
+    expect.append(f"  names from the keys (/registry/[GROUP/]RESOURCE/[NAMESPACE/]NAME) for {len(want)} objects "
+                  "whose values give none")
+    got = lines[at + 1:at + 1 + len(expect)]
+    check(got == expect, f"k8s: text section\n  got  {got}\n  want {expect}")
+    check(at + 1 + len(expect) < len(lines) and lines[at + 1 + len(expect)] == "",
+          "k8s: more lines in the section than expected")
+    check("cluster-scoped" not in p.stdout, "k8s: namespaced objects grouped as cluster-scoped")
+    rc, d, err = run_json(diff_db, *nodes)
+    check(rc == 1, f"k8s (JSON): exit {rc}")
+    kd = (d or {}).get("kubernetes", {})
+    check(kd.get("divergent_objects") == len(want) and "shown_objects" not in kd,
+          f"k8s (JSON): divergent_objects {kd.get('divergent_objects')}")
+    jg = [(g["kind"], g["namespace"], g["count"]) for g in kd.get("groups", [])]
+    check(jg == [(k, ns, len(o)) for (k, ns), o in sorted(groups.items())], f"k8s (JSON): groups {jg}")
+    objs = [o for g in kd.get("groups", []) for o in g["objects"]]
+    for w, o in zip(want, objs):
+        exp = {"key": w["key"], "object": f"{w['kind']} {w['namespace']}/{w['name']}", "kind": w["kind"],
+               "kind_from": "value", "namespace": w["namespace"], "name": w["name"], "name_from": "key",
+               "resource": w["resource"], "api_group": None, "present_on": w["present_on"],
+               "absent_on": w["absent_on"], "values_differ": False}
+        sub = {k: o.get(k) for k in exp}
+        check(sub == exp, f"k8s (JSON): object\n  got  {sub}\n  want {exp}")
+    check(len(objs) == len(want), f"k8s (JSON): {len(objs)} objects")
+    check((d or {}).get("buckets", {}).get("key", {}).get("divergent") == len(keys),
+          f"k8s (JSON): {d and d['buckets']['key']['divergent']} divergent keys, etcd's answers differ in {len(keys)}")
+    check("filter" not in (d or {}), "k8s (JSON): a filter without --kind/--namespace")
+    filters(diff_db, nodes, d, p, keys, want)
+
+
+def verdict_section(text):
+    return text[text.index("\n== verdict"):] if "\n== verdict" in text else None
+
+
+def filters(diff_db, nodes, d, p, keys, want):
+    """--kind/--namespace hide what does not match; the verdict, the exit
+    status and the comparison stay those of every key."""
+    n = len(keys)
+    deps = [w["key"] for w in want if w["kind"] == "Deployment" and w["namespace"] == "default"]
+    cases = [(["--kind", "Deployment"], "--kind Deployment", deps),
+             (["--kind", "deployments", "--namespace", "default"], "--kind deployments --namespace default", deps),
+             (["--kind", "pods,Job"], "--kind pods,Job", []),
+             (["--namespace", "kube-system"], "--namespace kube-system", []),
+             (["--namespace", ""], "--namespace ''", [])]
+    for args, shown_as, shown in cases:
+        q = run(diff_db, *args, *nodes)
+        check(q.returncode == p.returncode, f"filter {args}: exit {q.returncode}, unfiltered {p.returncode}")
+        line = (f"  filter {shown_as}: {len(shown)} of {n} divergent keys shown, {n - len(shown)} hidden "
+                "(the verdict and the exit status cover every key)")
+        check(line in q.stdout.splitlines(), f"filter {args}: no line '{line}'")
+        check(verdict_section(q.stdout) == verdict_section(p.stdout), f"filter {args}: the verdict changed")
+        listed = [l.strip() for l in q.stdout.splitlines() if l.startswith("  /")]
+        check(all(any(l.startswith(k) for k in shown) for l in listed) and
+              all(any(l == k for l in listed) for k in shown), f"filter {args}: keys listed {listed}, want {shown}")
+        check(f"== Kubernetes objects: {len(want)} divergent" in q.stdout and
+              f"  filter: {len(shown)} of {len(want)} shown" in q.stdout, f"filter {args}: the objects' filter line")
+        rc, e, _ = run_json(diff_db, *args, *nodes)
+        check(rc == p.returncode and e is not None, f"filter {args} (JSON): exit {rc}")
+        if e is None:
+            continue
+        for f in ("verdicts", "verdict", "divergent", "lag_only", "history", "nodes", "buckets", "ranking"):
+            check(e.get(f) == d.get(f), f"filter {args} (JSON): '{f}' differs from the unfiltered run")
+        check([k["key"] for k in e["divergent_keys"]] == shown, f"filter {args} (JSON): divergent_keys")
+        fl = e.get("filter", {})
+        check(fl.get("shown_keys") == len(shown) and fl.get("hidden_keys") == n - len(shown),
+              f"filter {args} (JSON): filter {fl}")
+        kd = e.get("kubernetes", {})
+        check(kd.get("divergent_objects") == len(want) and kd.get("shown_objects") == len(shown) and
+              [o["key"] for g in kd.get("groups", []) for o in g["objects"]] == shown,
+              f"filter {args} (JSON): kubernetes {kd.get('divergent_objects')}/{kd.get('shown_objects')}")
+    q = run(diff_db, "--kind", "", *nodes)
+    check(q.returncode == 2 and not q.stdout, f"--kind '': exit {q.returncode}, want 2")
+
+
+def k8s_evidence(diff_db, db_tool, ev):
+    """evidence's copies differ by lag only in /load/: every copy holds the
+    same Kubernetes objects, so none is listed; --kind hides the /load keys
+    and the lag verdicts and exit 0 stay."""
+    nodes = [ev / "copies" / f"node{i}" for i in (1, 2, 3)]
+    regs = []
+    for nd in nodes:
+        q = subprocess.run([db_tool, "-o", "json", "--prefix", "/registry/", "keys", str(nd)],
+                           capture_output=True, text=True, timeout=120)
+        regs.append(sorted((k["key"], k.get("value_size"), k["mod_revision"])
+                           for k in map(json.loads, q.stdout.splitlines())))
+    check(len(regs[0]) == 22 and regs[0] == regs[1] == regs[2],
+          f"evidence k8s: the copies' /registry/ keys ({[len(r) for r in regs]}) are not the same 22")
+    rc, d, _ = run_json(diff_db, *nodes)
+    check(rc == 0 and d and d["kubernetes"] == {"divergent_objects": 0, "groups": []},
+          f"evidence k8s (JSON): {d and d.get('kubernetes')}")
+    p = run(diff_db, *nodes)
+    check("Kubernetes objects" not in p.stdout, "evidence k8s: objects listed though none differ")
+    n = (d or {}).get("buckets", {}).get("key", {}).get("divergent")
+    q = run(diff_db, "--kind", "Pod", *nodes)
+    check(q.returncode == 0 and f"  filter --kind Pod: 0 of {n} divergent keys shown, {n} hidden (the verdict and "
+          "the exit status cover every key)" in q.stdout and "/load/" not in q.stdout and
+          verdict_section(q.stdout) == verdict_section(p.stdout), f"evidence --kind Pod: exit {q.returncode}")
+
+
 def main():
-    diff_db, fx = sys.argv[1], Path(sys.argv[2])
+    diff_db, fx, db_tool = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
     lag_copies(diff_db, fx / "evidence")
     stale(diff_db, fx / "stale-member")
-    if (fx / "cause-two-clusters").is_dir():
-        two_clusters_fixture(diff_db, fx / "cause-two-clusters")
-    if (fx / "cause-lost-writes").is_dir():
-        lag_beside_divergence(diff_db, fx / "cause-lost-writes")
-    if (fx / "cause-lag-copies").is_dir():
-        lag_copies_35(diff_db, fx / "cause-lag-copies")
-    else:
-        check(False, "cause-lag-copies fixture missing")
+    # a fixture missing is a failure, not a case skipped
+    for name, case in (("cause-two-clusters", two_clusters_fixture), ("cause-lost-writes", lag_beside_divergence),
+                       ("cause-lag-copies", lag_copies_35), ("incident-authskew", k8s_authskew)):
+        if check((fx / name).is_dir(), f"{name} fixture missing ({fx / name})"):
+            case(diff_db, fx / name)
     identity(diff_db, fx)
     table(diff_db, fx / "evidence")
+    if check(Path(db_tool).is_file(), f"dump-db not found at {db_tool}"):
+        k8s_evidence(diff_db, db_tool, fx / "evidence")
     for f in failures:
         print("FAIL:", f)
     print(f"lagid: {len(failures)} failure(s)")

@@ -179,11 +179,42 @@ def check_lag(copies, statuses, created):
     got = {o["object"].split("/", 1)[1]: sorted(o["present_on"]) for o in (pods or {}).get("objects", [])}
     bad = sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))
     check(got == want, f"A: Pods present on (got, want): {[(k, got.get(k), want.get(k)) for k in bad[:6]]}")
-    for name, on in list(want.items())[:3]:
+    # the text (render_diff_k8s.c): per pattern of presence (which copies
+    # hold the Pod), the first 10 in key order, then "... and N more present
+    # on the same members"; with --keys, every one. The lines are checked in
+    # order, exactly, under the group's header.
+    def pod_line(name, on):
         absent = sorted(set(rev) - set(on))
-        line = f"Pod default/{name} present on {', '.join(on)}; absent on {', '.join(absent)}"
-        check(line in p.stdout or len(want) > 10, f"A: text line '{line}'")
-    check("Pod in namespace default: " in p.stdout, "A: text groups the Pods under 'Pod in namespace default'")
+        return f"    Pod default/{name} present on {', '.join(on)}; absent on {', '.join(absent)}"
+
+    patterns = {}
+    for name in sorted(want):
+        patterns.setdefault(tuple(want[name]), []).append(name)
+    order = []                    # patterns in the order the first Pod of each comes
+    for name in sorted(want):
+        if tuple(want[name]) not in order:
+            order.append(tuple(want[name]))
+    pk = diff("--keys", *[copies / f"node{i}" for i in (1, 2, 3)])
+    for text, every in ((p.stdout, False), (pk.stdout, True)):
+        head = f"  Pod in namespace default: {len(want)} object{'s' if len(want) != 1 else ''}"
+        lines = text.splitlines()
+        if not check(head in lines, f"A: text ({'--keys' if every else 'default'}) has no line '{head}'"):
+            continue
+        expect = []
+        for pat in order:
+            names = patterns[pat]
+            shown = names if every else names[:10]
+            expect += [pod_line(n, list(pat)) for n in shown]
+            if len(shown) < len(names):
+                expect.append(f"    ... and {len(names) - len(shown)} more present on the same members "
+                              "(--keys lists each)")
+        at = lines.index(head) + 1
+        got = lines[at:at + len(expect)]
+        bad = [(g, e) for g, e in zip(got, expect) if g != e][:3]
+        check(got == expect, f"A: text ({'--keys' if every else 'default'}): {len(got)} lines under the Pods' "
+              f"header, {len(expect)} expected; first differences (got, want): {bad}")
+        nxt = lines[at + len(expect)] if at + len(expect) < len(lines) else ""
+        check(not nxt.startswith("    "), f"A: text: more Pod lines than expected: '{nxt}'")
 
 
 def scenario_compaction(c, out):

@@ -347,3 +347,90 @@ Test(k8s, text_names_the_object)
 	kvf_buf_free(&b);
 	free(v);
 }
+
+/* Keys as the API server lays them out (k8s.h kvf_k8s_key): the keys the
+ * evidence fixture's objects were written under (testdata/README.md), and
+ * the layouts with a group, the historical names, and what is not read. */
+static bool key(const char *k, kvf_k8s_key *out)
+{
+	return kvf_k8s_key_parse((const uint8_t *)k, strlen(k), out);
+}
+
+static bool is(kvf_k8s_str s, const char *c)
+{
+	return c ? s.p && s.len == strlen(c) && memcmp(s.p, c, s.len) == 0 : !s.p;
+}
+
+static void key_is(const char *k, const char *group, const char *resource, const char *ns, const char *name,
+                   bool well_known)
+{
+	kvf_k8s_key o;
+	cr_assert(key(k, &o), "%s: not read", k);
+	cr_assert(is(o.group, group) && is(o.resource, resource) && is(o.namespace_, ns) && is(o.name, name),
+	          "%s: group %.*s resource %.*s namespace %.*s name %.*s", k, (int)o.group.len, o.group.p,
+	          (int)o.resource.len, o.resource.p, (int)o.namespace_.len, o.namespace_.p, (int)o.name.len, o.name.p);
+	cr_assert_eq(o.well_known, well_known, "%s: well_known %d", k, o.well_known);
+}
+
+Test(k8s, keys_give_namespace_and_name_as_the_apiserver_lays_them_out)
+{
+	/* evidence/truth/k8s-written.json */
+	key_is("/registry/namespaces/team-a", NULL, "namespaces", NULL, "team-a", true);
+	key_is("/registry/pods/team-a/web-7d9f8c-00", NULL, "pods", "team-a", "web-7d9f8c-00", true);
+	key_is("/registry/jobs/default/pi", NULL, "jobs", "default", "pi", true);
+	key_is("/registry/stable.example.com/crontabs/team-a/cron-0", "stable.example.com", "crontabs", "team-a",
+	       "cron-0", false);
+	key_is("/registry/secrets/team-a/db-password", NULL, "secrets", "team-a", "db-password", true);
+	/* incident-authskew */
+	key_is("/registry/deployments/default/dep-3", NULL, "deployments", "default", "dep-3", true);
+	/* groups, historical names, names with ':' */
+	key_is("/registry/apiregistration.k8s.io/apiservices/v1.apps", "apiregistration.k8s.io", "apiservices", NULL,
+	       "v1.apps", true);
+	key_is("/registry/apiextensions.k8s.io/customresourcedefinitions/crontabs.stable.example.com",
+	       "apiextensions.k8s.io", "customresourcedefinitions", NULL, "crontabs.stable.example.com", true);
+	key_is("/registry/example.com/widgets/w1", "example.com", "widgets", NULL, "w1", false);
+	key_is("/registry/minions/node-1", NULL, "minions", NULL, "node-1", true);
+	key_is("/registry/clusterroles/system:node", NULL, "clusterroles", NULL, "system:node", true);
+	key_is("/registry/services/specs/default/kubernetes", NULL, "services", "default", "kubernetes", true);
+	key_is("/registry/services/endpoints/default/kubernetes", NULL, "endpoints", "default", "kubernetes", true);
+	key_is("/registry/widgets/ns/w", NULL, "widgets", "ns", "w", false);
+}
+
+Test(k8s, keys_of_no_known_layout_are_not_read)
+{
+	kvf_k8s_key o;
+	const char *no[] = {
+		"/registry/", "/registry/pods", "/registry/pods/", "/registry/pods//x", "/registry/pods/default/",
+		"/registry/pods/default/x/y",       /* too deep for a namespaced resource */
+		"/registry/pods/x",                 /* a namespaced resource without its namespace */
+		"/registry/namespaces/a/b",         /* a cluster-scoped one with one */
+		"/registry/masterleases/10.0.0.1",  /* the apiserver's own, not a listed resource */
+		"/registry/ranges/serviceips",
+		"/registry/pods/Default/x",         /* a namespace is a DNS label */
+		"/registry/pods/default/..", "/registry/Pods/default/x",
+		"/registry/a.b/c", "/registry/a..b/c/d", "/registry/a.b/c/d/e/f",
+		"/kubernetes.io/pods/default/x",    /* another --etcd-prefix: not guessed */
+		"registry/pods/default/x", "/registry/a/b/c/d/e/f/g",
+	};
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		cr_assert_not(key(no[i], &o), "%s: read", no[i]);
+		cr_assert(!o.resource.p && !o.name.p && !o.group.p && !o.namespace_.p, "%s: left fields set", no[i]);
+	}
+	cr_assert_not(kvf_k8s_key_parse(NULL, 0, &o));
+	/* a key exactly as long as the prefix, and one byte of it */
+	cr_assert_not(kvf_k8s_key_parse((const uint8_t *)"/registry/x", 10, &o));
+	cr_assert_not(kvf_k8s_key_parse((const uint8_t *)"/", 1, &o));
+}
+
+Test(k8s, resources_match_kinds_singular_and_plural)
+{
+	kvf_k8s_str dep = { (const uint8_t *)"deployments", 11, false };
+	kvf_k8s_str np = { (const uint8_t *)"networkpolicies", 15, false };
+	kvf_k8s_str ing = { (const uint8_t *)"ingress", 7, false };
+	cr_assert(kvf_k8s_resource_in(dep, "Deployment") && kvf_k8s_resource_in(dep, "deployments") &&
+	          kvf_k8s_resource_in(dep, "pod,DEPLOYMENT"));
+	cr_assert(kvf_k8s_resource_in(np, "NetworkPolicy") && kvf_k8s_resource_in(ing, "Ingress"));
+	cr_assert_not(kvf_k8s_resource_in(dep, "deploy") || kvf_k8s_resource_in(dep, "Pod") ||
+	              kvf_k8s_resource_in(dep, ",") || kvf_k8s_resource_in(np, "y"));
+	cr_assert(kvf_k8s_resource_in(dep, NULL));
+}
