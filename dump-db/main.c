@@ -12,7 +12,6 @@
 #include "db/etcddb.h"
 #include "db/keyindex.h"
 #include "analysis/detectors.h"
-#include "analysis/refusal.h"
 #include "render/render_verdict.h"
 #include "render/render_db.h"
 #include "render/render_verify.h"
@@ -565,8 +564,6 @@ static kvf_status cmd_verify(kvf_backend *b, const options *o, const kvf_db_loca
 	kvf_status s = kvf_verify_run(&v, b, label ? label : o->path, loc->db_path, wal, snap, NULL, verify_progress, &prog,
 	                              err);
 	kvf_progress_end(&prog);
-	if (!s)
-		kvf_verify_quote_refusal(&v, snap);
 	if (!s) {
 		if (o->format == KVF_FORMAT_JSON) {
 			put_json(kvf_json_verify(&v), true);

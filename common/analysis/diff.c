@@ -13,7 +13,6 @@
 #include "encoding/proto/leasepb.pb-c.h"
 #include "wal/raftlog.h"
 #include "analysis/detectors.h"
-#include "analysis/refusal.h"
 #include "io/source.h"
 #include "io/text.h"
 #include "db/version.h"
@@ -2186,8 +2185,6 @@ static kvf_status verify_members(kvf_diff *d, kvf_diff_progress_fn progress, voi
 		}
 		kvf_status st = kvf_verify_run(nd->verify, nd->be, nd->label, nd->db_path, full ? nd->wal_dir : NULL,
 		                               snap, &nd->wal_facts, NULL, NULL, err);
-		if (!st)
-			kvf_verify_quote_refusal(nd->verify, snap);
 		free(snap);
 		if (st)
 			return st;

@@ -63,21 +63,3 @@ void kvf_refusal_quote(char *buf, size_t n, const kvf_refusal *r, const char *db
 		break;
 	}
 }
-
-void kvf_verify_quote_refusal(kvf_verify *v, const char *snap_dir)
-{
-	static const char clause[] = "; etcd refuses to start such a member";
-	if (!v->stale_db)
-		return;
-	kvf_refusal r;
-	kvf_refusal_find(&r, snap_dir, v->snap_index);
-	for (size_t k = 0; k < v->verdicts.n; k++) {
-		kvf_verdict *x = &v->verdicts.v[k];
-		char *at = x->kind == KVF_VERDICT_STALE_DB ? strstr(x->headline, clause) : NULL;
-		if (!at)
-			continue;
-		size_t keep = (size_t)(at - x->headline) + 2;   /* through "; " */
-		kvf_refusal_quote(x->headline + keep, sizeof(x->headline) - keep, &r,
-		                  v->db_path ? v->db_path : "member/snap/db", v->snap_index);
-	}
-}

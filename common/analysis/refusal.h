@@ -24,8 +24,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "analysis/verify.h"
-
 typedef enum kvf_refusal_kind {
 	KVF_REFUSAL_UNKNOWN,        /* member/snap not at hand or unreadable: either message */
 	KVF_REFUSAL_NO_SNAP_DB,     /* "failed to find database snapshot file" */
@@ -46,10 +44,5 @@ void kvf_refusal_find(kvf_refusal *r, const char *snap_dir, uint64_t snap_index)
 /* The clause for a verdict: what etcd does, with its own words in quotes.
  * db_path: the db etcd would open (its PATH in "database file (PATH ..."). */
 void kvf_refusal_quote(char *buf, size_t n, const kvf_refusal *r, const char *db_path, uint64_t snap_index);
-
-/* verify.c's stale_db headline quotes one fixed message: replace that
- * clause with the one member/snap calls for. (A seam while verify.c is
- * being changed elsewhere: verify.c should call kvf_refusal_quote itself.) */
-void kvf_verify_quote_refusal(kvf_verify *v, const char *snap_dir);
 
 #endif

@@ -1247,6 +1247,8 @@ static kvf_status verify_once(kvf_verify *v, kvf_backend *be, const char *label,
 	if (snap_dir && (st = read_snaps(v, snap_dir, err)))
 		return st;
 	v->stale_db = v->snap_index && v->has_consistent_index && v->snap_index > v->consistent_index;
+	if (v->stale_db)
+		kvf_refusal_find(&v->refusal, snap_dir, v->snap_index);
 	run r = { .v = v, .seek = seek };
 	kvf_arena_init(&r.m.copies);
 	kvf_wal_segments segs = { 0 };
@@ -1362,12 +1364,14 @@ static void conclude(kvf_verify *v)
 {
 	kvf_verdicts *vs = &v->verdicts;
 	if (v->stale_db) {
-		kvf_verdict *x = kvf_verdict_add(vs, KVF_VERDICT_STALE_DB, true, 0,
+		char says[400];
+		kvf_refusal_quote(says, sizeof(says), &v->refusal, v->db_path ? v->db_path : "member/snap/db", v->snap_index);
+		/* a leftover .snap.db at or past the snapshot: etcd starts on it */
+		bool opens = v->refusal.kind == KVF_REFUSAL_SNAP_DB_OPENS;
+		kvf_verdict *x = kvf_verdict_add(vs, KVF_VERDICT_STALE_DB, !opens, 0,
 		                                 "%s's db is older than its newest raft snapshot: consistent_index %" PRIu64
-		                                 " < snapshot index %" PRIu64 "; etcd refuses to start such a member "
-		                                 "(\"database file (index %" PRIu64 ") does not match with snapshot (index %"
-		                                 PRIu64 ")\")", v->label, v->consistent_index, v->snap_index,
-		                                 v->consistent_index, v->snap_index);
+		                                 " < snapshot index %" PRIu64 "; %s", v->label, v->consistent_index,
+		                                 v->snap_index, says);
 		if (x) {
 			x->versions = VERSIONS_STALE;
 			x->first_divergent_index = v->consistent_index + 1;
@@ -1375,6 +1379,11 @@ static void conclude(kvf_verify *v)
 			                     v->consistent_index);
 			kvf_verdict_evidence(x, 0, v->snap_path, 0, v->snap_index, "newest .snap: term %" PRIu64 ", index %"
 			                     PRIu64, v->snap_term, v->snap_index);
+			if (opens)
+				snprintf(x->recovery, sizeof(x->recovery), "Nothing to repair: when %s starts, etcd replaces this "
+				         "db with member/snap/%s and goes on from there. Keep a copy of the data directory first.",
+				         v->label, v->refusal.snap_db);
+			else
 			snprintf(x->recovery, sizeof(x->recovery), "Do not start %s on this db. Replace the member: remove it "
 			         "(etcdctl member remove ID), wipe its data directory, add it back and let it copy a snapshot "
 			         "from the leader; a leftover member/snap/*.snap.db of index %" PRIu64 " or later, if there is "

@@ -35,6 +35,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "analysis/refusal.h"
 #include "analysis/verdict.h"
 #include "db/backend.h"
 #include "db/schema.h"
@@ -74,6 +75,7 @@ typedef struct kvf_verify {
 	uint64_t snap_index, snap_term;
 	char snap_path[512];
 	bool stale_db;                    /* snap_index > consistent_index: etcd refuses to start */
+	kvf_refusal refusal;              /* what etcd does then, from what member/snap holds */
 	/* alignment */
 	bool aligned;                     /* the WAL's writes were found in the db */
 	/* a log from index 1 over a db with older revisions (etcdctl snapshot
