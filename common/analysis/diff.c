@@ -2104,11 +2104,19 @@ static kvf_status rank_members(kvf_diff *d, kvf_err *err)
 		r->wal_last_index = nd->wal_last_index;
 		r->db_damage = nd->be ? kvf_backend_findings(nd->be, &f) : 0;
 		r->complete = true;
+		bool membership = false;
 		for (size_t k = 0; k < d->verdicts.n; k++) {
 			const kvf_verdict *v = &d->verdicts.v[k];
 			if (v->member != (int)i || v->kind == KVF_VERDICT_CONSISTENT)
 				continue;
-			r->complete = false;
+			/* a warning, or stale membership records: its writes are
+			 * all there (named, not held against it) */
+			bool members_only = v->kind == KVF_VERDICT_ZOMBIE_MEMBER || v->kind == KVF_VERDICT_PROMOTION_LOST ||
+			                    v->kind == KVF_VERDICT_MEMBERSHIP;
+			if (v->divergence && members_only)
+				membership = true;
+			else if (v->divergence)
+				r->complete = false;
 			appendf(r->reasons, sizeof(r->reasons), "%s%s", r->reasons[0] ? "; " : "", kvf_verdict_kind_name(v->kind));
 			if (v->first_divergent_index)
 				appendf(r->reasons, sizeof(r->reasons), " from WAL index %" PRIu64, v->first_divergent_index);
@@ -2126,6 +2134,8 @@ static kvf_status rank_members(kvf_diff *d, kvf_err *err)
 		if (nd->wal_damage)
 			appendf(r->reasons, sizeof(r->reasons), "%s%" PRIu64 " damaged WAL records", r->reasons[0] ? "; " : "",
 			        nd->wal_damage);
+		if (membership)
+			d->membership_repair = true;
 		appendf(r->reasons, sizeof(r->reasons), "%sconsistent_index %" PRIu64 ", term %" PRIu64 ", WAL to %" PRIu64
 		        "%s", r->reasons[0] ? "; " : "", r->consistent_index, r->term, r->wal_last_index,
 		        nd->verify && nd->verify->aligned && !kvf_verify_failed(nd->verify) ? ", own WAL check clean" : "");
@@ -2133,7 +2143,13 @@ static kvf_status rank_members(kvf_diff *d, kvf_err *err)
 	qsort(d->ranking, n, sizeof(*d->ranking), cmp_rank);
 	const struct kvf_rank *best = &d->ranking[0];
 	d->recovery_possible = best->complete;
-	if (best->complete) {
+	if (best->complete && d->membership_repair) {
+		snprintf(d->recovery_plan, sizeof(d->recovery_plan), "%s holds every write (%s), but membership records "
+		         "disagree with raft's on some members: follow those verdicts' recovery first, and only then, if "
+		         "the cluster must be rebuilt, start %s alone with --force-new-cluster (keep a copy of every data "
+		         "directory) and add the others back one at a time with wiped data directories",
+		         d->nodes[best->member].label, best->reasons, d->nodes[best->member].label);
+	} else if (best->complete) {
 		snprintf(d->recovery_plan, sizeof(d->recovery_plan), "recover from %s (%s): stop every member, keep a "
 		         "copy of every data directory, start %s alone with --force-new-cluster, then add the others back "
 		         "one at a time with wiped data directories", d->nodes[best->member].label, best->reasons,

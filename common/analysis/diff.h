@@ -192,13 +192,14 @@ typedef struct kvf_diff {
 	 * (best first), and whether any of them is complete */
 	struct kvf_rank {
 		size_t member;
-		bool complete;             /* no cause against it, not behind */
+		bool complete;             /* every write: no divergent cause against its data, not behind */
 		uint64_t consistent_index, term, wal_last_index, db_damage;
 		char reasons[600];
 	} *ranking;
 	size_t n_ranking;
 	bool recovery_possible;
-	char recovery_plan[800];       /* the source and why, or what is missing where */
+	bool membership_repair;        /* a member's membership records need repair (zombie, lost promotion) */
+	char recovery_plan[1400];       /* the source and why, or what is missing where */
 	/* check every member against its own WAL even when they agree
 	 * (diff-db --verify); by default only where they differ */
 	bool verify_all;

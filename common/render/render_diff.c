@@ -85,7 +85,8 @@ static void ranking_json(json_t *o, const kvf_diff *d)
 		json_array_append_new(a, x);
 	}
 	kvf_json_set(o, "ranking", a);
-	kvf_json_set(o, "recovery_plan", json_pack("{s:b,s:o,s:s}", "possible", d->recovery_possible,
+	kvf_json_set(o, "recovery_plan", json_pack("{s:b,s:b,s:o,s:s}", "possible", d->recovery_possible,
+		"membership_repair", d->membership_repair,
 		"source", d->recovery_possible && d->n_ranking ? json_string(d->nodes[d->ranking[0].member].label) : json_null(),
 		"text", d->recovery_plan));
 }

@@ -123,6 +123,30 @@ for d in sets:
                 m.name for m in base}:
             check((kind, member) in divergent(doc), f"{d.name}: diff-db --verify does not name {kind} on {member}")
 
+# The recovery plan. Only one member's dirs at hand, and it lost writes
+# (cause-lost-writes: node3, and its dir as the kill left it): no member
+# holds every write, so no plan, and the text says what each lacks from
+# where (truth.json: the first affected WAL index).
+lw = FX / "cause-lost-writes"
+first = json.loads((lw / "truth.json").read_text())["affected"][0]["first_affected_wal_index"]
+p = subprocess.run([DIFF_DB, "-o", "json", str(lw / "node3"), str(lw / "node3-killed")], capture_output=True, text=True)
+plan = json.loads(p.stdout)["recovery_plan"]
+check(not plan["possible"] and plan["source"] is None, f"cause-lost-writes node3 + node3-killed: a plan: {plan}")
+for m in ("node3", "node3-killed"):
+    check(f"{m}: lost_writes from WAL index {first}" in plan["text"],
+          f"cause-lost-writes: the refused plan does not say {m} lacks writes from WAL index {first}: {plan['text']}")
+check(p.returncode == 1, f"cause-lost-writes node3 + node3-killed: exit {p.returncode}")
+# Stale membership records on every member (a restore's zombies, 3.5.2's
+# lost promotion) take no write away: a plan, after the membership repair,
+# and no claim that writes are missing.
+for name in ("detect-zombie", "cause-learner-promotion"):
+    p = subprocess.run([DIFF_DB, "-o", "json"] + [str(m) for m in members(FX / name) if "-" not in m.name],
+                       capture_output=True, text=True)
+    plan = json.loads(p.stdout)["recovery_plan"]
+    check(plan["possible"] and plan["membership_repair"], f"{name}: recovery plan {plan}")
+    check("no member holds every write" not in plan["text"] and "membership records" in plan["text"],
+          f"{name}: plan text: {plan['text']}")
+
 for f in failures:
     print("FAIL:", f)
 print(f"{len(sets)} fixture sets, {checks} checks; {len(failures)} failures")
