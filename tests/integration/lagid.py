@@ -388,13 +388,39 @@ def k8s_evidence(diff_db, db_tool, ev):
           verdict_section(q.stdout) == verdict_section(p.stdout), f"evidence --kind Pod: exit {q.returncode}")
 
 
+def members_bucket_ids(diff_db, d):
+    """diff-db's members bucket, as etcdctl prints ids: 16 hex digits, ids
+    at or above 2^63 (cause-snapshot-restore's 82b362d4c865b5c2) and with a
+    leading zero alike, one rendering; the ids are etcd's own (member list)."""
+    rc, doc, err = run_json(diff_db, *sorted(p for p in d.glob("node?")))
+    if not check(doc is not None, f"{d.name}: diff-db -o json gave no JSON (exit {rc}): {err[:200]}"):
+        return
+    listed = set()
+    for m in sorted(d.glob("answers/*/members.json")):
+        listed |= {f"{x['ID']:016x}" for x in json.loads(m.read_text())["members"]}
+    rows = doc["buckets"].get("members", [])
+    if not check(isinstance(rows, list) and all(isinstance(r, dict) and "key" in r for r in rows),
+                 f"{d.name}: members bucket is not a list of {{key, values}} rows: {str(rows)[:200]}"):
+        return
+    keys = [r["key"] for r in rows]
+    check(rows and all(isinstance(k, str) and len(k) == 16 and all(c in "0123456789abcdef" for c in k)
+                       for k in keys), f"{d.name}: members bucket keys not 16 hex digits: {keys}")
+    check(set(keys) <= listed and any(int(k, 16) >= 1 << 63 for k in keys),
+          f"{d.name}: members bucket keys {keys} vs etcd's member list {sorted(listed)}")
+    for r in rows:
+        for node, v in r["values"].items():
+            if v:
+                check(json.loads(v).get("id") == r["key"], f"{d.name}: {node}'s record under {r['key']}: {v[:120]}")
+
+
 def main():
     diff_db, fx, db_tool = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
     lag_copies(diff_db, fx / "evidence")
     stale(diff_db, fx / "stale-member")
     # a fixture missing is a failure, not a case skipped
     for name, case in (("cause-two-clusters", two_clusters_fixture), ("cause-lost-writes", lag_beside_divergence),
-                       ("cause-lag-copies", lag_copies_35), ("incident-authskew", k8s_authskew)):
+                       ("cause-lag-copies", lag_copies_35), ("incident-authskew", k8s_authskew),
+                       ("cause-snapshot-restore", members_bucket_ids)):
         if check((fx / name).is_dir(), f"{name} fixture missing ({fx / name})"):
             case(diff_db, fx / name)
     identity(diff_db, fx)
