@@ -39,7 +39,9 @@ Cases (fixture `healthy`, etcd 3.4.23, unless said otherwise):
      length, one byte different): diff-db names it unexplained, with what
      it ruled out.
   7. authRevision raised by one on node1 (bucket auth, nothing else): the
-     WAL holds no auth change to explain it -> diff-db names node1.
+     WAL holds no auth change to explain it -> diff-db names the
+     divergence (no lag: every member is at the same index and revision)
+     and the excess on node1.
 
 usage: planted.py DUMP_WAL DUMP_DB DIFF_DB FIXTURES_DIR
 """
@@ -65,6 +67,22 @@ def check(ok, what):
         failures.append(what)
         print("FAIL:", what, flush=True)
     return ok
+
+
+known = []
+
+
+def known_wrong(ok, what):
+    """A right answer the tools do not give yet (the report and the commit
+    say why): printed as KNOWN, and a failure the day it holds, so that this
+    line is turned into a check()."""
+    global checks
+    checks += 1
+    if ok:
+        failures.append(f"{what}: holds now; make it a check()")
+    else:
+        known.append(what)
+        print("KNOWN:", what, flush=True)
 
 
 # ---- the plant tool ----
@@ -332,6 +350,9 @@ def case_txn_branch(tmp):
     check(c["first_missing_index"] == 309 and lw and lw[0].get("first_divergent_index") == 309,
           f"case 2: first missing {c['first_missing_index']}, the txn is entry 309")
     check(c["missing"] >= 1 and c["partial_txns"] == 0, f"case 2: {c}")
+    known_wrong(c["missing"] == 1 and c["unexplained_revisions"] == 1,
+                f"case 2: one revision planted, verify calls {c['missing']} entries missing (every later write: its "
+                f"db stream stays on the revision no entry explains)")
     print(f"case 2: txn 309 at revision {rev}: success branch replaced by {other['key']}: verify {kinds(doc)}, "
           f"{c['missing']} missing, {c['unexplained_revisions']} revisions unexplained")
     return doc
@@ -365,6 +386,8 @@ def case_leases(tmp):
     ls = doc["checked"]["leases"]
     check(ls["missing"] == 1 and ls["not_revoked"] == 0, f"case 3: lease {lid:x} removed: leases {ls}")
     # a count only: verify has no verdict for it (exit 0; see the report)
+    known_wrong(rc == 1 and kinds(doc), f"case 3: a lease grant lost below consistent_index: verify counts it "
+                f"(leases missing 1) but names no verdict, exit {rc}")
     print(f"case 3: lease {lid:x} (entry 283) removed: leases {ls}, verdicts {kinds(doc)}, exit {rc}")
     w = wal_entry(FX / "etcd-3.5" / "node1", 118)
     check(refwal("etcd-3.5", "node1")[118]["kind"] == "lease_revoke" and w["request"]["kind"] == "lease_revoke",
@@ -389,19 +412,33 @@ def case_diff_shift(tmp, c1):
     m, idx, rev = c1
     p2, p3 = peers(tmp, "c1")
     rc, doc = diff(m, p2, p3)
-    print("case 5 wal:", rc, [(v["kind"], v.get("member"), v.get("first_divergent_index")) for v in doc["verdicts"]])
+    dv = [(v["kind"], v.get("member"), v.get("first_divergent_index")) for v in divergent(doc)]
+    # with the WALs: node1's own check finds the entry it lost, which
+    # explains its shift; the clean peers are named for nothing
+    check(rc == 1 and dv == [("lost_writes", "node1", idx)],
+          f"case 5: diff-db with WALs names {dv}, planted: lost_writes on node1 at entry {idx}")
+    # the db files alone: nothing to trace, a constant offset from the
+    # revision removed
     rc, doc = diff("node1=" + str(db_of(m)), "node2=" + str(db_of(p2)), "node3=" + str(db_of(p3)))
-    print("case 5 db:", rc, [(v["kind"], v.get("member"), v.get("first_divergent_index"), v["headline"]) for v in doc["verdicts"]])
+    dv = divergent(doc)
+    check(rc == 1 and [(v["kind"], v.get("member")) for v in dv] == [("revision_shift", "node1")],
+          f"case 5: diff-db on the db files names {[(v['kind'], v.get('member')) for v in dv]}, planted: "
+          f"revision_shift on node1")
+    check(dv and f"shift down by 1 against node2's from revision {rev}:" in dv[0]["headline"],
+          f"case 5: revision_shift says {dv and dv[0]['headline']}, planted: down by 1 from {rev}")
+    print(f"case 5: diff-db: lost_writes on node1 at entry {idx} (WALs), revision_shift down 1 from {rev} (dbs)")
 
 
 def case_value(tmp):
-    """6: a value changed in place."""
+    """6: one byte of a value changed in place on node1."""
     m = copy_member(FX / "healthy" / "node1", tmp / "c6" / "node1")
     db = db_of(m)
     key = b"/probe/via-node1/05"
     hits = [(mm, s, tb, x) for mm, s, tb, x in revisions(db) if x["key"] == key]
     check(len(hits) == 1, f"case 6: {key} at {hits}")
     mm, s, tb, x = hits[0]
+    puts = [e["index"] for e in refwal("healthy", "node1").values() if e.get("keys") == [key.decode()]]
+    check(len(puts) == 1, f"case 6: refwal's writes of {key}: {puts}")
     y = dict(x)
     v = bytearray(y["value"])
     v[-1] ^= 1
@@ -409,18 +446,43 @@ def case_value(tmp):
     apply(db, [("put", "key", revkey(mm, s, tb), kv_marshal(y))])
     p2, p3 = peers(tmp, "c6")
     rc, doc = diff(m, p2, p3)
-    print("case 6:", rc, json.dumps(doc["verdicts"])[:1500], doc.get("ruled_out"))
+    dv = [(v["kind"], v.get("member")) for v in divergent(doc)]
+    print(f"case 6: {key} (entry {puts[0]}, revision {mm}) one byte changed: diff-db names {dv}, "
+          f"ruled out {len(doc.get('ruled_out', []))}")
+    # no revision lost, none repeated: nothing in the model explains it
+    # (known wrong: node1's own WAL check calls entry 323 and every later
+    # write missing, the case 2 cascade, and diff-db takes its lost_writes)
+    check(rc == 1 and dv, f"case 6: diff-db exit {rc}, names {dv}")
+    known_wrong(rc == 1 and dv == [("unexplained", None)],
+          f"case 6: diff-db names {dv}; planted: a value changed in place, which no known cause explains")
+    check(len(doc.get("ruled_out", [])) > 0, f"case 6: unexplained with nothing ruled out")
 
 
 def case_auth(tmp):
-    """7: authRevision + 1."""
+    """7: authRevision + 1 on node1, no auth change in the WAL for it."""
     m = copy_member(FX / "healthy" / "node1", tmp / "c7" / "node1")
     db = db_of(m)
-    ar = dict(bucket(db, "auth"))[b"authRevision"]
-    apply(db, [("put", "auth", b"authRevision", (int.from_bytes(ar, "big") + 1).to_bytes(8, "big"))])
+    ar = int.from_bytes(dict(bucket(db, "auth"))[b"authRevision"], "big")
+    ref = refwal("healthy", "node1")
+    # etcd's auth store starts at authRevision 1 and every request that
+    # calls commitRevision adds one (auth/store.go: user and role edits,
+    # AuthDisable; not AuthEnable, Authenticate, AuthStatus)
+    bumps = ("auth_disable", "auth_user_add", "auth_user_delete", "auth_user_change_password", "auth_user_grant_role",
+             "auth_user_revoke_role", "auth_role_add", "auth_role_delete", "auth_role_grant_permission",
+             "auth_role_revoke_permission")
+    muts = [e for e in ref.values() if e["kind"] in bumps]
+    check(ar == 1 + len(muts), f"healthy node1: authRevision {ar}, the WAL's {len(muts)} auth changes")
+    apply(db, [("put", "auth", b"authRevision", (ar + 1).to_bytes(8, "big"))])
     p2, p3 = peers(tmp, "c7")
     rc, doc = diff(m, p2, p3)
-    print("case 7:", rc, json.dumps(doc["verdicts"])[:1500], doc.get("ruled_out"))
+    dv = divergent(doc)
+    named = {e.get("member") for v in dv for e in v.get("evidence", []) if f"authRevision {ar + 1} exceeds" in e["text"]}
+    print(f"case 7: node1 authRevision {ar} -> {ar + 1}: diff-db names {[(v['kind'], v.get('member')) for v in dv]}, "
+          f"exit {rc}, the excess on {sorted(x for x in named if x)}")
+    check(rc == 1 and dv, f"case 7: diff-db exit {rc}, {[(v['kind'], v.get('member')) for v in doc['verdicts']]}: "
+          f"an authRevision no auth change explains is no lag")
+    check(named == {"node1"}, f"case 7: the excess authRevision named on {named}, planted on node1")
+    check(not any(v["kind"] == "lag" for v in doc["verdicts"]), f"case 7: lag named at the same index and revision")
 
 
 def run_case(name, fn, *a):
@@ -453,5 +515,5 @@ finally:
 
 for f in failures:
     print("FAIL:", f)
-print(f"{checks} checks; {len(failures)} failures")
+print(f"{checks} checks; {len(failures)} failures; {len(known)} known wrong answers (KNOWN above)")
 sys.exit(1 if failures else 0)
