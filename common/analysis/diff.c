@@ -215,6 +215,10 @@ static kvf_status walk_histories(kvf_diff *d, pair_div *div, kvf_diff_progress_f
 				bool hj = s[j].has && kvf_rev_cmp(s[j].rev, r) == 0;
 				if (hi && hj && same_pair(&s[i], &s[j]))
 					continue;
+				/* neither holds r (only a third member does): nothing
+				 * about this pair, which meets again further on */
+				if (!hi && !hj)
+					continue;
 				if (hi == hj) {
 					pd->kind = DIV_MISMATCH;
 				} else if (!hi && !s[i].has) {
@@ -1273,6 +1277,12 @@ static void lag_analysis(kvf_diff *d)
 			ok = lag_item_ok(d, i, &d->items[t]);
 		}
 		differs |= ci < rci || nd->st.revision < rn->st.revision;
+		/* at the reference's consistent_index and revision it has applied
+		 * everything the reference has: whatever differs, it is no lag
+		 * (an authRevision lower at the same index is not one it will
+		 * catch up on) */
+		if (differs && ci == rci && nd->st.revision == rn->st.revision)
+			ok = false;
 		if (!ok) {
 			all = false;
 			continue;
@@ -1696,7 +1706,7 @@ static void verdicts_lag(kvf_diff *d)
 	}
 }
 
-static void verdicts_unexplained(kvf_diff *d, const size_t *by_cause)
+static void verdicts_unexplained(kvf_diff *d, const size_t *by_cause, const wal_scan *w)
 {
 	kvf_verdict *v = kvf_verdict_add(&d->verdicts, KVF_VERDICT_UNEXPLAINED, true, -1,
 	                                 "unexplained divergence: %zu divergent keys, %zu of them not accounted for "
@@ -1710,6 +1720,16 @@ static void verdicts_unexplained(kvf_diff *d, const size_t *by_cause)
 			kvf_verdict_evidence(v, (int)i, NULL, KVF_NO_OFFSET, nd->first_divergent_index,
 			                     "%s's history stops matching %s's at revision %" PRId64, nd->label,
 			                     d->nodes[d->reference].label, nd->first_divergent_rev);
+	}
+	/* an authRevision no refused write explains yet, named on its member
+	 * when the log cannot produce it */
+	for (size_t i = 0; w && w->from_start && i < d->n; i++) {
+		const kvf_diff_node *nd = &d->nodes[i];
+		if (nd->st.state.auth_revision > 1 + w->n_auth_mut)
+			kvf_verdict_evidence(v, (int)i, nd->db_path, nd->st.state.auth_revision_value.file_offset, 0,
+			                     "%s's authRevision %" PRIu64 " exceeds the %zu that the log's %zu auth changes "
+			                     "can produce: auth requests were applied more than once", nd->label,
+			                     nd->st.state.auth_revision, 1 + w->n_auth_mut, w->n_auth_mut);
 	}
 	for (size_t k = 0; k < d->n_items && v->n_evidence < 12; k++)
 		kvf_verdict_evidence(v, -1, NULL, KVF_NO_OFFSET, 0, "bucket %s, key %s differs", d->items[k].bucket,
@@ -1891,7 +1911,7 @@ static void build_verdicts(kvf_diff *d, const wal_scan *w)
 	 * skew with the WAL tracing no refusal to a member): say so, never
 	 * leave a divergence without a verdict */
 	if (d->differ && !d->lag_only && !kvf_verdicts_divergent(&d->verdicts))
-		verdicts_unexplained(d, by_cause);
+		verdicts_unexplained(d, by_cause, w);
 	rule_out(d, by_cause);
 	kvf_verdicts_sort(&d->verdicts);
 }
@@ -2315,7 +2335,12 @@ kvf_status kvf_diff_run(kvf_diff *d, kvf_diff_progress_fn progress, void *pctx, 
 	wal_scan w = { .d = d, .err = err };
 	if (src && d->timeline)
 		d->timeline->wal_dir = src->wal_dir;
-	if (src && (d->n_keys || d->timeline)) {
+	/* authRevisions that differ with no key diverging yet: the log's auth
+	 * changes say which member's is more than they can produce */
+	bool ar_differ = false;
+	for (size_t i = 1; i < n; i++)
+		ar_differ |= d->nodes[i].st.state.auth_revision != d->nodes[0].st.state.auth_revision;
+	if (src && (d->n_keys || d->timeline || ar_differ)) {
 		d->wal_used = true;
 		if ((st = scan_wal(d, &w, src, err))) {
 			free(w.auth_mut);
