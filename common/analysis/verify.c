@@ -594,6 +594,7 @@ typedef struct lease_rec {
 
 typedef struct run {
 	kvf_verify *v;
+	kvf_backend *be;           /* for a look one revision past the stream's */
 	kmap m;
 	dbstream db;
 	expect e, alt;
@@ -799,6 +800,33 @@ static bool expect_revoke(run *r, int64_t id)
 	return expect_delete(&r->e, &r->m, none, none, id, true);
 }
 
+/* The db's group at main revision rev, on a cursor of its own: a look one
+ * revision past the stream's current group. */
+static kvf_status peek_group(kvf_backend *be, int64_t rev, dbstream *out, kvf_err *err)
+{
+	kvf_status st = kvf_cursor_open(be, KVF_BUCKET_KEY, 3, &out->c, err);
+	if (st == KVF_E_NOTFOUND) {
+		kvf_err_clear(err);
+		out->c = NULL;
+		return KVF_OK;
+	}
+	if (st)
+		return st;
+	uint8_t rk[17];
+	kvf_revkey_make((kvf_revision){ rev, 0 }, rk);
+	if ((st = kvf_cursor_seek(out->c, rk, sizeof(rk), err)))
+		return st;
+	if ((st = pair_next(out, err)))
+		return st;
+	return group_next(out, err);
+}
+
+static bool group_is(const dbstream *d, const expect *e, int branch, const expect *alt)
+{
+	return d->has && ((e->n && d->sig == expect_sig(e) && group_equals(d, e)) ||
+	                  (branch < 0 && alt->n && d->sig == expect_sig(alt) && group_equals(d, alt)));
+}
+
 /* A range of these ops reading at an explicit revision below `compact`
  * (nested txns: either branch): etcd's checkRange fails the txn with
  * ErrCompacted before it writes anything. */
@@ -942,6 +970,7 @@ static kvf_status on_entry(run *r, const kvf_log_item *it, kvf_err *err)
 		if (!expect_entry(r, irr, &branch, &writer))
 			return nomem(err);
 	}
+match:;
 	uint64_t sig = expect_sig(&r->e), alt_sig = branch < 0 ? expect_sig(&r->alt) : 0;
 	bool writes_nothing = !r->e.n && (branch >= 0 || !r->alt.n);
 	kvf_status st;
@@ -1043,6 +1072,39 @@ static kvf_status on_entry(run *r, const kvf_log_item *it, kvf_err *err)
 		if ((st = consume(r, err)))
 			return st;
 	}
+	/* The writer before this one left no revision where counted, and
+	 * this one is not there either: when this one's writes are at the
+	 * next revision, the revision between holds other writes than the one
+	 * before's (a value changed, another branch taken), rather than both
+	 * being lost; taking it so keeps one change from making every later
+	 * write look missing. */
+	if (below && !writes_nothing && r->n_cands > r->pending_from && r->db.has && r->db.main == r->next_rev &&
+	    r->db.main > v->compact_rev && !r->e.unknown) {
+		dbstream pk = { 0 };
+		kvf_status ps = peek_group(r->be, r->db.main + 1, &pk, err);
+		bool next_is_ours = !ps && pk.has && pk.main == r->db.main + 1 && group_is(&pk, &r->e, branch, &r->alt);
+		db_close(&pk);
+		free(pk.subs);
+		if (ps)
+			return ps;
+		if (next_is_ours) {
+			cand *c = &r->cands[--r->n_cands];
+			v->altered++;
+			if (!v->first_altered_index || c->index < v->first_altered_index)
+				v->first_altered_index = c->index;
+			kvf_verify_item x = c->item;
+			x.revision = r->db.main;
+			keep_item(v->altered_items, &v->n_altered_items, &x);
+			r->next_rev = r->db.main + 1;
+			r->pending_from = r->n_cands;
+			if ((st = consume(r, err)))
+				return st;
+			/* this entry's writes again, on the state the db now shows */
+			if (!expect_entry(r, irr, &branch, &writer))
+				return nomem(err);
+			goto match;
+		}
+	}
 	if (writes_nothing) {
 		if (irr->lease_revoke && below && lease_note(r, irr->lease_revoke->id, true, index, err))
 			return KVF_E_NOMEM;
@@ -1109,10 +1171,14 @@ static kvf_status check_leases(run *r, kvf_backend *be, kvf_err *err)
 		else if (st)
 			return st;
 		v->leases_checked++;
+		bool wrong = r->leases[i].revoked == present;
 		if (r->leases[i].revoked && present)
 			v->leases_unrevoked++;
 		else if (!r->leases[i].revoked && !present)
 			v->leases_missing++;
+		if (wrong && v->n_lease_items < KVF_VERIFY_SHOWN)
+			v->lease_items[v->n_lease_items++] = (struct kvf_verify_lease){ r->leases[i].id, r->leases[i].revoked,
+			                                                                r->leases[i].index };
 	}
 	return KVF_OK;
 }
@@ -1249,7 +1315,7 @@ static kvf_status verify_once(kvf_verify *v, kvf_backend *be, const char *label,
 	v->stale_db = v->snap_index && v->has_consistent_index && v->snap_index > v->consistent_index;
 	if (v->stale_db)
 		kvf_refusal_find(&v->refusal, snap_dir, v->snap_index);
-	run r = { .v = v, .seek = seek };
+	run r = { .v = v, .be = be, .seek = seek };
 	kvf_arena_init(&r.m.copies);
 	kvf_wal_segments segs = { 0 };
 	if (wal_dir) {
@@ -1412,6 +1478,60 @@ static void conclude(kvf_verify *v)
 			         "whose db is complete (dump-db verify clean, or diff-db naming it complete): remove it "
 			         "(etcdctl member remove ID), wipe its data directory, add it back and start it with "
 			         "--initial-cluster-state existing; upgrade to a fixed release first.", v->label);
+		}
+	}
+	/* leases: a grant below consistent_index missing from bucket lease, or
+	 * a revoke whose lease is still there, are writes lost as well */
+	if (v->leases_missing || v->leases_unrevoked) {
+		kvf_verdict *x = NULL;
+		for (size_t k = 0; k < vs->n && !x; k++)
+			if (vs->v[k].kind == KVF_VERDICT_LOST_WRITES)
+				x = &vs->v[k];
+		uint64_t first = 0;
+		for (size_t i = 0; i < v->n_lease_items; i++)
+			if (!first || v->lease_items[i].index < first)
+				first = v->lease_items[i].index;
+		if (!x && (x = kvf_verdict_add(vs, KVF_VERDICT_LOST_WRITES, true, 0,
+		                               "%s lost lease writes: bucket lease disagrees with its WAL up to "
+		                               "consistent_index %" PRIu64 " (%" PRIu64 " granted leases missing, %" PRIu64
+		                               " revoked leases still there)", v->label, v->consistent_index,
+		                               v->leases_missing, v->leases_unrevoked))) {
+			x->versions = VERSIONS_LOST;
+			x->first_divergent_index = first;
+			snprintf(x->recovery, sizeof(x->recovery), "%s's bucket lease lacks what its consistent_index says it "
+			         "applied: replace it from a member whose db is complete (etcdctl member remove ID, wipe its "
+			         "data directory, add it back).", v->label);
+		}
+		if (x) {
+			if (first && (!x->first_divergent_index || first < x->first_divergent_index))
+				x->first_divergent_index = first;
+			for (size_t i = 0; i < v->n_lease_items; i++) {
+				const struct kvf_verify_lease *l = &v->lease_items[i];
+				kvf_verdict_evidence(x, 0, v->db_path, KVF_NO_OFFSET, l->index, l->revoked
+				                     ? "lease %016" PRIx64 " revoked at entry %" PRIu64 " is still in bucket lease"
+				                     : "lease %016" PRIx64 " granted at entry %" PRIu64 " is not in bucket lease",
+				                     (uint64_t)l->id, l->index);
+			}
+		}
+	}
+	if (v->altered) {
+		kvf_verdict *x = kvf_verdict_add(vs, KVF_VERDICT_UNEXPLAINED, true, 0,
+		                                 "%s's db holds other writes than its WAL's at %" PRIu64 " revision%s, the first "
+		                                 "for WAL index %" PRIu64 " (a value changed, or another txn branch taken): no "
+		                                 "known etcd bug writes this", v->label, v->altered, v->altered == 1 ? "" : "s",
+		                                 v->first_altered_index);
+		if (x) {
+			x->first_divergent_index = v->first_altered_index;
+			for (size_t i = 0; i < v->n_altered_items; i++) {
+				const kvf_verify_item *m = &v->altered_items[i];
+				kvf_verdict_evidence(x, 0, item_file(v, m), m->offset, m->index,
+				                     "entry %" PRIu64 " (term %" PRIu64 ", %s %s): revision %" PRId64 " of the db holds "
+				                     "other writes, and the next entry's writes follow it", m->index, m->term, m->kind,
+				                     m->key, m->revision);
+			}
+			snprintf(x->recovery, sizeof(x->recovery), "Keep %s's data directory as evidence (something other than "
+			         "etcd's apply wrote these revisions, or the db was edited); replace it from a member whose db "
+			         "is complete.", v->label);
 		}
 	}
 	if (v->applied_twice) {

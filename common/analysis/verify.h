@@ -123,6 +123,19 @@ typedef struct kvf_verify {
 	bool indexes_short;
 	/* leases granted or revoked in the checked range vs bucket lease */
 	uint64_t leases_checked, leases_missing, leases_unrevoked;
+	struct kvf_verify_lease {
+		int64_t id;
+		bool revoked;              /* the log revoked it (and it is still there) */
+		uint64_t index;            /* the grant or revoke entry */
+	} lease_items[KVF_VERIFY_SHOWN];
+	size_t n_lease_items;
+	/* revisions at an entry's place holding other writes than the entry's
+	 * (a value changed, another txn branch taken) while the next entry's
+	 * writes follow at the next revision */
+	uint64_t altered;
+	uint64_t first_altered_index;
+	kvf_verify_item altered_items[KVF_VERIFY_SHOWN];
+	size_t n_altered_items;
 	/* auth changes in the log (commitRevision) */
 	uint64_t auth_changes;
 	bool saves_applied_index;         /* 3.5+: consistent_index saved by batch (one batch may lag) */

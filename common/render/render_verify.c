@@ -69,6 +69,7 @@ json_t *kvf_json_verify(const kvf_verify *v)
 	                                        "no_user", kvf_json_u64(v->refused_no_user)));
 	kvf_json_set(c, "restored_from_revision", v->restored ? kvf_json_i64(v->restored_rev) : json_null());
 	kvf_json_set(c, "missing", kvf_json_u64(v->missing));
+	kvf_json_set(c, "altered", kvf_json_u64(v->altered));
 	kvf_json_set(c, "applied_twice", kvf_json_u64(v->applied_twice));
 	kvf_json_set(c, "partial_txns", kvf_json_u64(v->partial_txns));
 	kvf_json_set(c, "unexplained_revisions", kvf_json_u64(v->unexplained_revisions));
@@ -84,6 +85,7 @@ json_t *kvf_json_verify(const kvf_verify *v)
 	kvf_json_set(o, "missing", items_json(v, v->missing_items, v->n_missing_items));
 	kvf_json_set(o, "refused", items_json(v, v->refused_items, v->n_refused_items));
 	kvf_json_set(o, "applied_twice", items_json(v, v->twice_items, v->n_twice_items));
+	kvf_json_set(o, "altered", items_json(v, v->altered_items, v->n_altered_items));
 	kvf_json_set(o, "above_consistent_index", items_json(v, v->above_items, v->n_above_items));
 	const char *labels[1] = { v->label };
 	kvf_json_set(o, "verdicts", kvf_json_verdicts(&v->verdicts, labels, 1));
@@ -124,6 +126,8 @@ void kvf_text_verify(kvf_buf *b, const kvf_verify *v, const kvf_render_opts *o)
 		               v->refused_compacted_range, v->refused_no_user);
 		kvf_buf_printf(b, "  %smissing         %" PRIu64 "%s\n", kvf_color(o, v->missing ? "damage" : "ok"),
 		               v->missing, kvf_color(o, "reset"));
+		kvf_buf_printf(b, "  %saltered         %" PRIu64 "%s (the entry's revision holds other writes)\n",
+		               kvf_color(o, v->altered ? "damage" : "ok"), v->altered, kvf_color(o, "reset"));
 		kvf_buf_printf(b, "  %sapplied twice   %" PRIu64 "%s\n", kvf_color(o, v->applied_twice ? "damage" : "ok"),
 		               v->applied_twice, kvf_color(o, "reset"));
 		kvf_buf_printf(b, "  %spartial txns    %" PRIu64 "%s\n", kvf_color(o, v->partial_txns ? "damage" : "ok"),

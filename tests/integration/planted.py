@@ -340,19 +340,17 @@ def case_txn_branch(tmp):
     rc, doc = verify(m)
     c = doc["checked"]
     # verify's model: the entry's effect (computed on the db's own state, so
-    # the success branch) is not at the revision counted for it -> the entry
-    # has no revision: lost_writes from entry 309. The revision that holds
-    # the other branch is explained by nothing. (Open, see the report: the
-    # stream stays on that revision, so every later write is called missing
-    # too; only the first index and the kind are asserted here.)
-    lw = [v for v in divergent(doc) if v["kind"] == "lost_writes"]
-    check(rc == 1 and "lost_writes" in kinds(doc), f"case 2: verify names {kinds(doc)}, exit {rc}")
-    check(c["first_missing_index"] == 309 and lw and lw[0].get("first_divergent_index") == 309,
-          f"case 2: first missing {c['first_missing_index']}, the txn is entry 309")
-    check(c["missing"] >= 1 and c["partial_txns"] == 0, f"case 2: {c}")
-    known_wrong(c["missing"] == 1 and c["unexplained_revisions"] == 1,
-                f"case 2: one revision planted, verify calls {c['missing']} entries missing (every later write: its "
-                f"db stream stays on the revision no entry explains)")
+    # the success branch) is not at the revision counted for it, and the
+    # next entry's writes follow at the next revision: that revision holds
+    # other writes than entry 309's (altered), nothing lost, and no known
+    # bug writes it (unexplained). Every later write is still in place.
+    ux = [v for v in divergent(doc) if v["kind"] == "unexplained"]
+    check(rc == 1 and kinds(doc) == ["unexplained"], f"case 2: verify names {kinds(doc)}, exit {rc}")
+    check(ux and ux[0].get("first_divergent_index") == 309 and doc["altered"] and doc["altered"][0]["index"] == 309
+          and doc["altered"][0]["revision"] == rev, f"case 2: altered {doc.get('altered')}, the txn is entry 309 "
+          f"at revision {rev}")
+    check(c["altered"] == 1 and c["missing"] == 0 and c["unexplained_revisions"] == 0 and c["partial_txns"] == 0,
+          f"case 2: one revision planted: {c}")
     print(f"case 2: txn 309 at revision {rev}: success branch replaced by {other['key']}: verify {kinds(doc)}, "
           f"{c['missing']} missing, {c['unexplained_revisions']} revisions unexplained")
     return doc
@@ -385,9 +383,10 @@ def case_leases(tmp):
     rc, doc = verify(m)
     ls = doc["checked"]["leases"]
     check(ls["missing"] == 1 and ls["not_revoked"] == 0, f"case 3: lease {lid:x} removed: leases {ls}")
-    # a count only: verify has no verdict for it (exit 0; see the report)
-    known_wrong(rc == 1 and kinds(doc), f"case 3: a lease grant lost below consistent_index: verify counts it "
-                f"(leases missing 1) but names no verdict, exit {rc}")
+    # a grant below consistent_index with no lease: a lost write
+    lw = [v for v in divergent(doc) if v["kind"] == "lost_writes"]
+    check(rc == 1 and kinds(doc) == ["lost_writes"] and lw[0].get("first_divergent_index") == 283,
+          f"case 3: a lease grant lost below consistent_index: verify names {kinds(doc)}, exit {rc}")
     print(f"case 3: lease {lid:x} (entry 283) removed: leases {ls}, verdicts {kinds(doc)}, exit {rc}")
     w = wal_entry(FX / "etcd-3.5" / "node1", 118)
     check(refwal("etcd-3.5", "node1")[118]["kind"] == "lease_revoke" and w["request"]["kind"] == "lease_revoke",
@@ -400,6 +399,9 @@ def case_leases(tmp):
     rc, doc = verify(m)
     ls = doc["checked"]["leases"]
     check(ls["not_revoked"] == 1 and ls["missing"] == 0, f"case 3: lease {lid:x} put back: leases {ls}")
+    lw = [v for v in divergent(doc) if v["kind"] == "lost_writes"]
+    check(rc == 1 and kinds(doc) == ["lost_writes"] and lw[0].get("first_divergent_index") == 118,
+          f"case 3: a revoke below consistent_index whose lease stays: verify names {kinds(doc)}, exit {rc}")
     print(f"case 3: lease {lid:x} (revoked by entry 118) put back: leases {ls}, verdicts {kinds(doc)}, exit {rc}")
 
 
@@ -449,12 +451,13 @@ def case_value(tmp):
     dv = [(v["kind"], v.get("member")) for v in divergent(doc)]
     print(f"case 6: {key} (entry {puts[0]}, revision {mm}) one byte changed: diff-db names {dv}, "
           f"ruled out {len(doc.get('ruled_out', []))}")
-    # no revision lost, none repeated: nothing in the model explains it
-    # (known wrong: node1's own WAL check calls entry 323 and every later
-    # write missing, the case 2 cascade, and diff-db takes its lost_writes)
-    check(rc == 1 and dv, f"case 6: diff-db exit {rc}, names {dv}")
-    known_wrong(rc == 1 and dv == [("unexplained", None)],
+    # no revision lost, none repeated: nothing in the model explains it;
+    # node1's own WAL check finds entry 323's revision holding another value
+    check(rc == 1 and dv == [("unexplained", "node1")],
           f"case 6: diff-db names {dv}; planted: a value changed in place, which no known cause explains")
+    ux = [v for v in divergent(doc) if v["kind"] == "unexplained"]
+    check(ux and ux[0].get("first_divergent_index") == puts[0],
+          f"case 6: unexplained from WAL index {ux and ux[0].get('first_divergent_index')}, the put is entry {puts[0]}")
     check(len(doc.get("ruled_out", [])) > 0, f"case 6: unexplained with nothing ruled out")
 
 
