@@ -8,10 +8,12 @@ on real etcd data checked against what etcd itself answered.
     revision = peers - 1 and no /app/b010 (truth/after.json).
   - incident-authskew: auth_skew on node1 and node2 only, as before.
   - healthy: consistent, exit 0; stale-member: lag on node3 only.
-  - killed-under-load(-3.4), stale-copy(-3.4), defrag-killed, detect-compaction,
-    detect-alarm, detect-lease-auth: lag- or warning-only by etcd's answers,
-    so diff-db exits 0 with no divergent verdict.
-  - cause-db-older-than-snap: stale_db quotes the line etcd 3.5.35 logged.
+  - killed-under-load(-3.4/-3.6/-3.7), stale-copy(-3.4/-3.6/-3.7),
+    defrag-killed(-3.6/-3.7), learner-promotion-3.6/-3.7, detect-compaction,
+    detect-alarm, detect-lease-auth: consistent, lag- or warning-only by
+    etcd's answers, so diff-db exits 0 with no divergent verdict.
+  - cause-db-older-than-snap(-3.6/-3.7): stale_db quotes the line etcd
+    (3.5.35, 3.6.16, 3.7.3) logged.
 
 usage: causes.py DUMP_WAL DUMP_DB DIFF_DB FIXTURES_DIR
 """
@@ -54,7 +56,8 @@ def non_divergent(diff_db, fx):
     without --verify lists no divergent verdict. That each case is no
     divergence is checked first on etcd's own answers (truth.json, truth/)."""
     cases = []
-    for name in ("cause-killed-under-load", "cause-killed-under-load-3.4"):
+    for name in ("cause-killed-under-load", "cause-killed-under-load-3.4", "cause-killed-under-load-3.6",
+                 "cause-killed-under-load-3.7"):
         t = json.loads((fx / name / "truth.json").read_text())
         ms = t["members"]
         # after node3's restart etcd's HashKV agrees on every member: the
@@ -63,7 +66,7 @@ def non_divergent(diff_db, fx):
               f"{name}: etcd's answers agree after the restart: {[hashkv(ms[n]) for n in ms]}")
         cases += [(name, ["node1", "node2", "node3"], {"consistent"}),
                   (name, ["node1", "node2", "node3-killed"], {"lag"})]
-    for name in ("cause-stale-copy", "cause-stale-copy-3.4"):
+    for name in ("cause-stale-copy", "cause-stale-copy-3.4", "cause-stale-copy-3.6", "cause-stale-copy-3.7"):
         t = json.loads((fx / name / "truth.json").read_text())
         ms, a = t["members"], t["affected"][0]
         # the older copy is a prefix: node3's HashKV is its peers' at its revision
@@ -71,11 +74,20 @@ def non_divergent(diff_db, fx):
               == hashkv(ms["node2"], str(a["copy_revision"])) and hashkv(ms["node1"]) == hashkv(ms["node2"]),
               f"{name}: etcd's answers: node3 a prefix of its peers")
         cases.append((name, ["node1", "node2", "node3"], {"lag"}))
-    t = json.loads((fx / "cause-defrag-killed" / "truth.json").read_text())
-    ms = t["members"]
-    check(tuple(map(int, t["etcd_version"].split("."))) >= (3, 5, 6) and len({hashkv(m) for m in ms.values()}) == 1,
-          f"cause-defrag-killed: etcd's HashKV agrees on every member ({t['etcd_version']})")
-    cases.append(("cause-defrag-killed", ["node1", "node2", "node3"], {"lag", "interrupted_defrag"}))
+    for name in ("cause-defrag-killed", "cause-defrag-killed-3.6", "cause-defrag-killed-3.7"):
+        t = json.loads((fx / name / "truth.json").read_text())
+        ms = t["members"]
+        check(tuple(map(int, t["etcd_version"].split("."))) >= (3, 5, 6) and len({hashkv(m) for m in ms.values()}) == 1
+              and not t.get("diverged"), f"{name}: etcd's HashKV agrees on every member ({t['etcd_version']})")
+        cases.append((name, ["node1", "node2", "node3"], {"lag", "interrupted_defrag"}))
+    for name in ("cause-learner-promotion-3.6", "cause-learner-promotion-3.7"):
+        t = json.loads((fx / name / "truth.json").read_text())
+        ms = t["members"]
+        ml = json.loads((fx / name / "answers" / "final" / "members.json").read_text())["members"]
+        # four voters in etcd's member list, one HashKV: the promotion held
+        check(len(ml) == 4 and not any(m.get("isLearner") for m in ml) and len({hashkv(m) for m in ms.values()}) == 1,
+              f"{name}: etcd's member list and HashKV after the promotion ({t['etcd_version']})")
+        cases.append((name, sorted(ms), {"consistent"}))
     c = json.loads((fx / "detect-compaction" / "truth" / "compaction.json").read_text())
     check(len({(s["header"]["revision"], s["raftAppliedIndex"]) for s in c["status_before"]}) == 1,
           "detect-compaction: every member at the same revision and index before the compaction")
@@ -101,16 +113,17 @@ def non_divergent(diff_db, fx):
               f" and none divergent; {err.strip()[:300]}")
 
 
-def stale_db_quote(dump_db, diff_db, fx):
+def stale_db_quote(dump_db, diff_db, fx, case="cause-db-older-than-snap"):
     """The stale_db verdict quotes what etcd printed: cause-db-older-than-snap's
     node3 (etcd 3.5.35, db at consistent_index 18, newest .snap at 63, no
-    .snap.db) panicked on start; its log line is the quote."""
-    c = fx / "cause-db-older-than-snap"
+    .snap.db) panicked on start; its log line is the quote. The same on
+    3.6.16 and 3.7.3 (case -3.6, -3.7)."""
+    c = fx / case
     t = json.loads((c / "truth.json").read_text())
     a = t["affected"][0]
     panic = [json.loads(l) for l in (c / "logs" / f"{a['member']}.log").read_text(errors="replace").splitlines()
              if l.startswith("{") and '"level":"panic"' in l]
-    check(len(panic) == 1, f"cause-db-older-than-snap: one panic in {a['member']}'s log: {len(panic)}")
+    check(len(panic) == 1, f"{case}: one panic in {a['member']}'s log: {len(panic)}")
     if not panic:
         return
     quote = f'("{panic[0]["msg"]}": "{panic[0]["error"]}")'
@@ -130,7 +143,7 @@ def stale_db_quote(dump_db, diff_db, fx):
     for what, rc, heads in outs:
         check(rc == 1 and len(heads) == 1 and heads[0].endswith(quote) and "does not match" not in heads[0]
               and f"consistent_index {a['db_applied_index']} < snapshot index {a['newest_snap_index']}" in heads[0],
-              f"{what} on cause-db-older-than-snap: exit {rc}, {heads}; want the log's {quote}")
+              f"{what} on {case}: exit {rc}, {heads}; want the log's {quote}")
     # with a .snap.db of the snapshot index whose consistent_index is still
     # below it (node3's own old db put there), etcd's other refusal (its
     # source: every release's recoverSnapshotBackend, then NewServer /
@@ -144,7 +157,7 @@ def stale_db_quote(dump_db, diff_db, fx):
         want = (f'("database file ({m}/member/snap/db index {a["db_applied_index"]}) does not match with snapshot '
                 f'(index {a["newest_snap_index"]})")')
         check(rc == 1 and len(heads) == 1 and heads[0].endswith(want) and "failed to find" not in heads[0],
-              f"verify with a .snap.db behind the snapshot: {heads}; want {want}")
+              f"{case}: verify with a .snap.db behind the snapshot: {heads}; want {want}")
 
 
 def main():
@@ -264,8 +277,12 @@ def main():
                        ("cause-txn-compacted-range-3.4", "txn_compacted_range"),
                        ("cause-txn-compacted-range-3.6", "txn_compacted_range"),
                        ("cause-db-older-than-snap", "stale_db"),
+                       ("cause-db-older-than-snap-3.6", "stale_db"),
+                       ("cause-db-older-than-snap-3.7", "stale_db"),
                        ("cause-damaged-page", "page_damage"),
-                       ("cause-snapshot-restore", "restored_snapshot")):
+                       ("cause-snapshot-restore", "restored_snapshot"),
+                       ("cause-snapshot-restore-3.6", "restored_snapshot"),
+                       ("cause-snapshot-restore-3.7", "restored_snapshot")):
         truth = json.loads((fx / case / "truth.json").read_text())
         aff = truth["affected"][0]
         rc, d, err = run(diff_db, "-o", "json", *sorted((fx / case).glob("node?")))
@@ -365,7 +382,8 @@ def main():
               and not v["stale_db"] and v["snap"]["index"], f"etcd-{ver} verify: exit {rc} {err}")
 
     non_divergent(diff_db, fx)
-    stale_db_quote(dump_db, diff_db, fx)
+    for case in ("cause-db-older-than-snap", "cause-db-older-than-snap-3.6", "cause-db-older-than-snap-3.7"):
+        stale_db_quote(dump_db, diff_db, fx, case)
 
     for f in failures:
         print("FAIL:", f)

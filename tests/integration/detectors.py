@@ -280,28 +280,31 @@ def cause_fixtures(tool, fx):
     d = detect(tool, *nodes)
     check(kinds(d) == ["promotion_lost"] * len(nodes) and all(t["learner"]["id"] in v["headline"] for v in d["mine"]),
           f"cause-learner-promotion ({t['etcd_version']}): {[v['headline'] for v in d['mine']]}")
-    d = detect(tool, *sorted((fx / "cause-learner-promotion-3.5.35").glob("node*")))
-    check(not d["mine"], f"cause-learner-promotion-3.5.35: {kinds(d)}")
-    t = json.loads((fx / "cause-defrag-killed" / "truth.json").read_text())
-    d = detect(tool, *sorted((fx / "cause-defrag-killed").glob("node*")))
-    check([(v["kind"], v.get("member_name"), v["divergence"]) for v in d["mine"]] ==
-          [("interrupted_defrag", t["affected"][0]["member"], False)] and
-          t["db_tmp"]["name"] in d["mine"][0]["headline"], f"cause-defrag-killed: {[v['headline'] for v in d['mine']]}")
-    # a db older than the member's newest .snap (3.5.35 would not start it)
-    t = json.loads((fx / "cause-db-older-than-snap" / "truth.json").read_text())
-    a = t["affected"][0]
-    log = (fx / "cause-db-older-than-snap" / "logs" / f"{a['member']}.log").read_text(errors="replace")
-    check(t["start_with_old_db"]["outcome"] == "exited" and "failed to find database snapshot file" in log,
-          "cause-db-older-than-snap: etcd's refusal not in its log")
-    d = detect(tool, fx / "cause-db-older-than-snap" / a["member"])
-    check([(v["kind"], v.get("first_divergent_index"), v["divergence"]) for v in d["mine"]] ==
-          [("stale_db", a["first_affected_wal_index"], True)] and
-          f"consistent_index {a['db_applied_index']} < snapshot index {a['newest_snap_index']}" in d["mine"][0]["headline"]
-          and "failed to find database snapshot file" in d["mine"][0]["recovery"],
-          f"cause-db-older-than-snap: {[(v['kind'], v['headline']) for v in d['mine']]}")
-    for n in ("node1", "node2"):
-        d = detect(tool, fx / "cause-db-older-than-snap" / n)
-        check(not d["mine"], f"cause-db-older-than-snap {n}: {kinds(d)}")
+    for name in ("cause-learner-promotion-3.5.35", "cause-learner-promotion-3.6", "cause-learner-promotion-3.7"):
+        d = detect(tool, *sorted((fx / name).glob("node*")))
+        check(not d["mine"], f"{name}: {kinds(d)}")
+    for name in ("cause-defrag-killed", "cause-defrag-killed-3.6", "cause-defrag-killed-3.7"):
+        t = json.loads((fx / name / "truth.json").read_text())
+        d = detect(tool, *sorted((fx / name).glob("node*")))
+        check([(v["kind"], v.get("member_name"), v["divergence"]) for v in d["mine"]] ==
+              [("interrupted_defrag", t["affected"][0]["member"], False)] and
+              t["db_tmp"]["name"] in d["mine"][0]["headline"], f"{name}: {[v['headline'] for v in d['mine']]}")
+    # a db older than the member's newest .snap (3.5.35, 3.6.16, 3.7.3 would not start it)
+    for name in ("cause-db-older-than-snap", "cause-db-older-than-snap-3.6", "cause-db-older-than-snap-3.7"):
+        t = json.loads((fx / name / "truth.json").read_text())
+        a = t["affected"][0]
+        log = (fx / name / "logs" / f"{a['member']}.log").read_text(errors="replace")
+        check(t["start_with_old_db"]["outcome"] == "exited" and "failed to find database snapshot file" in log,
+              f"{name}: etcd's refusal not in its log")
+        d = detect(tool, fx / name / a["member"])
+        check([(v["kind"], v.get("first_divergent_index"), v["divergence"]) for v in d["mine"]] ==
+              [("stale_db", a["first_affected_wal_index"], True)] and
+              f"consistent_index {a['db_applied_index']} < snapshot index {a['newest_snap_index']}"
+              in d["mine"][0]["headline"] and "failed to find database snapshot file" in d["mine"][0]["recovery"],
+              f"{name}: {[(v['kind'], v['headline']) for v in d['mine']]}")
+        for n in ("node1", "node2"):
+            d = detect(tool, fx / name / n)
+            check(not d["mine"], f"{name} {n}: {kinds(d)}")
     for v in ("3.4", "3.6"):
         name = f"cause-txn-compacted-range-{v}"
         t = json.loads((fx / name / "truth.json").read_text())
@@ -309,7 +312,9 @@ def cause_fixtures(tool, fx):
         d = detect(tool, *sorted((fx / name).glob("node*")))
         check([(x["kind"], x.get("member_name"), x.get("first_divergent_index")) for x in d["mine"]]
               == [("txn_compacted_range", a["member"], a["first_affected_wal_index"])], f"{name}: {kinds(d)}")
-    for name in ("cause-snapshot-restore", "cause-damaged-page"):
+    for name in ("cause-snapshot-restore", "cause-snapshot-restore-3.6", "cause-snapshot-restore-3.7",
+                 "cause-damaged-page", "cause-killed-under-load-3.6", "cause-killed-under-load-3.7",
+                 "cause-stale-copy-3.6", "cause-stale-copy-3.7"):
         d = detect(tool, *sorted((fx / name).glob("node*")))
         check(not d["mine"], f"{name}: {[v['headline'] for v in d['mine']]}")
     tc = fx / "cause-two-clusters"

@@ -6,9 +6,9 @@ program (every divergent cause and no other, the exit status).
 `dump-db -o json verify DIR` on each member data dir of the fixtures, and
 `diff-db --verify -o json` on each fixture's members, must name a divergent
 cause exactly where etcd's own answers in the fixture say one is, and no
-other: a member restored with `etcdctl snapshot restore`, a lease revoke etcd
-refused for want of a user, a txn etcd 3.7 failed on every member alike, a
-healthy member of each version are consistent. What is expected comes from
+other: a member restored with `etcdctl snapshot restore` (`etcdutl` from
+3.6), a lease revoke etcd refused for want of a user, a txn etcd 3.7 failed
+on every member alike, a healthy member of each version are consistent. What is expected comes from
 the fixtures (truth.json's affected members, etcd's gets and statuses), not
 from this tool.
 

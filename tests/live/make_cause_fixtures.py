@@ -409,6 +409,16 @@ def case_stale_copy_34(work):
     return _stale_copy(work, "3.4", "stale-copy-3.4")
 
 
+def case_stale_copy_36(work):
+    """The same as stale-copy on etcd 3.6.16."""
+    return _stale_copy(work, "3.6", "stale-copy-3.6")
+
+
+def case_stale_copy_37(work):
+    """The same as stale-copy on etcd 3.7.3."""
+    return _stale_copy(work, "3.7", "stale-copy-3.7")
+
+
 def etcdutl_status(c, db, work):
     """`etcdutl snapshot status -w json` of a private copy of db (etcdutl
     opens read-write; never the evidence): etcd's own revision for a db
@@ -501,6 +511,16 @@ def case_killed_under_load(work):
 def case_killed_under_load_34(work):
     """The same as killed-under-load on Debian's etcd 3.4.23."""
     return _killed(work, "3.4", "killed-under-load-3.4")
+
+
+def case_killed_under_load_36(work):
+    """The same as killed-under-load on etcd 3.6.16."""
+    return _killed(work, "3.6", "killed-under-load-3.6")
+
+
+def case_killed_under_load_37(work):
+    """The same as killed-under-load on etcd 3.7.3."""
+    return _killed(work, "3.7", "killed-under-load-3.7")
 
 
 def _killed(work, version, name):
@@ -643,8 +663,31 @@ def case_snapshot_restore(work):
     --initial-cluster and token: the same member id), and etcd started on it
     while node1/node2 run. node3 = the restored dir before etcd started on
     it; node3-after-start = after; snapshots/node1.db = the snapshot."""
-    f = Fixture("snapshot-restore", work)
-    c = new_cluster(work, "3.5", snapshot_count=100)
+    return _snapshot_restore(work, "3.5", "snapshot-restore")
+
+
+def case_snapshot_restore_36(work):
+    """The same as snapshot-restore on etcd 3.6.16, restored with `etcdutl
+    snapshot restore` (etcdctl's was removed in 3.6)."""
+    return _snapshot_restore(work, "3.6", "snapshot-restore-3.6")
+
+
+def case_snapshot_restore_37(work):
+    """The same as snapshot-restore-3.6 on etcd 3.7.3."""
+    return _snapshot_restore(work, "3.7", "snapshot-restore-3.7")
+
+
+def restore_tool(c):
+    """etcdctl up to 3.5; etcdutl from 3.6 (etcdctl snapshot restore,
+    deprecated in 3.5, is gone in 3.6)."""
+    major, minor = (int(x) for x in c.version.split(".")[:2])
+    return "etcdutl" if (major, minor) >= (3, 6) else "etcdctl"
+
+
+def _snapshot_restore(work, version, name):
+    f = Fixture(name, work)
+    f.truth["cause"] = "snapshot-restore"
+    c = new_cluster(work, version, snapshot_count=100)
     with c:
         f.truth["etcd_version"] = c.version
         for n in range(20):
@@ -662,10 +705,19 @@ def case_snapshot_restore(work):
         m3 = c.member(3)
         c.stop_member(3)
         restored = work / "restored"
-        p = c.ctl(1, "snapshot", "restore", str(snap), "--name", m3.name, "--data-dir", str(restored),
-                  "--initial-cluster", c._initial_cluster(), "--initial-cluster-token", c.token,
-                  "--initial-advertise-peer-urls", m3.peer_url, check=False, timeout=60)
-        f.event("etcdctl snapshot restore into a new data dir for node3", exit_code=p.returncode,
+        tool = restore_tool(c)
+        args = ("snapshot", "restore", str(snap), "--name", m3.name, "--data-dir", str(restored),
+                "--initial-cluster", c._initial_cluster(), "--initial-cluster-token", c.token,
+                "--initial-advertise-peer-urls", m3.peer_url)
+        if tool == "etcdutl":
+            # offline, on a copy: etcdutl opens the snapshot read-write
+            priv = work / "snapshot-copy.db"
+            shutil.copy(snap, priv)
+            p = c.etcdutl(*args[:2], str(priv), *args[3:], check=False, timeout=60)
+        else:
+            p = c.ctl(1, *args, check=False, timeout=60)
+        f.truth["restored_with"] = tool
+        f.event(f"{tool} snapshot restore into a new data dir for node3", exit_code=p.returncode,
                 output=(p.stderr + p.stdout).strip().splitlines()[-3:])
         if p.returncode != 0:
             raise ClusterError(f"snapshot restore failed: {p.stderr}")
@@ -688,7 +740,7 @@ def case_snapshot_restore(work):
                  note=f"restored from node1's snapshot at revision {snap_rev}; its etcd numbers are "
                       f"node1's hashkv/keys at {snap_rev}")
         f.member("node3-after-start", etcd=f.answers.get("after-start", {}).get("node3"))
-        f.affected("node3", "restored from an older `etcdctl snapshot restore` into a running cluster",
+        f.affected("node3", f"restored from an older `{tool} snapshot restore` into a running cluster",
                    snapshot_revision=snap_rev, cluster_revision=ans["node1"]["revision"],
                    member_id=ans["node3"]["member_id"])
         f.truth["expected"] = ("node3 is a restored snapshot: a new raft log (restore's own entries), "
@@ -915,6 +967,18 @@ def case_defrag_killed_352(work):
     return _defrag(work, "3.5.2", "defrag-killed-3.5.2", load=True)
 
 
+def case_defrag_killed_36(work):
+    """The same as defrag-killed on etcd 3.6.16."""
+    return _defrag(work, "3.6", "defrag-killed-3.6", load=False)
+
+
+def case_defrag_killed_37(work):
+    """The same as defrag-killed on etcd 3.7.3 (whose start builds the raft
+    snapshot from the WAL and never lists member/snap, so the db.tmp* the
+    kill left stays after the restart: the event says what was left)."""
+    return _defrag(work, "3.7", "defrag-killed-3.7", load=False)
+
+
 def double_applied(killed_db, final):
     """What the kill left for 14733: the revision shift up after restart and,
     when there is one, the first entry applied twice: the first above the
@@ -1069,6 +1133,16 @@ def case_learner_promotion_35(work):
     return _learner(work, "3.5", "learner-promotion-3.5.35")
 
 
+def case_learner_promotion_36(work):
+    """The same as learner-promotion on etcd 3.6.16."""
+    return _learner(work, "3.6", "learner-promotion-3.6")
+
+
+def case_learner_promotion_37(work):
+    """The same as learner-promotion on etcd 3.7.3."""
+    return _learner(work, "3.7", "learner-promotion-3.7")
+
+
 def case_two_clusters(work):
     """etcd 3.5.35: two separate 3-member clusters A and B (other tokens,
     the same member names node1..3 and the same keys with other values),
@@ -1106,8 +1180,23 @@ def case_db_older_than_snap(work):
     writes .snap files past that db; node3 stopped and its db replaced by
     the older copy (WAL and .snap files kept): a db older than the member's
     newest raft snapshot. etcd started on it; the outcome recorded."""
-    f = Fixture("db-older-than-snap", work)
-    c = new_cluster(work, "3.5", snapshot_count=20)
+    return _db_older(work, "3.5", "db-older-than-snap")
+
+
+def case_db_older_than_snap_36(work):
+    """The same as db-older-than-snap on etcd 3.6.16."""
+    return _db_older(work, "3.6", "db-older-than-snap-3.6")
+
+
+def case_db_older_than_snap_37(work):
+    """The same as db-older-than-snap on etcd 3.7.3."""
+    return _db_older(work, "3.7", "db-older-than-snap-3.7")
+
+
+def _db_older(work, version, name):
+    f = Fixture(name, work)
+    f.truth["cause"] = "db-older-than-snap"
+    c = new_cluster(work, version, snapshot_count=20)
     with c:
         f.truth["etcd_version"] = c.version
         for n in range(10):
@@ -1159,21 +1248,33 @@ def case_db_older_than_snap(work):
 CASES = {
     "stale-copy": case_stale_copy,
     "stale-copy-3.4": case_stale_copy_34,
+    "stale-copy-3.6": case_stale_copy_36,
+    "stale-copy-3.7": case_stale_copy_37,
     "lag-copies": case_lag_copies,
     "killed-under-load": case_killed_under_load,
     "killed-under-load-3.4": case_killed_under_load_34,
+    "killed-under-load-3.6": case_killed_under_load_36,
+    "killed-under-load-3.7": case_killed_under_load_37,
     "lost-writes": case_lost_writes,
     "snapshot-restore": case_snapshot_restore,
+    "snapshot-restore-3.6": case_snapshot_restore_36,
+    "snapshot-restore-3.7": case_snapshot_restore_37,
     "damaged-page": case_damaged_page,
     "txn-compacted-range": case_txn_compacted_range,
     "txn-compacted-range-3.4": case_txn_compacted_range_34,
     "txn-compacted-range-3.6": case_txn_compacted_range_36,
     "txn-compacted-range-3.7": case_txn_compacted_range_37,
     "db-older-than-snap": case_db_older_than_snap,
+    "db-older-than-snap-3.6": case_db_older_than_snap_36,
+    "db-older-than-snap-3.7": case_db_older_than_snap_37,
     "defrag-killed": case_defrag_killed,
     "defrag-killed-3.5.2": case_defrag_killed_352,
+    "defrag-killed-3.6": case_defrag_killed_36,
+    "defrag-killed-3.7": case_defrag_killed_37,
     "learner-promotion": case_learner_promotion,
     "learner-promotion-3.5.35": case_learner_promotion_35,
+    "learner-promotion-3.6": case_learner_promotion_36,
+    "learner-promotion-3.7": case_learner_promotion_37,
     "two-clusters": case_two_clusters,
 }
 
