@@ -2124,7 +2124,6 @@ static kvf_status rank_members(kvf_diff *d, kvf_err *err)
 		r->wal_last_index = nd->wal_last_index;
 		r->db_damage = nd->be ? kvf_backend_findings(nd->be, &f) : 0;
 		r->complete = true;
-		bool membership = false;
 		for (size_t k = 0; k < d->verdicts.n; k++) {
 			const kvf_verdict *v = &d->verdicts.v[k];
 			if (v->member != (int)i || v->kind == KVF_VERDICT_CONSISTENT)
@@ -2134,7 +2133,7 @@ static kvf_status rank_members(kvf_diff *d, kvf_err *err)
 			bool members_only = v->kind == KVF_VERDICT_ZOMBIE_MEMBER || v->kind == KVF_VERDICT_PROMOTION_LOST ||
 			                    v->kind == KVF_VERDICT_MEMBERSHIP;
 			if (v->divergence && members_only)
-				membership = true;
+				d->membership_repair = true;
 			else if (v->divergence)
 				r->complete = false;
 			appendf(r->reasons, sizeof(r->reasons), "%s%s", r->reasons[0] ? "; " : "", kvf_verdict_kind_name(v->kind));
@@ -2154,8 +2153,6 @@ static kvf_status rank_members(kvf_diff *d, kvf_err *err)
 		if (nd->wal_damage)
 			appendf(r->reasons, sizeof(r->reasons), "%s%" PRIu64 " damaged WAL records", r->reasons[0] ? "; " : "",
 			        nd->wal_damage);
-		if (membership)
-			d->membership_repair = true;
 		appendf(r->reasons, sizeof(r->reasons), "%sconsistent_index %" PRIu64 ", term %" PRIu64 ", WAL to %" PRIu64
 		        "%s", r->reasons[0] ? "; " : "", r->consistent_index, r->term, r->wal_last_index,
 		        nd->verify && nd->verify->aligned && !kvf_verify_failed(nd->verify) ? ", own WAL check clean" : "");

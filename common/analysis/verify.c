@@ -830,23 +830,21 @@ static bool group_is(const dbstream *d, const expect *e, int branch, const expec
 /* A range of these ops reading at an explicit revision below `compact`
  * (nested txns: either branch): etcd's checkRange fails the txn with
  * ErrCompacted before it writes anything. */
-static int64_t ops_read_compacted(Etcdserverpb__RequestOp **ops, size_t n, int64_t compact, int depth)
+static bool ops_read_compacted(Etcdserverpb__RequestOp **ops, size_t n, int64_t compact, int depth)
 {
 	for (size_t i = 0; i < n; i++) {
 		const Etcdserverpb__RequestOp *op = ops[i];
 		if (op->request_case == ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_RANGE && op->request_range &&
 		    op->request_range->revision > 0 && op->request_range->revision < compact)
-			return op->request_range->revision;
+			return true;
 		if (op->request_case == ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_TXN && op->request_txn && depth < 8) {
 			const Etcdserverpb__TxnRequest *t = op->request_txn;
-			int64_t rev = ops_read_compacted(t->success, t->n_success, compact, depth + 1);
-			if (!rev)
-				rev = ops_read_compacted(t->failure, t->n_failure, compact, depth + 1);
-			if (rev)
-				return rev;
+			if (ops_read_compacted(t->success, t->n_success, compact, depth + 1) ||
+			    ops_read_compacted(t->failure, t->n_failure, compact, depth + 1))
+				return true;
 		}
 	}
-	return 0;
+	return false;
 }
 
 /* What the entry writes on the member's current state, into r->e (and
@@ -877,12 +875,8 @@ static const char *refusal(const run *r, const kvf_request *q, int branch)
 	const Etcdserverpb__InternalRaftRequest *irr = q->irr;
 	if (irr->txn && r->compact_at) {
 		const Etcdserverpb__TxnRequest *t = irr->txn;
-		int64_t rev = 0;
-		if (branch != 0)
-			rev = ops_read_compacted(t->success, t->n_success, r->compact_at, 0);
-		if (!rev && branch != 1)
-			rev = ops_read_compacted(t->failure, t->n_failure, r->compact_at, 0);
-		if (rev)
+		if ((branch != 0 && ops_read_compacted(t->success, t->n_success, r->compact_at, 0)) ||
+		    (branch != 1 && ops_read_compacted(t->failure, t->n_failure, r->compact_at, 0)))
 			return "compacted_range";
 	}
 	/* auth's LeaseRevoke checks a put permission on every key attached
@@ -928,7 +922,8 @@ static kvf_status on_entry(run *r, const kvf_log_item *it, kvf_err *err)
 	const Etcdserverpb__InternalRaftRequest *irr = q->irr;
 	if (!expect_entry(r, irr, &branch, &writer))
 		return nomem(err);
-	if (irr->lease_grant && below && lease_note(r, irr->lease_grant->id, false, index, err))
+	if ((irr->lease_grant || irr->lease_revoke) && below &&
+	    lease_note(r, irr->lease_grant ? irr->lease_grant->id : irr->lease_revoke->id, !irr->lease_grant, index, err))
 		return KVF_E_NOMEM;
 	if (!writer)
 		return KVF_OK;
@@ -945,10 +940,7 @@ static kvf_status on_entry(run *r, const kvf_log_item *it, kvf_err *err)
 	 * state the log starts from (each consumed group is applied to it, and
 	 * the entry's writes computed again on the state so far) */
 	while (r->seek && (r->e.n || (branch < 0 && r->alt.n))) {
-		bool hit = r->db.has && ((r->e.n && r->db.sig == expect_sig(&r->e) && group_equals(&r->db, &r->e)) ||
-		                         (branch < 0 && r->alt.n && r->db.sig == expect_sig(&r->alt) &&
-		                          group_equals(&r->db, &r->alt)));
-		if (hit) {
+		if (group_is(&r->db, &r->e, branch, &r->alt)) {
 			r->seek = false;
 			v->restored = true;
 			v->restored_rev = r->db.main;
@@ -994,8 +986,6 @@ match:;
 				v->compacted += r->n_cands - r->pending_from;
 				r->n_cands = r->pending_from;
 			}
-			if (irr->lease_revoke && below && lease_note(r, irr->lease_revoke->id, true, index, err))
-				return KVF_E_NOMEM;
 			if (below) {
 				v->applied++;
 			} else {
@@ -1106,16 +1096,12 @@ match:;
 		}
 	}
 	if (writes_nothing) {
-		if (irr->lease_revoke && below && lease_note(r, irr->lease_revoke->id, true, index, err))
-			return KVF_E_NOMEM;
 		if (below)
 			v->no_op++;
 		return KVF_OK;
 	}
 	/* below the compaction the db keeps no revision for it */
 	if (r->next_rev <= v->compact_rev || r->e.unknown) {
-		if (irr->lease_revoke && below && lease_note(r, irr->lease_revoke->id, true, index, err))
-			return KVF_E_NOMEM;
 		if (below)
 			v->compacted++;
 		if ((st = expect_apply_unknown(&r->m, &r->e, r->next_rev, err)))
@@ -1141,10 +1127,11 @@ match:;
 			v->refused_no_user++;
 		}
 		keep_item(v->refused_items, &v->n_refused_items, &x);
+		/* a refused revoke leaves the lease in bucket lease */
+		if (irr->lease_revoke && lease_note(r, irr->lease_revoke->id, false, index, err))
+			return KVF_E_NOMEM;
 		return KVF_OK;
 	}
-	if (irr->lease_revoke && lease_note(r, irr->lease_revoke->id, true, index, err))
-		return KVF_E_NOMEM;
 	if (!kvf_grow_array((void **)&r->cands, &r->cap_cands, r->n_cands, sizeof(*r->cands)))
 		return nomem(err);
 	cand *c = &r->cands[r->n_cands++];
